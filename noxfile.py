@@ -1,0 +1,147 @@
+"""Headroom's sessions: lint, typecheck, tests (the adapter x transform x version matrix), packaging, bench.
+
+``nox -l`` lists every cell; ``nox -s tests`` runs them all; one cell runs alone by its name, e.g.
+``nox -s "tests(adapter='django', version='5.2', transforms='seed')"``, or by tag: ``nox -t django``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "tests", "packaging"]
+
+PYTHON = "3.11"
+ROOT = Path(__file__).parent
+CORE = "packages/headroom-core"
+META = "packages/headroom"
+ASGI = "integrations/headroom-asgi"
+FASTAPI = "integrations/headroom-fastapi"
+LITELLM = "integrations/headroom-litellm"
+DJANGO = "integrations/headroom-django"
+DISTRIBUTIONS = [CORE, ASGI, FASTAPI, LITELLM, DJANGO, META]
+ENVS = ROOT / ".nox" / "_envs"
+
+
+def group(path: str, name: str = "test") -> list[str]:
+    """A dependency group of one distribution's pyproject.toml."""
+    return list(nox.project.dependency_groups(nox.project.load_toml(f"{path}/pyproject.toml"), name))
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One adapter of the matrix: what it installs, where its own tests live, which versions it runs on."""
+
+    name: str
+    distributions: tuple[str, ...]
+    tests: tuple[str, ...]
+    versions: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"latest": ()})
+    extra: tuple[str, ...] = ()
+
+    def requirements(self, version: str) -> list[str]:
+        reqs: list[str] = []
+        for dist in self.distributions:
+            reqs += group(dist)
+        return [*reqs, *self.extra, *self.versions[version]]
+
+
+ADAPTERS = {
+    a.name: a
+    for a in [
+        Adapter("core", (CORE,), (f"{CORE}/tests",), extra=("pyyaml",)),
+    ]
+}
+
+CELLS = [(a.name, v) for a in ADAPTERS.values() for v in a.versions]
+
+
+def adapter_env(session: nox.Session, adapter: Adapter, version: str) -> Path:
+    """A venv per (adapter, version), shared by that adapter's transform cells; rebuilt when inputs change."""
+    env = ENVS / f"{adapter.name}-{version}"
+    reqs = adapter.requirements(version)
+    editable = [arg for dist in adapter.distributions for arg in ("-e", dist)]
+    stamp_text = "\n".join(
+        [*reqs, *editable, *(Path(d, "pyproject.toml").read_text() for d in adapter.distributions)]
+    )
+    stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
+    stamp_file = env / ".headroom-stamp"
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        shutil.rmtree(env, ignore_errors=True)
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(env), external=True)
+        session.run("uv", "pip", "install", "--quiet", "--python", str(env), *editable, *reqs, external=True)
+        stamp_file.write_text(stamp)
+    return env
+
+
+@nox.session(python=PYTHON, tags=["lint"])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "dev"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, tags=["typecheck"])
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every distribution's source."""
+    session.install(
+        "mypy>=1.13", "pyyaml", "types-PyYAML", *[a for d in DISTRIBUTIONS[:-1] for a in ("-e", d)]
+    )
+    sources = [f"{d}/src" for d in DISTRIBUTIONS[:-1]]
+    session.run("mypy", *sources)
+
+
+@nox.session(venv_backend="none", tags=["tests"])
+@nox.parametrize(("adapter", "version"), CELLS, ids=[f"{a}-{v}" for a, v in CELLS])
+def tests(session: nox.Session, adapter: str, version: str) -> None:
+    """One cell of the matrix: an adapter on one framework version."""
+    spec = ADAPTERS[adapter]
+    env = adapter_env(session, spec, version)
+    session.run(str(env / "bin" / "python"), "-m", "pytest", *spec.tests, *session.posargs, external=True)
+
+
+@nox.session(python=PYTHON, tags=["packaging"])
+def packaging(session: nox.Session) -> None:
+    """Build every wheel, install headroom[<extra>] from them into fresh venvs, import the public paths."""
+    dist = ROOT / ".nox" / "_dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for d in DISTRIBUTIONS:
+        session.run("uv", "build", "--quiet", "--wheel", "--out-dir", str(dist), d, external=True)
+    checks = {
+        "": ["headroom.engine", "headroom.transforms", "headroom.proxy.config", "headroom.cli"],
+    }
+    for extra, modules in checks.items():
+        env = ROOT / ".nox" / f"_pkg-{extra or 'bare'}"
+        shutil.rmtree(env, ignore_errors=True)
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(env), external=True)
+        target = f"headroom[{extra}]" if extra else "headroom"
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(env),
+            "--find-links",
+            str(dist),
+            target,
+            external=True,
+        )
+        code = "; ".join(f"import {m}" for m in modules) + "; print('ok')"
+        session.run(str(env / "bin" / "python"), "-c", code, external=True)
+        session.run(str(env / "bin" / "headroom"), "config", "schema", external=True, silent=True)
+
+
+@nox.session(python=PYTHON, tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Compression benchmark on the dev corpus (``nox -s bench -- --corpus PATH``)."""
+    session.install("-e", CORE)
+    session.install("--no-deps", "litellm>=1.60,!=1.82.7,!=1.82.8")  # only for its bundled tiktoken files
+    session.run("python", "benchmarks/compression.py", *session.posargs, env={"PYTHONHASHSEED": "0"})

@@ -1,0 +1,90 @@
+"""Anthropic Messages bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from headroom.engine.codecs._common import arguments_text, is_pasted_output, join_texts
+from headroom.engine.units import Slot, UnitContext, WireFormat
+
+
+def _plain_text(block: Any) -> str | None:
+    if isinstance(block, Mapping) and block.get("type") == "text" and isinstance(block.get("text"), str):
+        return str(block["text"])
+    return None
+
+
+def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
+    """The compressible units of a Messages body: ``tool_result`` text and pasted tool output."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    uses: dict[str, tuple[str | None, str | None]] = {}
+    last_user: str | None = None
+    last_assistant: str | None = None
+    slots: list[Slot] = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, Mapping):
+            continue
+        role = msg.get("role")
+        content = msg.get("content")
+        if role == "assistant":
+            texts: list[str] = []
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                for block in content:
+                    if not isinstance(block, Mapping):
+                        continue
+                    if block.get("type") in ("tool_use", "server_tool_use") and isinstance(
+                        block.get("id"), str
+                    ):
+                        uses[block["id"]] = (block.get("name"), arguments_text(block.get("input")))
+                    elif (text := _plain_text(block)) is not None:
+                        texts.append(text)
+            last_assistant = join_texts(texts)
+            continue
+        if role != "user":
+            continue
+
+        pasted_ctx = UnitContext(
+            format=WireFormat.ANTHROPIC, source="pasted", tool_input=last_assistant, user_request=last_user
+        )
+        person: list[str] = []
+        if isinstance(content, str):
+            if is_pasted_output(content, pasted_tags):
+                slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
+            else:
+                person.append(content)
+        elif isinstance(content, list):
+            for j, block in enumerate(content):
+                if not isinstance(block, Mapping) or "cache_control" in block:
+                    continue
+                if block.get("type") == "tool_result":
+                    tool_id = block.get("tool_use_id")
+                    name, args = uses.get(tool_id, (None, None)) if isinstance(tool_id, str) else (None, None)
+                    ctx = UnitContext(
+                        format=WireFormat.ANTHROPIC,
+                        source="tool_result",
+                        tool_name=name if isinstance(name, str) else None,
+                        tool_input=args,
+                        user_request=last_user,
+                        is_error=block.get("is_error") is True,
+                    )
+                    inner = block.get("content")
+                    base = ("messages", i, "content", j, "content")
+                    if isinstance(inner, str):
+                        slots.append(Slot(base, inner, ctx))
+                    elif isinstance(inner, list):
+                        for k, sub in enumerate(inner):
+                            text = _plain_text(sub)
+                            if text is not None and "cache_control" not in sub:
+                                slots.append(Slot((*base, k, "text"), text, ctx))
+                elif (text := _plain_text(block)) is not None:
+                    if is_pasted_output(text, pasted_tags):
+                        slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
+                    else:
+                        person.append(text)
+        last_user = join_texts(person) or last_user
+    return slots

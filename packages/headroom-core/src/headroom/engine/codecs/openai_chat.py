@@ -1,0 +1,84 @@
+"""OpenAI Chat Completions bodies (and LiteLLM's request dict, which has the same shape)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from headroom.engine.codecs._common import arguments_text, is_pasted_output, join_texts
+from headroom.engine.units import Slot, UnitContext, WireFormat
+
+
+def _text_parts(content: Any, base: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, text) for a string content or each plain text part of a list content."""
+    if isinstance(content, str):
+        return [(base, content)]
+    parts: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(content, list):
+        for j, part in enumerate(content):
+            if (
+                isinstance(part, Mapping)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
+                and "cache_control" not in part
+            ):
+                parts.append(((*base, j, "text"), part["text"]))
+    return parts
+
+
+def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
+    """The compressible units of a Chat Completions body, in order."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    calls: dict[str, tuple[str | None, str | None]] = {}
+    last_user: str | None = None
+    last_assistant: str | None = None
+    slots: list[Slot] = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, Mapping):
+            continue
+        role = msg.get("role")
+        content = msg.get("content")
+        if role == "assistant":
+            for call in msg.get("tool_calls") or []:
+                if isinstance(call, Mapping) and isinstance(call.get("id"), str):
+                    fn = call.get("function")
+                    fn = fn if isinstance(fn, Mapping) else {}
+                    calls[call["id"]] = (fn.get("name"), arguments_text(fn.get("arguments")))
+            last_assistant = join_texts(t for _, t in _text_parts(content, ("messages", i, "content")))
+        elif role in ("tool", "function"):
+            call_id = msg.get("tool_call_id")
+            name, args = (
+                calls.get(call_id, (msg.get("name"), None))
+                if isinstance(call_id, str)
+                else (
+                    msg.get("name"),
+                    None,
+                )
+            )
+            ctx = UnitContext(
+                format=WireFormat.OPENAI_CHAT,
+                source="tool_result",
+                tool_name=name if isinstance(name, str) else None,
+                tool_input=args,
+                user_request=last_user,
+            )
+            slots.extend(
+                Slot(path, text, ctx) for path, text in _text_parts(content, ("messages", i, "content"))
+            )
+        elif role == "user":
+            person: list[str] = []
+            for path, text in _text_parts(content, ("messages", i, "content")):
+                if is_pasted_output(text, pasted_tags):
+                    ctx = UnitContext(
+                        format=WireFormat.OPENAI_CHAT,
+                        source="pasted",
+                        tool_input=last_assistant,
+                        user_request=last_user,
+                    )
+                    slots.append(Slot(path, text, ctx))
+                else:
+                    person.append(text)
+            last_user = join_texts(person) or last_user
+    return slots

@@ -1,0 +1,77 @@
+"""OpenAI Responses bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from headroom.engine.codecs._common import arguments_text, is_pasted_output, join_texts
+from headroom.engine.units import Slot, UnitContext, WireFormat
+
+_TEXT_PARTS = ("input_text", "output_text", "text")
+_CALLS = {"function_call": "arguments", "custom_tool_call": "input"}
+_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+
+
+def _text_parts(content: Any, base: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    if isinstance(content, str):
+        return [(base, content)]
+    parts: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(content, list):
+        for j, part in enumerate(content):
+            if (
+                isinstance(part, Mapping)
+                and part.get("type") in _TEXT_PARTS
+                and isinstance(part.get("text"), str)
+                and "cache_control" not in part
+            ):
+                parts.append(((*base, j, "text"), part["text"]))
+    return parts
+
+
+def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
+    """The compressible units of a Responses body: tool-call outputs and pasted tool output."""
+    items = body.get("input")
+    if not isinstance(items, list):
+        return []
+    calls: dict[str, tuple[str | None, str | None]] = {}
+    last_user: str | None = None
+    last_assistant: str | None = None
+    slots: list[Slot] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind in _CALLS and isinstance(item.get("call_id"), str):
+            calls[item["call_id"]] = (item.get("name"), arguments_text(item.get(_CALLS[kind])))
+        elif kind in _OUTPUTS:
+            call_id = item.get("call_id")
+            name, args = calls.get(call_id, (None, None)) if isinstance(call_id, str) else (None, None)
+            ctx = UnitContext(
+                format=WireFormat.RESPONSES,
+                source="tool_result",
+                tool_name=name if isinstance(name, str) else None,
+                tool_input=args,
+                user_request=last_user,
+            )
+            slots.extend(Slot(p, t, ctx) for p, t in _text_parts(item.get("output"), ("input", i, "output")))
+        elif kind == "message":
+            role = item.get("role")
+            texts = _text_parts(item.get("content"), ("input", i, "content"))
+            if role == "assistant":
+                last_assistant = join_texts(t for _, t in texts)
+            elif role == "user":
+                person: list[str] = []
+                for path, text in texts:
+                    if is_pasted_output(text, pasted_tags):
+                        ctx = UnitContext(
+                            format=WireFormat.RESPONSES,
+                            source="pasted",
+                            tool_input=last_assistant,
+                            user_request=last_user,
+                        )
+                        slots.append(Slot(path, text, ctx))
+                    else:
+                        person.append(text)
+                last_user = join_texts(person) or last_user
+    return slots

@@ -1,0 +1,72 @@
+"""A bounded, thread-safe LRU memo of unit results keyed by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from headroom.engine.units import UnitContext
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOutcome:
+    """What the pipeline decided for one unit: the new text (None: unchanged) and who produced it."""
+
+    text: str | None
+    transform: str | None
+    tokens_before: int
+    tokens_after: int
+    note: str | None = None
+
+
+def unit_key(fingerprint: str, text: str, context: UnitContext) -> str:
+    """A digest of everything a unit's result may depend on."""
+    h = hashlib.blake2b(digest_size=20)
+    for part in (
+        fingerprint,
+        context.format.value,
+        context.source,
+        context.tool_name or "",
+        context.tool_input or "",
+        context.user_request or "",
+        "E" if context.is_error else "",
+        text,
+    ):
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+class Memo:
+    """LRU of :class:`UnitOutcome` by key; ``capacity`` 0 disables it."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[str, UnitOutcome] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> UnitOutcome | None:
+        with self._lock:
+            outcome = self._items.get(key)
+            if outcome is not None:
+                self._items.move_to_end(key)
+            return outcome
+
+    def put(self, key: str, outcome: UnitOutcome) -> None:
+        if self._capacity <= 0:
+            return
+        with self._lock:
+            self._items[key] = outcome
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,312 @@
+"""The engine: parse a body, find its units, run the configured transforms, write the body back.
+
+Every failure path leaves the request as it was (fail-open) and says why in ``EngineResult.skipped`` or
+``EngineResult.errors``. When nothing changes, the caller gets the very object it passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
+from headroom.engine.memo import Memo, UnitOutcome, unit_key
+from headroom.engine.result import EngineResult, EngineStats, TransformStats
+from headroom.engine.tokens import TokenCounter, get_token_counter
+from headroom.engine.units import JsonPath, Slot, Unit, WireFormat
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms.base import Compressor, Protector, Restore, Transform
+
+logger = logging.getLogger("headroom")
+
+Work = Callable[[float], EngineResult]
+"""A unit of engine work, given its start time on the monotonic clock."""
+
+
+def serialize(obj: Any) -> bytes:
+    """The JSON bytes Headroom forwards for a changed body: compact, UTF-8, keys in their original order."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode("utf-8")
+
+
+class Engine:
+    """Compresses request bodies under one :class:`ProxyConfig`.
+
+    Holds the memo of unit results and running stats; everything else is per call. Safe to share between
+    threads and event loops.
+    """
+
+    def __init__(self, config: ProxyConfig | None = None) -> None:
+        self.config = config if config is not None else ProxyConfig()
+        self.counter: TokenCounter = get_token_counter(self.config.encoding)
+        self.memo = Memo(self.config.limits.memo_entries)
+        self.stats = EngineStats()
+        self._disabled: frozenset[str] = frozenset()
+        self._workers = threading.BoundedSemaphore(self.config.limits.max_concurrency)
+        logger.setLevel(self.config.telemetry.log_level)
+
+    # -- runtime control -------------------------------------------------------------------------------
+
+    @property
+    def transforms(self) -> list[Transform]:
+        """The configured transforms that are enabled now."""
+        return [t for t in self.config.transforms if t.name not in self._disabled]
+
+    def set_transform_enabled(self, name: str, enabled: bool) -> None:
+        """Turn a configured transform on or off for later requests (by registry or class name)."""
+        match = [t.name for t in self.config.transforms if name in (t.name, type(t).__name__)]
+        if not match:
+            known = ", ".join(t.name for t in self.config.transforms) or "none"
+            raise KeyError(f"transform {name!r} is not configured (configured: {known})")
+        self._disabled = self._disabled - set(match) if enabled else self._disabled | set(match)
+
+    def fingerprint(self) -> str:
+        limits = self.config.limits
+        parts = [t.fingerprint() for t in self.transforms]
+        parts += [self.counter.name, str(limits.min_unit_tokens), str(limits.min_tokens_saved)]
+        return "|".join(parts)
+
+    # -- entry points ----------------------------------------------------------------------------------
+
+    def compress(self, body: bytes | bytearray | str, *, path: str | None = None) -> EngineResult:
+        """Compress a raw JSON body. ``result.body`` is ``body`` itself when nothing changed."""
+        result = self._guarded(lambda start: self._compress_raw(body, path, start), body)
+        self._record(result)
+        return result
+
+    def compress_json(
+        self, body: Mapping[str, Any], *, path: str | None = None, format: WireFormat | None = None
+    ) -> EngineResult:
+        """Compress a parsed body (e.g. LiteLLM's request dict). The input mapping is never mutated."""
+        result = self._guarded(lambda start: self._compress_object(body, path, format, start), body)
+        self._record(result)
+        return result
+
+    async def acompress(self, body: bytes | bytearray | str, *, path: str | None = None) -> EngineResult:
+        """:meth:`compress` for async callers: large bodies go to a worker thread under the deadline."""
+        return await self._offloaded(len(body), body, lambda start: self._compress_raw(body, path, start))
+
+    async def acompress_json(
+        self, body: Mapping[str, Any], *, path: str | None = None, format: WireFormat | None = None
+    ) -> EngineResult:
+        """:meth:`compress_json` for async callers."""
+        return await self._offloaded(
+            _rough_size(body), body, lambda start: self._compress_object(body, path, format, start)
+        )
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _record(self, result: EngineResult) -> None:
+        self.stats.record(result)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("headroom %s", json.dumps(result.summary(), sort_keys=True))
+
+    def _guarded(self, work: Work, body: Any) -> EngineResult:
+        start = time.monotonic()
+        try:
+            result = work(start)
+        except Exception as exc:  # fail open: the request goes on as it came
+            logger.warning("headroom: passing request through after %s", type(exc).__name__, exc_info=True)
+            result = EngineResult(body=body, skipped="error", errors=[f"engine: {type(exc).__name__}: {exc}"])
+        result.seconds = time.monotonic() - start
+        return result
+
+    async def _offloaded(self, size: int, body: Any, work: Work) -> EngineResult:
+        limits = self.config.limits
+        if size < limits.offload_bytes:
+            result = self._guarded(work, body)
+            self._record(result)
+            return result
+        budget = limits.deadline_ms / 1000
+        started = time.monotonic()
+
+        def run() -> EngineResult:
+            with self._workers:
+                if time.monotonic() - started > budget:
+                    return EngineResult(body=body, skipped="deadline")
+                return self._guarded(work, body)
+
+        outcome: EngineResult | None = None
+        with anyio.move_on_after(budget + 0.05):
+            outcome = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+        if outcome is None:
+            outcome = EngineResult(body=body, skipped="deadline", seconds=time.monotonic() - started)
+        self._record(outcome)
+        return outcome
+
+    def _compress_raw(self, body: bytes | bytearray | str, path: str | None, start: float) -> EngineResult:
+        if not self.config.enabled:
+            return EngineResult(body=body, skipped="disabled")
+        size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+        if size > self.config.limits.max_body_bytes:
+            return EngineResult(body=body, skipped="too_large")
+        try:
+            parsed = json.loads(body)
+        except (UnicodeDecodeError, ValueError):
+            return EngineResult(body=body, skipped="invalid_json")
+        if not isinstance(parsed, dict):
+            return EngineResult(body=body, skipped="not_an_object")
+        result = self._compress_object(parsed, path, None, start)
+        if result.changed:
+            encoded = serialize(result.body)
+            result.body = encoded if not isinstance(body, str) else encoded.decode("utf-8")
+        else:
+            result.body = body
+        return result
+
+    def _compress_object(
+        self, body: Mapping[str, Any], path: str | None, fmt: WireFormat | None, start: float
+    ) -> EngineResult:
+        if not self.config.enabled:
+            return EngineResult(body=body, skipped="disabled")
+        fmt = fmt or detect_format(body, path)
+        if fmt is None:
+            return EngineResult(body=body, skipped="unknown_format")
+        slots = EXTRACTORS[fmt](body, self.config.pasted_output_tags)
+        transforms = self.transforms
+        result = EngineResult(
+            body=body,
+            format=fmt,
+            units=len(slots),
+            transforms={t.name: TransformStats() for t in transforms},
+            tokens_exact=self.counter.exact,
+        )
+        if not slots:
+            result.skipped = "no_units"
+            return result
+        if sum(len(s.text) for s in slots) > self.config.limits.max_body_bytes:
+            result.skipped = "too_large"
+            return result
+        if not any(isinstance(t, Compressor) for t in transforms):
+            result.skipped = "no_transforms"
+            return result
+        deadline = start + self.config.limits.deadline_ms / 1000
+        fingerprint = self.fingerprint()
+        updates: dict[JsonPath, str] = {}
+        for slot in slots:
+            if time.monotonic() > deadline:
+                result.errors.append("deadline: later units left as they were")
+                result.skipped = result.skipped or "deadline"
+                break
+            outcome = self._unit(slot, transforms, fingerprint, deadline, result)
+            result.tokens_before += outcome.tokens_before
+            result.tokens_after += outcome.tokens_after
+            if outcome.text is not None:
+                updates[slot.path] = outcome.text
+                result.units_changed += 1
+        if updates:
+            result.body = apply_values(body, updates)
+            result.changed = True
+        elif result.skipped is None:
+            result.skipped = "nothing_to_save"
+        return result
+
+    def _unit(
+        self,
+        slot: Slot,
+        transforms: list[Transform],
+        fingerprint: str,
+        deadline: float,
+        result: EngineResult,
+    ) -> UnitOutcome:
+        count = self.counter.count
+        limits = self.config.limits
+        before = count(slot.text)
+        unchanged = UnitOutcome(None, None, before, before)
+        if before < limits.min_unit_tokens:
+            return unchanged
+        key = unit_key(fingerprint, slot.text, slot.context)
+        hit = self.memo.get(key)
+        if hit is not None:
+            result.memo_hits += 1
+            self._credit(result, hit)
+            return hit
+
+        text = slot.text
+        restores: list[tuple[str, Restore]] = []
+        for protector in (t for t in transforms if isinstance(t, Protector)):
+            try:
+                text, restore = protector.protect(Unit(text, slot.context, count))
+            except Exception as exc:
+                result.errors.append(f"{protector.name}: {type(exc).__name__}")
+                result.transforms[protector.name].errors += 1
+                return unchanged
+            restores.append((protector.name, restore))
+
+        clean = True
+        outcome = unchanged
+        for compressor in (t for t in transforms if isinstance(t, Compressor)):
+            stats = result.transforms[compressor.name]
+            t0 = time.monotonic()
+            try:
+                out = compressor.compress(Unit(text, slot.context, count))
+            except Exception as exc:
+                stats.errors += 1
+                result.errors.append(f"{compressor.name}: {type(exc).__name__}")
+                clean = False
+                continue
+            finally:
+                stats.seconds += time.monotonic() - t0
+            if time.monotonic() > deadline:
+                result.errors.append(f"{compressor.name}: deadline")
+                result.skipped = result.skipped or "deadline"
+                clean = False
+                break
+            if out is None or out == text:
+                continue
+            final: str | None = out
+            for name, restore in reversed(restores):
+                final = restore(final) if final is not None else None
+                if final is None:
+                    result.errors.append(f"{name}: protected span lost, unit left as it was")
+                    result.transforms[name].errors += 1
+            if final is None:
+                clean = False
+                continue
+            after = count(final)
+            if before - after >= limits.min_tokens_saved:
+                outcome = UnitOutcome(final, compressor.name, before, after)
+                break
+        if clean:
+            self.memo.put(key, outcome)
+        self._credit(result, outcome)
+        return outcome
+
+    @staticmethod
+    def _credit(result: EngineResult, outcome: UnitOutcome) -> None:
+        if outcome.transform is None or outcome.transform not in result.transforms:
+            return
+        stats = result.transforms[outcome.transform]
+        stats.units += 1
+        stats.changed += 1
+        stats.tokens_before += outcome.tokens_before
+        stats.tokens_after += outcome.tokens_after
+
+
+def _rough_size(body: Mapping[str, Any]) -> int:
+    """A cheap size guess for a parsed body: the length of its message strings and text parts."""
+    total = 0
+    for key in ("messages", "input"):
+        items = body.get(key)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping):
+                total += _text_length(item.get("content")) + _text_length(item.get("output"))
+    return total
+
+
+def _text_length(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(
+            _text_length(part.get("text") or part.get("content"))
+            for part in value
+            if isinstance(part, Mapping)
+        )
+    return 0

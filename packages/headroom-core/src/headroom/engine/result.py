@@ -1,0 +1,131 @@
+"""What one pass of the engine reports, and the running totals an engine keeps."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from headroom.engine.units import WireFormat
+
+
+@dataclass(slots=True)
+class TransformStats:
+    """One transform's share of a request (or of an engine's lifetime)."""
+
+    units: int = 0
+    changed: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    def add(self, other: TransformStats) -> None:
+        self.units += other.units
+        self.changed += other.changed
+        self.tokens_before += other.tokens_before
+        self.tokens_after += other.tokens_after
+        self.errors += other.errors
+        self.seconds += other.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "units": self.units,
+            "changed": self.changed,
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "tokens_saved": self.tokens_saved,
+            "errors": self.errors,
+            "ms": round(self.seconds * 1000, 3),
+        }
+
+
+@dataclass(slots=True)
+class EngineResult:
+    """The outcome of compressing one body.
+
+    ``body`` is the original object itself (bytes or mapping) when nothing changed, so passthrough is exact.
+    Token counts cover the compressible units, not the whole prompt.
+    """
+
+    body: Any
+    changed: bool = False
+    format: WireFormat | None = None
+    skipped: str | None = None
+    units: int = 0
+    units_changed: int = 0
+    memo_hits: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    transforms: dict[str, TransformStats] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    tokens_exact: bool = False
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def applied(self) -> list[str]:
+        """Names of the transforms that changed at least one unit, in config order."""
+        return [name for name, s in self.transforms.items() if s.changed]
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able report without any prompt content."""
+        return {
+            "changed": self.changed,
+            "format": self.format.value if self.format else None,
+            "skipped": self.skipped,
+            "units": self.units,
+            "units_changed": self.units_changed,
+            "memo_hits": self.memo_hits,
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "tokens_saved": self.tokens_saved,
+            "tokens_exact": self.tokens_exact,
+            "transforms": {name: s.as_dict() for name, s in self.transforms.items()},
+            "errors": list(self.errors),
+            "ms": round(self.seconds * 1000, 3),
+        }
+
+
+class EngineStats:
+    """Running totals across requests; safe to update from worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.compressed = 0
+        self.tokens_before = 0
+        self.tokens_after = 0
+        self.skips: Counter[str] = Counter()
+        self.transforms: dict[str, TransformStats] = {}
+
+    def record(self, result: EngineResult) -> None:
+        with self._lock:
+            self.requests += 1
+            self.compressed += int(result.changed)
+            self.tokens_before += result.tokens_before
+            self.tokens_after += result.tokens_after
+            if result.skipped:
+                self.skips[result.skipped] += 1
+            for name, s in result.transforms.items():
+                self.transforms.setdefault(name, TransformStats()).add(s)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "compressed": self.compressed,
+                "tokens_before": self.tokens_before,
+                "tokens_after": self.tokens_after,
+                "tokens_saved": self.tokens_before - self.tokens_after,
+                "skips": dict(self.skips),
+                "transforms": {name: s.as_dict() for name, s in self.transforms.items()},
+            }

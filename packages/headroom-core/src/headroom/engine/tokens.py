@@ -1,0 +1,104 @@
+"""Token counting: exact with tiktoken when an encoding is on disk, else a fast estimate.
+
+tiktoken downloads encodings on first use; this machine class (and many production hosts) has no network
+for that, so the encoding is only loaded when its file is already cached: in ``TIKTOKEN_CACHE_DIR``,
+``DATA_GYM_CACHE_DIR``, tiktoken's default cache, or the tokenizer files that LiteLLM's wheel ships.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+_BLOBS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+}
+
+# Pieces that BPE vocabularies mostly keep whole: words (split every 8 chars), digit runs (3 per token),
+# single punctuation, and runs of spaces.
+_PIECES = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|\s{2,}|[^\w\s]|_")
+
+
+class TokenCounter(Protocol):
+    """Counts tokens in a text."""
+
+    name: str
+    exact: bool
+
+    def count(self, text: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EstimatingCounter:
+    """A regex estimate of BPE token counts; its error on the dev corpus is in docs/tokens.md."""
+
+    name: str = "estimate"
+    exact: bool = False
+
+    def count(self, text: str) -> int:
+        return sum(1 for _ in _PIECES.finditer(text))
+
+
+class TiktokenCounter:
+    """Exact counts with a tiktoken encoding."""
+
+    exact = True
+
+    def __init__(self, encoding_name: str) -> None:
+        import tiktoken
+
+        self.name = encoding_name
+        self._encoding = tiktoken.get_encoding(encoding_name)
+
+    def count(self, text: str) -> int:
+        return len(self._encoding.encode_ordinary(text))
+
+
+def _cache_dirs() -> list[Path]:
+    dirs = [os.environ.get("TIKTOKEN_CACHE_DIR"), os.environ.get("DATA_GYM_CACHE_DIR")]
+    found = [Path(d) for d in dirs if d]
+    found.append(Path(tempfile.gettempdir()) / "data-gym-cache")
+    spec = importlib.util.find_spec("litellm")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            found.append(Path(location) / "litellm_core_utils" / "tokenizers")
+    return found
+
+
+def encoding_cache_dir(encoding_name: str) -> Path | None:
+    """A directory holding ``encoding_name``'s tiktoken file under tiktoken's cache naming, if any."""
+    url = _BLOBS.get(encoding_name)
+    if url is None:
+        return None
+    key = hashlib.sha1(url.encode()).hexdigest()
+    for directory in _cache_dirs():
+        if (directory / key).is_file():
+            return directory
+    return None
+
+
+@lru_cache(maxsize=8)
+def get_token_counter(encoding_name: str = "o200k_base") -> TokenCounter:
+    """tiktoken for ``encoding_name`` when its file is on disk, else the estimator. Never downloads."""
+    directory = encoding_cache_dir(encoding_name)
+    if directory is None:
+        return EstimatingCounter()
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(directory)
+    try:
+        return TiktokenCounter(encoding_name)
+    except Exception:
+        return EstimatingCounter()
+    finally:
+        if previous is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
