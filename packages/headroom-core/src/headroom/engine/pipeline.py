@@ -23,6 +23,7 @@ from headroom.engine.tokens import TokenCounter, get_token_counter
 from headroom.engine.units import JsonPath, Slot, Unit, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
+from headroom.transforms.markers import unit_ref
 
 logger = logging.getLogger("headroom")
 
@@ -229,10 +230,11 @@ class Engine:
             return hit
 
         text = slot.text
+        ref = unit_ref(slot.text)
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
             try:
-                text, restore = protector.protect(Unit(text, slot.context, count))
+                text, restore = protector.protect(Unit(text, slot.context, count, ref))
             except Exception as exc:
                 result.errors.append(f"{protector.name}: {type(exc).__name__}")
                 result.transforms[protector.name].errors += 1
@@ -245,7 +247,7 @@ class Engine:
             stats = result.transforms[compressor.name]
             t0 = time.monotonic()
             try:
-                out = compressor.compress(Unit(text, slot.context, count))
+                out = compressor.compress(Unit(text, slot.context, count, ref))
             except Exception as exc:
                 stats.errors += 1
                 result.errors.append(f"{compressor.name}: {type(exc).__name__}")

@@ -48,3 +48,5 @@ class Unit:
     text: str
     context: UnitContext
     count_tokens: Callable[[str], int]
+    ref: str
+    """Content hash of the original unit (before any transform); omission markers carry it."""
