@@ -36,4 +36,16 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f"headroom.engine.{home}"), name)
 
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "Engine",
+    "EngineResult",
+    "EngineStats",
+    "Slot",
+    "TokenCounter",
+    "TransformStats",
+    "Unit",
+    "UnitContext",
+    "WireFormat",
+    "get_token_counter",
+    "serialize",
+]
