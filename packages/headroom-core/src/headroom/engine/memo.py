@@ -21,11 +21,19 @@ class UnitOutcome:
     note: str | None = None
 
 
-def unit_key(fingerprint: str, text: str, context: UnitContext) -> str:
-    """A digest of everything a unit's result may depend on."""
+def chain_digest(previous: str, text: str) -> str:
+    """The running digest of a request's unit texts, extended by ``text``."""
+    h = hashlib.blake2b(previous.encode("ascii"), digest_size=20)
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "") -> str:
+    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it)."""
     h = hashlib.blake2b(digest_size=20)
     for part in (
         fingerprint,
+        earlier,
         context.format.value,
         context.source,
         context.tool_name or "",

@@ -17,7 +17,7 @@ import anyio
 import anyio.to_thread
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
-from headroom.engine.memo import Memo, UnitOutcome, unit_key
+from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
 from headroom.engine.tokens import TokenCounter, get_token_counter
 from headroom.engine.units import JsonPath, Slot, Unit, WireFormat
@@ -190,12 +190,14 @@ class Engine:
         deadline = start + self.config.limits.deadline_ms / 1000
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
+        history = History()
         for slot in slots:
             if time.monotonic() > deadline:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
-            outcome = self._unit(slot, transforms, fingerprint, deadline, result)
+            outcome = self._unit(slot, transforms, fingerprint, deadline, result, history)
+            history.add(slot.text)
             result.tokens_before += outcome.tokens_before
             result.tokens_after += outcome.tokens_after
             if outcome.text is not None:
@@ -215,6 +217,7 @@ class Engine:
         fingerprint: str,
         deadline: float,
         result: EngineResult,
+        history: History,
     ) -> UnitOutcome:
         count = self.counter.count
         limits = self.config.limits
@@ -222,7 +225,7 @@ class Engine:
         unchanged = UnitOutcome(None, None, before, before)
         if before < limits.min_unit_tokens:
             return unchanged
-        key = unit_key(fingerprint, slot.text, slot.context)
+        key = unit_key(fingerprint, slot.text, slot.context, history.digest)
         hit = self.memo.get(key)
         if hit is not None:
             result.memo_hits += 1
@@ -234,7 +237,7 @@ class Engine:
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
             try:
-                text, restore = protector.protect(Unit(text, slot.context, count, ref))
+                text, restore = protector.protect(Unit(text, slot.context, count, ref, tuple(history.texts)))
             except Exception as exc:
                 result.errors.append(f"{protector.name}: {type(exc).__name__}")
                 result.transforms[protector.name].errors += 1
@@ -247,7 +250,7 @@ class Engine:
             stats = result.transforms[compressor.name]
             t0 = time.monotonic()
             try:
-                out = compressor.compress(Unit(text, slot.context, count, ref))
+                out = compressor.compress(Unit(text, slot.context, count, ref, tuple(history.texts)))
             except Exception as exc:
                 stats.errors += 1
                 result.errors.append(f"{compressor.name}: {type(exc).__name__}")
@@ -289,6 +292,20 @@ class Engine:
         stats.changed += 1
         stats.tokens_before += outcome.tokens_before
         stats.tokens_after += outcome.tokens_after
+
+
+class History:
+    """The original texts of the units seen so far in one request, and their running digest."""
+
+    __slots__ = ("digest", "texts")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.digest = ""
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+        self.digest = chain_digest(self.digest, text)
 
 
 def _rough_size(body: Mapping[str, Any]) -> int:

@@ -50,3 +50,5 @@ class Unit:
     count_tokens: Callable[[str], int]
     ref: str
     """Content hash of the original unit (before any transform); omission markers carry it."""
+    earlier: tuple[str, ...] = ()
+    """Original texts of the units before this one in the same request (for cross-unit dedupe)."""
