@@ -22,9 +22,12 @@ _BLOBS = {
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
 }
 
-# Pieces that BPE vocabularies mostly keep whole: words (split every 8 chars), digit runs (3 per token),
-# single punctuation, and runs of spaces.
-_PIECES = re.compile(r"[^\W\d_]{1,8}|\d{1,3}|\s{2,}|[^\w\s]|_")
+# Pieces that BPE vocabularies mostly keep whole: runs of one separator character (=====, ----), a word with its
+# leading space (split every 12 letters), other-script letters, digit runs (3 per token), newline plus
+# indentation, other blanks, and short punctuation clusters. Every alternative is bounded: linear time.
+_PIECES = re.compile(
+    r"([=\-_*#.~+/<>])\1{1,15}| ?[A-Za-z]{1,12}|[^\W\d_A-Za-z]+|\d{1,3}|\n\s*|[ \t]+|[^\w\s]{1,3}|_"
+)
 
 
 class TokenCounter(Protocol):

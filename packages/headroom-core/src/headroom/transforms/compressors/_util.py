@@ -1,0 +1,101 @@
+"""Small helpers the compressors share: request terms, marker lines, line templates.
+
+Every regular expression here is linear: no nested or overlapping quantifiers that can backtrack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+from headroom.engine.units import Unit
+from headroom.transforms.markers import marker
+
+_QUOTED = re.compile(r"'([^'\n]{2,200})'|\"([^\"\n]{2,200})\"|`([^`\n]{2,200})`")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,80}")
+
+# Masks for line templates, applied in order. Each is anchored on a literal or a word boundary so that a
+# failed attempt costs O(1) at the next position.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_HEX = re.compile(r"\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b")
+_IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+_NUM = re.compile(r"-?\d+")
+_SPACE = re.compile(r"[ \t]+")
+
+_DETAIL_MAX = 160
+
+
+def request_terms(unit: Unit) -> list[str]:
+    """Phrases the user or the tool call named: quoted strings and string values of the tool input.
+
+    Lower-cased, deduplicated, in first-seen order.
+    """
+    found: list[str] = []
+    ctx = unit.context
+    if ctx.user_request:
+        for match in _QUOTED.finditer(ctx.user_request):
+            found.append(match.group(1) or match.group(2) or match.group(3) or "")
+    if ctx.tool_input:
+        try:
+            args = json.loads(ctx.tool_input)
+        except ValueError:
+            args = None
+        if isinstance(args, dict):
+            found.extend(v for v in args.values() if isinstance(v, str) and len(v) <= 200)
+    seen: dict[str, None] = {}
+    for term in found:
+        term = term.strip().lower()
+        if len(term) >= 2:
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def request_identifiers(unit: Unit) -> set[str]:
+    """Identifier-like words (3+ chars) in the user's request and the quoted terms."""
+    words: set[str] = set()
+    if unit.context.user_request:
+        words.update(m.group(0) for m in _IDENT.finditer(unit.context.user_request))
+    for term in request_terms(unit):
+        words.update(m.group(0) for m in _IDENT.finditer(term))
+    return words
+
+
+def template(line: str) -> str:
+    """The line with its variable parts masked: uuids, hex ids, IPs and numbers."""
+    line = _UUID.sub("<id>", line)
+    line = _HEX.sub("<hex>", line)
+    line = _IP.sub("<ip>", line)
+    line = _NUM.sub("<n>", line)
+    return _SPACE.sub(" ", line).strip()
+
+
+def detail_text(parts: Iterable[str], limit: int = _DETAIL_MAX) -> str:
+    """Join detail parts for a marker: one line, no ``|`` (which ends the detail), at most ``limit`` chars."""
+    text = ", ".join(parts).replace("|", "¦")
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return text
+
+
+def quote_template(tpl: str, limit: int = 90) -> str:
+    """A template shown in a marker detail: quoted, shortened."""
+    if len(tpl) > limit:
+        tpl = tpl[: limit - 3].rstrip() + "..."
+    return '"' + tpl.replace('"', "'") + '"'
+
+
+def omitted(unit: Unit, counts: Sequence[tuple[int, str]], detail: str | None = None) -> str:
+    """A marker line for ``unit`` (the one grammar)."""
+    return marker(counts, unit.ref, detail or None)
+
+
+def worth_it(unit: Unit, original: str, compressed: str, min_saving: float) -> bool:
+    """True when ``compressed`` saves at least ``min_saving`` of the tokens of ``original``."""
+    if compressed == original:
+        return False
+    before = unit.count_tokens(original)
+    if before <= 0:
+        return False
+    return unit.count_tokens(compressed) <= before * (1 - min_saving)
