@@ -1,0 +1,465 @@
+"""In-process tests of HeadroomASGIMiddleware: the ASGI protocol, message by message."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import zlib
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import zstandard
+from asgi_support import Gate, KeepHead, Recorder, chat_body, encode, keephead_config
+
+from headroom.engine import Engine
+from headroom.integrations.asgi import HeadroomASGIMiddleware, request_record
+from headroom.proxy.config import ProxyConfig
+
+pytestmark = pytest.mark.anyio
+
+CHAT = "/v1/chat/completions"
+
+
+def http_scope(
+    path: str = CHAT, method: str = "POST", headers: list[tuple[bytes, bytes]] | None = None
+) -> Any:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers if headers is not None else [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+class Feed:
+    """A server's receive: gives ``messages`` in order, then waits for ``disconnect`` and reports it."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.messages = list(messages)
+        self.disconnect = anyio.Event()
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.messages:
+            return self.messages.pop(0)
+        await self.disconnect.wait()
+        return {"type": "http.disconnect"}
+
+
+def body_messages(body: bytes, chunk: int = 0) -> list[dict[str, Any]]:
+    if not chunk:
+        return [{"type": "http.request", "body": body, "more_body": False}]
+    parts = [body[i : i + chunk] for i in range(0, len(body), chunk)] or [b""]
+    return [{"type": "http.request", "body": p, "more_body": i < len(parts) - 1} for i, p in enumerate(parts)]
+
+
+async def post(
+    app: Any, body: bytes, path: str = CHAT, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        hdrs = {"content-type": "application/json", **(headers or {})}
+        return await client.post(path, content=body, headers=hdrs)
+
+
+# -- compression -----------------------------------------------------------------------------------------
+
+
+async def test_app_receives_exactly_what_the_engine_makes() -> None:
+    config = keephead_config()
+    rec = Recorder()
+    body = encode(chat_body())
+    response = await post(HeadroomASGIMiddleware(rec, config), body)
+    expected = Engine(config).compress(body, path=CHAT)
+    assert expected.changed
+    got = rec.received[0]
+    assert got.body == expected.body
+    assert got.headers["content-length"] == str(len(got.body))
+    assert "[headroom: omitted 197 lines" in json.loads(got.body)["messages"][2]["content"]
+    assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
+    assert response.headers["x-headroom-tokens-after"] == str(expected.tokens_after)
+    assert int(response.headers["x-headroom-tokens-saved"]) == expected.tokens_saved > 0
+    assert response.headers["x-headroom-transforms"] == "keephead"
+    assert "x-headroom-skipped" not in response.headers
+    assert "x-headroom-upstream" not in response.headers  # the app's own x-headroom-* headers are replaced
+    assert got.record.summary["tokens_saved"] == expected.tokens_saved
+    assert got.record.summary["changed"] is True
+
+
+async def test_mount_prefix_and_root_path_are_matched() -> None:
+    config = ProxyConfig(transforms=[KeepHead()], paths=["/v1/chat/completions"])
+    rec = Recorder()
+    mw = HeadroomASGIMiddleware(rec, config)
+    body = encode(chat_body())
+    await post(mw, body, path="/gateway/v1/chat/completions")
+    assert rec.received[0].body != body
+    # a sub-app mounted at /v1 sees path "/chat/completions" with root_path "/v1"
+    scope = http_scope("/chat/completions")
+    scope["root_path"] = "/v1"
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await mw(scope, Feed(body_messages(body)), send)
+    assert rec.received[1].body != body
+    assert sent[0]["status"] == 200
+
+
+# -- passthrough -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "reason"),
+    [
+        (b'{"model": "gpt-4o", "messages": [', "application/json", "invalid_json"),
+        (b'[{"role": "user", "content": "hi"}]', "application/json", "not_an_object"),
+        (b'{"messages": "\xff\xfe broken"}', "application/json", "invalid_json"),
+        (b"", "application/json", "invalid_json"),
+        (encode(chat_body()), "text/plain", "content_type"),
+        (encode(chat_body()), "application/json; charset=latin-1", "content_type"),
+        (
+            b"--b\r\ncontent-disposition: form-data\r\n\r\nx\r\n--b--",
+            "multipart/form-data; boundary=b",
+            "content_type",
+        ),
+        (
+            encode({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}),
+            "application/json",
+            "no_units",
+        ),
+    ],
+)
+async def test_bad_or_unsupported_input_passes_byte_for_byte(body: bytes, ctype: str, reason: str) -> None:
+    rec = Recorder()
+    response = await post(
+        HeadroomASGIMiddleware(rec, keephead_config()), body, headers={"content-type": ctype}
+    )
+    assert response.status_code == 200
+    assert rec.received[0].body == body
+    assert response.headers["x-headroom-skipped"] == reason
+    assert response.headers["x-headroom-tokens-saved"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope_type"),
+    [
+        ("GET", CHAT, "http"),
+        ("POST", "/v1/embeddings", "http"),
+        ("PUT", CHAT, "http"),
+        (None, CHAT, "websocket"),
+    ],
+)
+async def test_other_traffic_goes_straight_to_the_app(method: str | None, path: str, scope_type: str) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    scope = http_scope(path, method or "GET")
+    scope["type"] = scope_type
+    if method is None:
+        del scope["method"]
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the middleware must not read this request")
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("the middleware must not answer this request")
+
+    await HeadroomASGIMiddleware(app, keephead_config())(scope, receive, send)
+    assert seen == [(scope, receive, send)]  # the very same objects: nothing buffered, nothing wrapped
+
+
+async def test_lifespan_passes_through() -> None:
+    rec = Recorder()
+    mw = HeadroomASGIMiddleware(rec, keephead_config())
+    out: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        out.append(message)
+
+    feed = Feed([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    await mw({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, feed, send)
+    assert rec.lifespan == ["lifespan.startup", "lifespan.shutdown"]
+    assert [m["type"] for m in out] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_off_header_skips_and_headroom_headers_are_removed() -> None:
+    rec = Recorder()
+    body = encode(chat_body())
+    headers = {"x-headroom-mode": "OFF", "x-headroom-trace": "abc", "x-other": "kept"}
+    response = await post(HeadroomASGIMiddleware(rec, keephead_config()), body, headers=headers)
+    got = rec.received[0]
+    assert got.body == body
+    assert response.headers["x-headroom-skipped"] == "off"
+    assert got.headers["x-other"] == "kept"
+    assert not any(k.startswith("x-headroom-") for k in got.headers)
+    # "on" or an unknown mode compresses as usual, and the header is still removed
+    await post(HeadroomASGIMiddleware(rec, keephead_config()), body, headers={"x-headroom-mode": "on"})
+    assert rec.received[1].body != body
+    assert "x-headroom-mode" not in rec.received[1].headers
+
+
+async def test_response_headers_can_be_turned_off() -> None:
+    rec = Recorder()
+    config = ProxyConfig(transforms=[KeepHead()], telemetry={"response_headers": False})
+    response = await post(HeadroomASGIMiddleware(rec, config), encode(chat_body()))
+    assert rec.received[0].body != encode(chat_body())
+    assert response.headers["x-headroom-upstream"] == "spoofed"  # untouched: we add nor remove nothing
+    assert not any(k.startswith("x-headroom-tokens") for k in response.headers)
+
+
+async def test_disabled_config_passes_through() -> None:
+    rec = Recorder()
+    body = encode(chat_body())
+    response = await post(HeadroomASGIMiddleware(rec, ProxyConfig(enabled=False)), body)
+    assert rec.received[0].body == body
+    assert response.headers["x-headroom-skipped"] == "disabled"
+
+
+async def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.integrations.asgi.middleware as mod
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(mod, "decode", broken)
+    rec = Recorder()
+    body = gzip.compress(encode(chat_body()))
+    response = await post(
+        HeadroomASGIMiddleware(rec, keephead_config()), body, headers={"content-encoding": "gzip"}
+    )
+    assert response.status_code == 200
+    assert rec.received[0].body == body
+    assert response.headers["x-headroom-skipped"] == "error"
+
+
+# -- content-encoding ------------------------------------------------------------------------------------
+
+
+def _deflate_raw(data: bytes) -> bytes:
+    c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", _deflate_raw),
+        ("zstd", lambda b: zstandard.ZstdCompressor().compress(b)),
+    ],
+)
+async def test_encoded_bodies_are_decoded_when_compressed(encoding: str, pack: Any) -> None:
+    config = keephead_config()
+    plain = encode(chat_body())
+    rec = Recorder()
+    await post(HeadroomASGIMiddleware(rec, config), pack(plain), headers={"content-encoding": encoding})
+    got = rec.received[0]
+    assert got.body == Engine(config).compress(plain, path=CHAT).body
+    assert "content-encoding" not in got.headers
+    assert got.headers["content-length"] == str(len(got.body))
+    # nothing to save: the original encoded bytes and headers go on untouched
+    small = encode({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    await post(HeadroomASGIMiddleware(rec, config), pack(small), headers={"content-encoding": encoding})
+    assert rec.received[1].body == pack(small)
+    assert rec.received[1].headers["content-encoding"] == encoding
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+async def test_decompression_bomb_passes_through_still_compressed(encoding: str) -> None:
+    config = keephead_config(max_decoded_bytes=1_000_000)
+    padding = " " * 5_000_000
+    plain = encode(chat_body(extra=padding))
+    packed = gzip.compress(plain) if encoding == "gzip" else zstandard.ZstdCompressor().compress(plain)
+    assert len(packed) < 100_000
+    rec = Recorder()
+    response = await post(HeadroomASGIMiddleware(rec, config), packed, headers={"content-encoding": encoding})
+    assert rec.received[0].body == packed
+    assert rec.received[0].headers["content-encoding"] == encoding
+    assert response.headers["x-headroom-skipped"] == "decoded_too_large"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("gzip", b"not gzip at all"),
+        ("gzip", gzip.compress(b'{"a": 1}')[:-6]),
+        ("br", b"\x1b\x00"),
+        ("gzip, zstd", b"x"),
+    ],
+)
+async def test_corrupt_or_unknown_encoding_passes_through(encoding: str, data: bytes) -> None:
+    rec = Recorder()
+    response = await post(
+        HeadroomASGIMiddleware(rec, keephead_config()), data, headers={"content-encoding": encoding}
+    )
+    assert rec.received[0].body == data
+    assert response.headers["x-headroom-skipped"] == "content_encoding"
+
+
+# -- sizes, chunks and disconnects -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+async def test_body_over_the_limit_streams_through_unmodified(declare_length: bool) -> None:
+    config = keephead_config(max_body_bytes=100_000)
+    body = encode(chat_body(lines=5000))
+    assert len(body) > 250_000
+    headers = [(b"content-type", b"application/json")]
+    if declare_length:
+        headers.append((b"content-length", str(len(body)).encode()))
+    feed = Feed(body_messages(body, chunk=16_384))
+    rec = Recorder()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await HeadroomASGIMiddleware(rec, config)(http_scope(headers=headers), feed, send)
+    assert rec.received[0].body == body
+    assert dict(sent[0]["headers"])[b"x-headroom-skipped"] == b"too_large"
+    if declare_length:  # known too large up front: not even the first chunk is held back
+        assert rec.received[0].chunks == len(body_messages(body, chunk=16_384))
+
+
+async def test_chunked_body_is_reassembled_and_receive_then_delegates() -> None:
+    config = keephead_config()
+    body = encode(chat_body())
+    feed = Feed(body_messages(body, chunk=1000))
+    calls: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(await receive())
+        feed.disconnect.set()
+        calls.append(await receive())  # after the replay: the server's own receive
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await HeadroomASGIMiddleware(app, config)(http_scope(), feed, send)
+    assert calls[0]["body"] == Engine(config).compress(body, path=CHAT).body
+    assert calls[0]["more_body"] is False
+    assert calls[1] == {"type": "http.disconnect"}
+
+
+async def test_disconnect_while_buffering_ends_cleanly() -> None:
+    body = encode(chat_body())
+    feed = Feed([*body_messages(body, chunk=1000)[:3], {"type": "http.disconnect"}])
+    app_called = False
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal app_called
+        app_called = True
+
+    sent: list[Any] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    mw = HeadroomASGIMiddleware(app, keephead_config())
+    await mw(http_scope(), feed, send)
+    assert not app_called
+    assert sent == []
+    assert mw.stats()["skips"] == {"disconnected": 1}
+
+
+async def test_disconnect_during_offloaded_compression_abandons_it() -> None:
+    started, release = threading.Event(), threading.Event()
+    gate = Gate(started=started, release=release)
+    config = ProxyConfig(transforms=[gate], limits={"offload_bytes": 0, "deadline_ms": 60_000})
+    feed = Feed(body_messages(encode(chat_body())))
+    app_called = False
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal app_called
+        app_called = True
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent to a client that left")
+
+    async def disconnect_once_started() -> None:
+        await anyio.to_thread.run_sync(started.wait, 10)
+        feed.disconnect.set()
+
+    mw = HeadroomASGIMiddleware(app, config)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(disconnect_once_started)
+            with anyio.fail_after(5):
+                await mw(http_scope(), feed, send)
+            # the middleware returned while the worker thread is still held in the transform
+            assert not release.is_set()
+            assert started.is_set()
+    finally:
+        release.set()
+    assert not app_called
+    assert mw.stats()["skips"] == {"disconnected": 1}
+
+
+# -- composition and runtime control ----------------------------------------------------------------------
+
+
+async def test_double_application_compresses_once() -> None:
+    rec = Recorder()
+    inner = HeadroomASGIMiddleware(rec, keephead_config())
+    outer = HeadroomASGIMiddleware(inner, keephead_config())
+    body = encode(chat_body())
+    response = await post(outer, body)
+    assert rec.received[0].body == Engine(keephead_config()).compress(body, path=CHAT).body
+    assert outer.stats()["requests"] == 1
+    assert inner.stats()["requests"] == 0
+    assert response.headers.get_list("x-headroom-tokens-saved") == [
+        response.headers["x-headroom-tokens-saved"]
+    ]
+
+
+async def test_transforms_toggle_at_runtime_and_stats_add_up() -> None:
+    rec = Recorder()
+    mw = HeadroomASGIMiddleware(rec, keephead_config())
+    body = encode(chat_body())
+    await post(mw, body)
+    mw.set_transform_enabled("keephead", False)
+    r2 = await post(mw, body)
+    mw.set_transform_enabled("KeepHead", True)
+    await post(mw, body)
+    assert [r.body == body for r in rec.received] == [False, True, False]
+    assert r2.headers["x-headroom-skipped"] == "no_transforms"
+    stats = mw.stats()
+    assert stats["requests"] == 3
+    assert stats["compressed"] == 2
+    assert stats["tokens_saved"] == 2 * int(rec.received[0].record.summary["tokens_saved"])
+    assert request_record({"state": {"headroom": rec.received[0].record}}) is rec.received[0].record
+    with pytest.raises(KeyError):
+        mw.set_transform_enabled("nope", False)
+
+
+async def test_engine_and_config_arguments() -> None:
+    engine = Engine(keephead_config())
+    mw = HeadroomASGIMiddleware(Recorder(), engine=engine)
+    assert mw.engine is engine
+    assert mw.config is engine.config
+    with pytest.raises(ValueError, match="either config or engine"):
+        HeadroomASGIMiddleware(Recorder(), ProxyConfig(), engine=engine)
+
+
+async def test_default_config_comes_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADROOM_ENABLED", "false")
+    mw = HeadroomASGIMiddleware(Recorder())
+    assert mw.config.enabled is False
