@@ -1,7 +1,7 @@
 """Headroom's sessions: lint, typecheck, tests (the adapter x transform x version matrix), packaging, bench.
 
 ``nox -l`` lists every cell; ``nox -s tests`` runs them all; one cell runs alone by its name, e.g.
-``nox -s "tests(adapter='django', version='5.2', transforms='seed')"``, or by tag: ``nox -t django``.
+``nox -s "tests(django-5.2-seed)"``, or a slice by tag: ``nox -t django``, ``nox -t router``.
 """
 
 from __future__ import annotations
@@ -37,17 +37,18 @@ def group(path: str, name: str = "test") -> list[str]:
 
 @dataclass(frozen=True)
 class Adapter:
-    """One adapter of the matrix: what it installs, where its own tests live, which versions it runs on."""
+    """One adapter of the matrix: what it installs, its own tests, its contract client, its versions."""
 
     name: str
     distributions: tuple[str, ...]
     tests: tuple[str, ...]
+    client: str | None
     versions: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"latest": ()})
     extra: tuple[str, ...] = ()
 
     def requirements(self, version: str) -> list[str]:
-        reqs: list[str] = []
-        for dist in self.distributions:
+        reqs = group(CORE)
+        for dist in self.distributions[1:]:
             reqs += group(dist)
         return [*reqs, *self.extra, *self.versions[version]]
 
@@ -55,22 +56,62 @@ class Adapter:
 ADAPTERS = {
     a.name: a
     for a in [
-        Adapter("core", (CORE,), (f"{CORE}/tests",), extra=("pyyaml",)),
+        Adapter(
+            "core", (CORE,), (f"{CORE}/tests", "tests/contract/test_suite_itself.py"), None, extra=("pyyaml",)
+        ),
+        Adapter("asgi", (CORE, ASGI), (f"{ASGI}/tests",), f"{ASGI}/tests/contract_client.py"),
+        Adapter(
+            "starlette",
+            (CORE, ASGI),
+            (),
+            f"{FASTAPI}/tests/contract_client_starlette.py",
+            extra=("starlette",),
+        ),
+        Adapter(
+            "fastapi",
+            (CORE, ASGI, FASTAPI),
+            (f"{FASTAPI}/tests",),
+            f"{FASTAPI}/tests/contract_client.py",
+            versions={"oldest": ("fastapi==0.110.*",), "newest": ()},
+        ),
+        Adapter(
+            "litellm",
+            (CORE, LITELLM),
+            (f"{LITELLM}/tests",),
+            f"{LITELLM}/tests/contract_client.py",
+            versions={"oldest": ("litellm==1.60.*",), "newest": ()},
+        ),
+        Adapter(
+            "django",
+            (CORE, ASGI, DJANGO),
+            (f"{DJANGO}/tests",),
+            f"{DJANGO}/tests/contract_client.py",
+            versions={"4.2": ("django~=4.2.0",), "5.2": ("django~=5.2.0",)},
+        ),
     ]
 }
 
-CELLS = [(a.name, v) for a in ADAPTERS.values() for v in a.versions]
+TRANSFORM_SETS = ("search", "router", "tags", "seed")
+"""Each transform alone, and the seed's full config; the contract suite builds them (tests/contract)."""
+
+
+def cells() -> list[nox.param]:  # type: ignore[name-defined]
+    out = []
+    for a in ADAPTERS.values():
+        for version in a.versions:
+            for transforms in TRANSFORM_SETS if a.client else ("all",):
+                cell_id = f"{a.name}-{version}-{transforms}"
+                out.append(nox.param(a.name, version, transforms, id=cell_id, tags=[a.name, transforms]))
+    return out
 
 
 def adapter_env(session: nox.Session, adapter: Adapter, version: str) -> Path:
-    """A venv per (adapter, version), shared by that adapter's transform cells; rebuilt when inputs change."""
+    """A venv per (adapter, version), shared by its transform cells; rebuilt when its inputs change."""
     env = ENVS / f"{adapter.name}-{version}"
     reqs = adapter.requirements(version)
     editable = [arg for dist in adapter.distributions for arg in ("-e", dist)]
-    stamp_text = "\n".join(
-        [*reqs, *editable, *(Path(d, "pyproject.toml").read_text() for d in adapter.distributions)]
-    )
-    stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
+    inputs = [*reqs, *editable, *(Path(d, "pyproject.toml").read_text() for d in adapter.distributions)]
+    stamp = hashlib.sha256("\n".join(inputs).encode()).hexdigest()
     stamp_file = env / ".headroom-stamp"
     if not (stamp_file.exists() and stamp_file.read_text() == stamp):
         shutil.rmtree(env, ignore_errors=True)
@@ -99,12 +140,30 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", tags=["tests"])
-@nox.parametrize(("adapter", "version"), CELLS, ids=[f"{a}-{v}" for a, v in CELLS])
-def tests(session: nox.Session, adapter: str, version: str) -> None:
-    """One cell of the matrix: an adapter on one framework version."""
+@nox.parametrize(("adapter", "version", "transforms"), cells())
+def tests(session: nox.Session, adapter: str, version: str, transforms: str) -> None:
+    """One matrix cell: adapter x framework version x transform set.
+
+    The contract suite runs in every cell; the adapter's own tests run in its ``seed`` cell.
+    """
     spec = ADAPTERS[adapter]
     env = adapter_env(session, spec, version)
-    session.run(str(env / "bin" / "python"), "-m", "pytest", *spec.tests, *session.posargs, external=True)
+    paths = list(spec.tests) if transforms in ("seed", "all") else []
+    args = []
+    if spec.client:
+        paths.append("tests/contract/test_contract.py")
+        args = [f"--contract-client={spec.client}", f"--contract-transforms={transforms}"]
+    session.run(
+        str(env / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *paths,
+        *args,
+        *session.posargs,
+        external=True,
+    )
 
 
 @nox.session(python=PYTHON, tags=["packaging"])

@@ -27,12 +27,9 @@ class Transform(BaseModel, ABC):
 
     name: ClassVar[str]
 
-    def options(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
     def spec(self) -> dict[str, Any]:
         """This transform as a config entry: ``{"name": ..., **options}``."""
-        return {"name": self.name, **self.options()}
+        return {"name": self.name, **self.model_dump(mode="json")}
 
     def fingerprint(self) -> str:
         raw = json.dumps(self.spec(), sort_keys=True, separators=(",", ":"))
