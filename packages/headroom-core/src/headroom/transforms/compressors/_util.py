@@ -61,13 +61,22 @@ def request_identifiers(unit: Unit) -> set[str]:
     return words
 
 
+def _mask(text: str) -> str:
+    text = _UUID.sub("<id>", text)
+    text = _HEX.sub("<hex>", text)
+    text = _IP.sub("<ip>", text)
+    text = _NUM.sub("<n>", text)
+    return _SPACE.sub(" ", text)
+
+
 def template(line: str) -> str:
     """The line with its variable parts masked: uuids, hex ids, IPs and numbers."""
-    line = _UUID.sub("<id>", line)
-    line = _HEX.sub("<hex>", line)
-    line = _IP.sub("<ip>", line)
-    line = _NUM.sub("<n>", line)
-    return _SPACE.sub(" ", line).strip()
+    return _mask(line).strip()
+
+
+def templates(text: str) -> list[str]:
+    """The template of every line of ``text`` (split on ``\\n``), masked in one pass over the whole text."""
+    return [t.strip() for t in _mask(text).split("\n")]
 
 
 def detail_text(parts: Iterable[str], limit: int = _DETAIL_MAX) -> str:

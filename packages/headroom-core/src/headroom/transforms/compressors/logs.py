@@ -1,19 +1,21 @@
 """Log compressor: template mining, repeats collapsed with counts, every important line kept.
 
-Each line is reduced to a template (uuids, hex ids, IPs and numbers masked; see ``_util.template``). Kept
-verbatim, in their original order:
+Lines are grouped into templates in two steps: numbers are masked (one C-speed pass), then templates of the
+same length and the same leading tokens whose other tokens mostly agree are merged, Drain-style, so that
+user names, host names and ids in the message do not make every line unique. Kept verbatim, in order:
 
 * the first ``keep_head`` and last ``keep_tail`` lines;
-* every line that looks like an error: ERROR/FATAL/CRITICAL/SEVERE/PANIC/EMERG/ALERT levels, ``error``
-  as a word, ``...Error``, ``Exception``, ``Traceback``, ``FAILED``/``failed`` at a level position is not
-  enough on its own (too common in auth logs), and stack-trace lines (``at ...``, ``File "..."``,
-  ``Caused by:``, ``... N more``) with their indented continuations;
-* every line of a rare template (one that occurs at most ``rare_max`` times);
-* the first occurrence of every template, as its example;
-* lines matching a phrase the user or the tool call quoted.
+* every line that looks like an error: ``error``/``fatal``/``panic``/``critical``/``severe``/``emerg``
+  as words (any case), ``...Error``, ``Exception``, ``Traceback``, ``FAILED``, ``Segmentation fault``;
+  stack-trace lines (``at ...``, ``File "..."``, ``Caused by:``, ``... N more``) and the indented lines
+  that follow an error;
+* every line of a rare template (one that occurs at most ``rare_max`` times, or a rare variant of a
+  template with few variants);
+* the first line of every template, as its example;
+* lines containing a phrase the user or the tool call quoted.
 
-Everything else is dropped; each run of dropped lines becomes one marker with its count and its most
-frequent templates. Consecutive exact repeats of a kept line are dropped too and marked as such.
+Every other line is dropped. Each run of dropped lines becomes one marker with its line count, naming the
+templates it drops the first time a marker mentions them; exact repeats of the line above say so.
 
 Options (keyword-only):
     keep_head (int, 3): leading lines always kept.
@@ -22,14 +24,19 @@ Options (keyword-only):
     min_lines (int, 12): fewer non-blank lines than this is not worth compressing (None).
     min_gap (int, 2): runs of droppable lines this short are kept rather than marked (a marker costs
         about as much as two lines).
-    templates_in_marker (int, 2): how many templates a marker names.
+    lead_tokens (int, 6): templates merge only when their first ``lead_tokens`` tokens agree.
+    similarity (float, 0.7): share of the other tokens that must agree for two templates to merge.
+    distinct_max (int, 4): a merged template with at most this many variants is a set of distinct events,
+        not one event with a parameter: a variant seen at most ``rare_max`` times is still rare.
+    templates_in_marker (int, 2): how many new templates a marker names.
     min_saving (float, 0.2): the minimum fraction of characters saved, else None.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from bisect import bisect_right
+from itertools import accumulate
 
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import (
@@ -40,22 +47,29 @@ from headroom.transforms.compressors._util import (
     template,
 )
 
-_ERROR = re.compile(
-    r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC|EMERG|ALERT|CRIT)\b"
-    r"|\b(?i:error|fatal|panic|emerg|critical)\b"
-    r"|Error\b|Exception\b|\bexception\b|Traceback|\bFAILED\b|\bSegmentation fault\b|\bKilled\b"
-)
-_TRACE = re.compile(r"^(?:\s+at \S|\s*File \"|Caused by:|\s+\.\.\. \d+ more|\s*Traceback )")
+_DIGIT = "0"
+_DIGITS = str.maketrans(dict.fromkeys("0123456789", _DIGIT) | {"-": None})
+_DIGIT_RUN = re.compile(_DIGIT + _DIGIT + "+")
+_WILD = "<*>"
+_TRACE = re.compile(r"(?:\s+at \S|\s*File \"|Caused by:|\s+\.\.\. \d+ more|\s*Traceback )")
 _PREFIX = re.compile(
-    r"^[\[\]<>n:/.,\- ]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-    r"\b[\[\]<>n:/.,\- ]*)*"
+    r"^(?:\[?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
+    r"|<n>|<ip>|<hex>|<id>|[\[\]:/.,\- ])*"
 )
-
-
-def _display(tpl: str) -> str:
-    """A template without its leading timestamp, for a marker detail."""
-    shown = _PREFIX.sub("", tpl, count=1)
-    return shown or tpl
+# (keyword, needs a word boundary before it, case-sensitive form or None)
+_KEYWORDS: tuple[tuple[str, bool, str | None], ...] = (
+    ("error", False, None),
+    ("exception", False, None),
+    ("traceback", False, None),
+    ("fatal", True, None),
+    ("panic", True, None),
+    ("critical", True, None),
+    ("severe", True, None),
+    ("emerg", True, None),
+    ("failed", True, "FAILED"),
+    ("segmentation fault", True, None),
+)
+_COMPARE_BUDGET = 40  # template comparisons per line, at most: keeps clustering linear
 
 
 def compress(
@@ -67,49 +81,59 @@ def compress(
     rare_max: int = 2,
     min_lines: int = 12,
     min_gap: int = 2,
+    lead_tokens: int = 6,
+    similarity: float = 0.7,
+    distinct_max: int = 4,
     templates_in_marker: int = 2,
     min_saving: float = 0.2,
 ) -> str | None:
     """The log with repeated templates collapsed into markers, or None when it does not pay."""
     lines = text.split("\n")
     n = len(lines)
-    if sum(1 for line in lines if line.strip()) < min_lines:
+    if n < min_lines or sum(1 for line in lines if line.strip()) < min_lines:
         return None
-    templates = [t.strip() for t in template(text).split("\n")]
-    if len(templates) != n:  # masking never adds or removes newlines; be safe anyway
+    keys = _DIGIT_RUN.sub(_DIGIT, text.translate(_DIGITS)).split("\n")
+    if len(keys) != n:
         return None
-    counts = Counter(templates)
-    terms = [t for t in request_terms(unit) if len(t) >= 4]
+    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, lead_tokens, similarity, n * _COMPARE_BUDGET)
+    counts = [0] * len(cluster_tokens)
+    fine_counts: dict[int, int] = {}
+    variants: list[set[int]] = [set() for _ in cluster_tokens]
+    for c, f in zip(cluster_of_line, fine_of_line, strict=True):
+        counts[c] += 1
+        fine_counts[f] = fine_counts.get(f, 0) + 1
+        if len(variants[c]) <= distinct_max:
+            variants[c].add(f)
 
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    low = text.lower()
+    important = _important_lines(text, low, lines, starts)
+    wanted = _lines_with(low, [t for t in request_terms(unit) if len(t) >= 4], starts)
     keep = bytearray(n)
-    seen: set[str] = set()
-    in_trace = False
-    for i, line in enumerate(lines):
-        tpl = templates[i]
-        important = bool(_ERROR.search(line)) or bool(_TRACE.match(line))
-        if important:
-            in_trace = True
-        elif in_trace and line[:1] in (" ", "\t") and line.strip():
-            important = True  # the indented continuation of an error or a stack trace
-        else:
-            in_trace = False
+    seen: set[int] = set()
+    for i in range(n):
+        c = cluster_of_line[i]
+        rare = counts[c] <= rare_max or (
+            fine_counts[fine_of_line[i]] <= rare_max and len(variants[c]) <= distinct_max
+        )
         if (
             i < keep_head
             or i >= n - keep_tail
-            or important
-            or counts[tpl] <= rare_max
-            or tpl not in seen
-            or (terms and any(t in line.lower() for t in terms))
+            or important[i]
+            or rare
+            or c not in seen
+            or wanted[i]
         ):
             keep[i] = 1
-        seen.add(tpl)
-    # An exact repeat of the line before it says nothing new: drop it (the marker counts it).
+        seen.add(c)
+    # An exact repeat of the line before it says nothing new: drop it (its marker counts it).
     for i in range(max(1, keep_head), n - keep_tail):
         if keep[i] and lines[i] == lines[i - 1] and lines[i].strip():
             keep[i] = 0
 
     out: list[str] = []
-    dropped_total = 0
+    named: set[int] = set()
+    dropped = 0
     i = 0
     while i < n:
         if keep[i]:
@@ -120,13 +144,18 @@ def compress(
         while j < n and not keep[j]:
             j += 1
         gap = lines[i:j]
-        if len(gap) <= min_gap and not all(g == lines[i - 1] for g in gap):
+        repeats = i > 0 and all(g == lines[i - 1] for g in gap)
+        if len(gap) <= min_gap and not repeats:
             out.extend(gap)
         else:
-            dropped_total += len(gap)
-            out.append(_gap_marker(unit, lines[i - 1] if i else None, gap, templates[i:j], templates_in_marker))
+            dropped += len(gap)
+            if repeats:
+                out.append(omitted(unit, [(len(gap), "lines")], "repeats of the line above"))
+            else:
+                detail = _gap_detail(lines, cluster_of_line, cluster_tokens, i, j, named, templates_in_marker)
+                out.append(omitted(unit, [(len(gap), "lines")], detail))
         i = j
-    if not dropped_total:
+    if not dropped:
         return None
     result = "\n".join(out)
     if len(result) > len(text) * (1 - min_saving):
@@ -134,13 +163,127 @@ def compress(
     return result
 
 
-def _gap_marker(unit: Unit, before: str | None, gap: list[str], tpls: list[str], shown: int) -> str:
-    if before is not None and all(g == before for g in gap):
-        return omitted(unit, [(len(gap), "lines")], "repeats of the line above")
-    tally = Counter(tpls)
-    top = sorted(tally.items(), key=lambda kv: -kv[1])[:shown]
-    parts = [f"{count}x {quote_template(_display(tpl), 70)}" for tpl, count in top if tpl]
-    rest = len(tally) - len(top)
-    if rest > 0:
-        parts.append(f"{rest} more templates")
-    return omitted(unit, [(len(gap), "lines")], detail_text(parts, 200))
+def _cluster(
+    keys: list[str], lead: int, threshold: float, budget: int
+) -> tuple[list[int], list[list[str]], list[int]]:
+    """Assign every line a template cluster.
+
+    Returns the per-line cluster ids, each cluster's tokens and the per-line fine (number-masked) key ids.
+    """
+    fine: dict[str, int] = {}
+    cluster_of_fine: list[int] = []
+    clusters: list[list[str]] = []
+    groups: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+    per_line: list[int] = []
+    fine_ids: list[int] = []
+    for key in keys:
+        fid = fine.get(key)
+        if fid is None:
+            fid = len(cluster_of_fine)
+            fine[key] = fid
+            tokens = key.split()
+            group = groups.setdefault((len(tokens), tuple(tokens[:lead])), [])
+            best = -1
+            best_score = -1.0
+            body = len(tokens) - lead
+            for cid in group[-20:]:
+                if budget <= 0:
+                    break
+                budget -= 1
+                if body <= 0:
+                    score = 1.0  # same length, same (whole) leading tokens: the same template
+                else:
+                    ctoks = clusters[cid]
+                    same = sum(1 for a, b in zip(ctoks[lead:], tokens[lead:], strict=True) if a == b)
+                    score = same / body
+                if score >= threshold and score > best_score:
+                    best, best_score = cid, score
+            if best < 0:
+                best = len(clusters)
+                clusters.append(tokens)
+                group.append(best)
+            else:
+                ctoks = clusters[best]
+                clusters[best] = [a if a == b else _WILD for a, b in zip(ctoks, tokens, strict=True)]
+            cluster_of_fine.append(best)
+        per_line.append(cluster_of_fine[fid])
+        fine_ids.append(fid)
+    return per_line, clusters, fine_ids
+
+
+def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -> bytearray:
+    """1 for every error-like line, stack-trace line, and indented continuation of either."""
+    n = len(lines)
+    flags = bytearray(n)
+    for word, boundary, exact in _KEYWORDS:
+        pos = low.find(word)
+        while pos >= 0:
+            ok = not (boundary and pos > 0 and low[pos - 1].isalnum())
+            if ok and exact is not None:
+                ok = text.startswith(exact, pos)
+            line_no = bisect_right(starts, pos) - 1
+            if ok:
+                flags[line_no] = 1
+                nxt = starts[line_no + 1] if line_no + 1 < n else len(text)
+                pos = low.find(word, nxt)
+            else:
+                pos = low.find(word, pos + 1)
+    in_trace = False
+    for i, line in enumerate(lines):
+        head = line[:1]
+        if head in (" ", "\t", "C", "T") and _TRACE.match(line):
+            flags[i] = 1
+        if flags[i]:
+            in_trace = True
+        elif in_trace and head in (" ", "\t") and line.strip():
+            flags[i] = 1
+        else:
+            in_trace = False
+    return flags
+
+
+def _lines_with(low: str, terms: list[str], starts: list[int]) -> bytearray:
+    """1 for every line containing one of ``terms`` (lower-case) in ``low``, the lower-cased text."""
+    n = len(starts)
+    flags = bytearray(n)
+    for term in terms:
+        pos = low.find(term)
+        while pos >= 0:
+            line_no = bisect_right(starts, pos) - 1
+            flags[line_no] = 1
+            if line_no + 1 >= n:
+                break
+            pos = low.find(term, starts[line_no + 1])
+    return flags
+
+
+def _display(line: str, tokens: list[str]) -> str:
+    """The template of a cluster for a marker: its example line masked, without the leading timestamp."""
+    pretty = template(line).split()
+    if len(pretty) == len(tokens):
+        pretty = [_WILD if t == _WILD else p for p, t in zip(pretty, tokens, strict=True)]
+    shown = " ".join(pretty)
+    return _PREFIX.sub("", shown, count=1) or shown
+
+
+def _gap_detail(
+    lines: list[str],
+    cluster_of_line: list[int],
+    cluster_tokens: list[list[str]],
+    start: int,
+    end: int,
+    named: set[int],
+    shown: int,
+) -> str:
+    tally: dict[int, int] = {}
+    first: dict[int, int] = {}
+    for i in range(start, end):
+        c = cluster_of_line[i]
+        tally[c] = tally.get(c, 0) + 1
+        first.setdefault(c, i)
+    fresh = [c for c in sorted(tally, key=lambda c: -tally[c]) if c not in named and lines[first[c]].strip()]
+    parts = []
+    for c in fresh[:shown]:
+        named.add(c)
+        parts.append(f"{tally[c]}x {quote_template(_display(lines[first[c]], cluster_tokens[c]), 70)}")
+    return detail_text(parts, 200)
