@@ -95,7 +95,8 @@ def compress(
     keys = _DIGIT_RUN.sub(_DIGIT, text.translate(_DIGITS)).split("\n")
     if len(keys) != n:
         return None
-    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, lead_tokens, similarity, n * _COMPARE_BUDGET)
+    budget = n * _COMPARE_BUDGET
+    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, lead_tokens, similarity, budget)
     counts = [0] * len(cluster_tokens)
     fine_counts: dict[int, int] = {}
     variants: list[set[int]] = [set() for _ in cluster_tokens]
@@ -116,14 +117,7 @@ def compress(
         rare = counts[c] <= rare_max or (
             fine_counts[fine_of_line[i]] <= rare_max and len(variants[c]) <= distinct_max
         )
-        if (
-            i < keep_head
-            or i >= n - keep_tail
-            or important[i]
-            or rare
-            or c not in seen
-            or wanted[i]
-        ):
+        if i < keep_head or i >= n - keep_tail or important[i] or rare or c not in seen or wanted[i]:
             keep[i] = 1
         seen.add(c)
     # An exact repeat of the line before it says nothing new: drop it (its marker counts it).
