@@ -1,0 +1,165 @@
+"""``settings.HEADROOM``: read it, validate it, say what is wrong with it, share one engine per config.
+
+``HEADROOM`` may be:
+
+* absent or ``None``: :meth:`ProxyConfig.from_env` (the file named by ``HEADROOM_CONFIG``, ``HEADROOM_*``);
+* a dict in :class:`ProxyConfig`'s schema (``HEADROOM_*`` environment variables override it, as they
+  override a config file, so ``HEADROOM_ENABLED=false`` is a kill switch whatever the settings say);
+* a path (``str`` or ``os.PathLike``) to a JSON, TOML or YAML config file (:meth:`ProxyConfig.from_file`);
+* a :class:`ProxyConfig`, used as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from pydantic import ValidationError
+
+from headroom.engine import Engine
+from headroom.proxy.config import ProxyConfig, merge_env
+from headroom.transforms import create_transform
+
+SETTING = "HEADROOM"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with ``settings.HEADROOM``: where (as Python would index it) and what."""
+
+    where: str
+    message: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class HeadroomConfigError(ImproperlyConfigured):
+    """``settings.HEADROOM`` does not make a valid :class:`ProxyConfig`."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid settings.HEADROOM:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyConfig:
+    """The :class:`ProxyConfig` a ``HEADROOM`` setting describes; :class:`HeadroomConfigError` if none."""
+    env = os.environ if env is None else env
+    if isinstance(value, ProxyConfig):
+        return value
+    if value is None:
+        source, where, data = "environment", f"{SETTING} (unset: from HEADROOM_CONFIG / HEADROOM_*)", None
+    elif isinstance(value, Mapping):
+        source, where, data = "settings", SETTING, dict(value)
+    elif isinstance(value, str | os.PathLike):
+        source, where, data = "file", f"{SETTING} ({os.fspath(value)})", None
+    else:
+        raise HeadroomConfigError(
+            [
+                Problem(
+                    SETTING,
+                    f"expected a dict, a ProxyConfig or a path to a config file, not {type(value).__name__}",
+                    "headroom.E001",
+                )
+            ]
+        )
+    try:
+        if source == "environment":
+            return ProxyConfig.from_env(env)
+        if source == "file":
+            return ProxyConfig.from_file(value, env=env)
+        assert data is not None
+        return ProxyConfig.model_validate(merge_env(data, env))
+    except ValidationError as exc:
+        raise HeadroomConfigError(list(_validation_problems(exc, where, data))) from exc
+    except (OSError, ValueError) as exc:  # unreadable or malformed file, bad HEADROOM_* JSON
+        raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
+
+
+def _validation_problems(exc: ValidationError, where: str, data: Mapping[str, Any] | None) -> Iterable[Problem]:
+    # The transforms list is resolved by one validator, which loses the index of the entry at fault:
+    # validate the entries one by one to name the entry and its option.
+    items = data.get("transforms") if data is not None else None
+    by_entry = list(_transform_problems(items, where)) if isinstance(items, list) else []
+    yield from by_entry
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if by_entry and loc[:1] == ("transforms",):
+            continue
+        yield Problem(_index(where, loc), _message(error, "not in ProxyConfig's schema"), "headroom.E002")
+
+
+def _transform_problems(items: list[Any], where: str) -> Iterable[Problem]:
+    for i, item in enumerate(items):
+        try:
+            create_transform(item)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                loc = ("transforms", i, *error["loc"])
+                message = _message(error, f"not an option of transform {exc.title!r}")
+                yield Problem(_index(where, loc), message, "headroom.E002")
+        except (TypeError, ValueError) as exc:
+            yield Problem(_index(where, ("transforms", i)), str(exc), "headroom.E002")
+
+
+def _message(error: Any, unknown: str) -> str:
+    """pydantic's message for one error, in the words of a settings file, with the bad value if short."""
+    if error["type"] == "extra_forbidden":
+        return f"unknown key ({unknown}; see `headroom config schema`)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    shown = repr(error.get("input"))
+    return error["msg"] if "input" not in error or len(shown) > 80 else f"{error['msg']} (got {shown})"
+
+
+def _index(where: str, loc: Sequence[str | int]) -> str:
+    """``HEADROOM['limits']['deadline_ms']``: the key as it is written in settings.py."""
+    return where + "".join(f"[{part!r}]" for part in loc)
+
+
+# -- the process-wide config and engine ---------------------------------------------------------------
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {}
+
+
+def get_config() -> ProxyConfig:
+    """The validated config of ``settings.HEADROOM`` (cached until the setting changes)."""
+    with _lock:
+        config = _cache.get("config")
+        if config is None:
+            config = _cache["config"] = load_config(getattr(settings, SETTING, None))
+        assert isinstance(config, ProxyConfig)
+        return config
+
+
+def get_engine() -> Engine:
+    """The engine for ``settings.HEADROOM``, shared by the ASGI wrapper and the middleware of this process.
+
+    Its ``stats.snapshot()`` covers every request compressed under the current settings.
+    """
+    config = get_config()
+    with _lock:
+        engine = _cache.get("engine")
+        if not isinstance(engine, Engine) or engine.config is not config:
+            engine = _cache["engine"] = Engine(config)
+        return engine
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    """Forget the cached config when a test changes ``HEADROOM`` (``override_settings``)."""
+    if setting == SETTING:
+        with _lock:
+            _cache.clear()
+
+
+__all__ = ["SETTING", "HeadroomConfigError", "Problem", "get_config", "get_engine", "load_config"]

@@ -1,0 +1,190 @@
+"""``HeadroomMiddleware``: compresses the body of LLM requests before the view reads it (WSGI or ASGI).
+
+Add ``"headroom.integrations.django.middleware.HeadroomMiddleware"`` to ``MIDDLEWARE``, above any
+middleware that reads the request body. Sync under WSGI (``Engine.compress``), async under ASGI
+(``Engine.acompress``); Django picks the mode from the chain around it. It follows the rules of
+:class:`headroom.integrations.asgi.HeadroomASGIMiddleware`: POSTs to ``config.paths`` with a JSON (or no)
+content type, ``x-headroom-mode: off`` to opt out per request, ``x-headroom-*`` response headers.
+
+How the body is replaced. Django has no public setter for ``request.body``. The middleware reads the body
+through the public property, so Django itself caches it in ``request._body`` and re-points
+``request._stream`` at a ``BytesIO`` of it (what ``read()``, ``readline()``, iteration and the upload
+parsers read). It then sets those same two attributes to the compressed bytes, updates
+``META["CONTENT_LENGTH"]`` and drops the cached ``request.headers``. These attributes have kept their names
+and meaning since Django 1.x and are what most body-rewriting middleware use; building a new request object
+instead would lose what earlier middleware attached to it (user, session...). The middleware checks that
+Django cached the body where it expects and otherwise passes the request on unchanged (fail-open), so a
+future Django cannot make it hand the view a wrong body.
+
+What it passes on unread: other methods and paths, other content types, content-encoded bodies (under
+ASGI, :func:`headroom.integrations.django.wrap` decodes those), requests the Headroom ASGI middleware has
+already seen, and bodies over ``limits.max_body_bytes`` or over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+(the view then fails exactly as it would without Headroom: ``RequestDataTooBig``, a 400).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponseBase
+from django.http.request import RawPostDataException
+
+from headroom.engine import Engine, EngineResult
+from headroom.integrations.asgi import request_record
+from headroom.integrations.django.conf import get_engine
+
+logger = logging.getLogger("headroom.django")
+
+HEADER_PREFIX = "x-headroom-"
+META_PREFIX = "HTTP_X_HEADROOM_"
+
+
+class HeadroomMiddleware:
+    """Compress LLM request bodies for the view; see the module docstring."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.engine: Engine = get_engine()  # an invalid settings.HEADROOM fails here, at start-up
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if not self.intercepts(request):
+            return self.get_response(request)
+        result = self.passed_on(request)
+        if result is None:
+            body = read_body(request)
+            if body is None:
+                result = EngineResult(body=None, skipped="body_unavailable")
+            else:
+                result = self.engine.compress(body, path=request.path)
+                apply(request, body, result)
+        else:
+            self.engine.stats.record(result)
+        return self.report(self.get_response(request), result)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.intercepts(request):
+            response: HttpResponseBase = await self.get_response(request)
+            return response
+        result = self.passed_on(request)
+        if result is None:
+            if declared_length(request) >= self.engine.config.limits.offload_bytes:
+                # Django's ASGI handler spools large bodies to disk: read them off the event loop.
+                body = await sync_to_async(read_body, thread_sensitive=False)(request)
+            else:
+                body = read_body(request)
+            if body is None:
+                result = EngineResult(body=None, skipped="body_unavailable")
+            else:
+                result = await self.engine.acompress(body, path=request.path)
+                apply(request, body, result)
+        else:
+            self.engine.stats.record(result)
+        return self.report(await self.get_response(request), result)
+
+    def intercepts(self, request: HttpRequest) -> bool:
+        """A POST to an LLM path that no Headroom ASGI middleware has seen already."""
+        if request.method != "POST" or not self.engine.config.matches_path(request.path):
+            return False
+        scope = getattr(request, "scope", None)  # ASGIRequest only
+        return scope is None or request_record(scope) is None
+
+    def passed_on(self, request: HttpRequest) -> EngineResult | None:
+        """Why an intercepted request goes to the view unread (as a result), or None to compress it.
+
+        Decided from headers alone; also removes the client's ``x-headroom-*`` request headers.
+        """
+        mode = request.META.get(f"{META_PREFIX}MODE", "").strip().lower()
+        for key in [k for k in request.META if k.startswith(META_PREFIX)]:
+            del request.META[key]
+        vars(request).pop("headers", None)  # HttpHeaders is a cached_property built from META
+        if mode == "off":
+            return EngineResult(body=None, skipped="off")
+        media, _, params = (request.META.get("CONTENT_TYPE") or "").partition(";")
+        media = media.strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            return EngineResult(body=None, skipped="content_type")
+        charset = request.content_params.get("charset", "utf-8").strip('"').lower()
+        if charset not in ("utf-8", "utf8"):
+            return EngineResult(body=None, skipped="content_type")
+        if request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() not in ("", "identity"):
+            return EngineResult(body=None, skipped="content_encoding")
+        length = declared_length(request)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > self.engine.config.limits.max_body_bytes or (limit is not None and length > limit):
+            # Over Django's limit, the view's own read raises RequestDataTooBig, as without Headroom.
+            return EngineResult(body=None, skipped="too_large")
+        return None
+
+    def report(self, response: HttpResponseBase, result: EngineResult) -> HttpResponseBase:
+        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``)."""
+        if self.engine.config.telemetry.response_headers:
+            for name, value in response_headers(result).items():
+                response.headers[name] = value
+        return response
+
+
+def declared_length(request: HttpRequest) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def read_body(request: HttpRequest) -> bytes | None:
+    """``request.body``, or None when it cannot be read here without changing what the view would see."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        # When Django rejects a body before reading it (Content-Length, or the size of the spooled ASGI
+        # body), the request stays as it was and the view's own read raises the same error. Had Django
+        # cached a truncated read instead, the view would not see the error: raise it here, where Django
+        # turns it into the same 400.
+        try:
+            request.body  # noqa: B018
+        except RequestDataTooBig:
+            return None
+        raise
+    except RawPostDataException:
+        return None  # an earlier middleware streamed the body: nothing to replace
+
+
+def apply(request: HttpRequest, original: bytes, result: EngineResult) -> None:
+    """Hand the view the compressed body (see the module docstring for how and why this way)."""
+    if not result.changed or not isinstance(result.body, bytes):
+        return
+    if vars(request).get("_body") is not original:
+        logger.warning("headroom: this Django does not cache request.body as expected; body left unchanged")
+        return
+    request._body = result.body  # type: ignore[attr-defined]
+    request._stream = io.BytesIO(result.body)  # type: ignore[attr-defined]
+    request.META["CONTENT_LENGTH"] = str(len(result.body))
+    vars(request).pop("headers", None)
+
+
+def response_headers(result: EngineResult) -> dict[str, str]:
+    """The ``x-headroom-*`` headers describing one result, as the Headroom ASGI middleware sends them."""
+    headers = {
+        f"{HEADER_PREFIX}tokens-before": str(result.tokens_before),
+        f"{HEADER_PREFIX}tokens-after": str(result.tokens_after),
+        f"{HEADER_PREFIX}tokens-saved": str(result.tokens_saved),
+        f"{HEADER_PREFIX}transforms": ",".join(result.applied),
+    }
+    if not result.changed:
+        headers[f"{HEADER_PREFIX}skipped"] = result.skipped or "unchanged"
+    return headers
+
+
+__all__ = ["HeadroomMiddleware", "response_headers"]

@@ -1,0 +1,34 @@
+"""Views that show what they received."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+
+def echo(request: HttpRequest) -> HttpResponse:
+    """Answers with the exact body the view read, and the Content-Length it was told."""
+    body = request.body
+    response = HttpResponse(body, content_type="application/octet-stream")
+    response["x-view-content-length"] = request.headers.get("content-length", "")
+    response["x-view-stream-sha256"] = hashlib.sha256(body).hexdigest()
+    return response
+
+
+async def aecho(request: HttpRequest) -> HttpResponse:
+    """:func:`echo` as an async view; reads through ``request.read()`` (the stream) this time."""
+    body = request.read()
+    response = HttpResponse(body, content_type="application/octet-stream")
+    response["x-view-content-length"] = request.headers.get("content-length", "")
+    return response
+
+
+def handles_too_big(request: HttpRequest) -> HttpResponse:
+    """A view that answers an oversized body itself (413), as some APIs do."""
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return HttpResponse("too big, said the view", status=413)
+    return HttpResponse(body, content_type="application/octet-stream")

@@ -1,0 +1,248 @@
+"""HeadroomMiddleware under Django's test client, in sync (WSGI-style) and async (ASGI-style) mode."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import AsyncClient, Client, override_settings
+
+from headroom.engine import Engine
+from headroom.transforms import Compressor
+from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
+from headroom_django_testing.squeeze import squeeze_config
+
+FORMATS = all_formats()
+IDS = ["openai-chat", "anthropic", "responses"]
+
+
+class Explodes(Compressor):
+    name = "test-explodes"
+
+    def compress(self, unit: Any) -> str | None:
+        raise RuntimeError("boom")
+
+
+def headroom_headers(response: Any) -> list[str]:
+    return [h for h in response.headers if h.lower().startswith("x-headroom-")]
+
+
+def expected(body: bytes, path: str) -> bytes:
+    """What the engine, alone, makes of ``body``: the view must see exactly this."""
+    result = Engine(squeeze_config()).compress(body, path=path)
+    assert result.changed, "the test config must compress these bodies"
+    assert isinstance(result.body, bytes)
+    return result.body
+
+
+@pytest.fixture
+def forbid(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Fail the test if the named Engine entry point runs (proves which path the middleware took)."""
+
+    def forbid_(name: str) -> None:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"Engine.{name} must not run in this mode")
+
+        monkeypatch.setattr(Engine, name, refuse)
+
+    yield forbid_
+
+
+@pytest.mark.parametrize(("path", "body"), FORMATS, ids=IDS)
+def test_sync_view_reads_the_compressed_body(path: str, body: bytes, forbid: Any) -> None:
+    want = expected(body, path)
+    forbid("acompress")
+    response = Client().post(path, body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.content == want
+    assert len(want) < len(body)
+    assert response["x-view-content-length"] == str(len(want))
+    assert "x-headroom-skipped" not in response
+    assert int(response["x-headroom-tokens-saved"]) > 0
+    assert response["x-headroom-transforms"] == "test-squeeze"
+
+
+@pytest.mark.parametrize(("path", "body"), FORMATS, ids=IDS)
+def test_async_view_reads_the_compressed_body(path: str, body: bytes, forbid: Any) -> None:
+    want = expected(body, path)
+    forbid("compress")
+    response = asyncio.run(AsyncClient().post(path, body, content_type="application/json"))
+    assert response.status_code == 200
+    assert response.content == want
+    assert "x-headroom-skipped" not in response
+
+
+def test_async_view_reading_the_stream_gets_the_compressed_body() -> None:
+    body = encode(chat(build_log()))
+    response = asyncio.run(AsyncClient().post("/async" + CHAT, body, content_type="application/json"))
+    assert response.content == expected(body, CHAT)
+    assert response["x-view-content-length"] == str(len(response.content))
+
+
+def test_mount_prefix_is_matched() -> None:
+    body = encode(chat(build_log()))
+    response = Client().post("/mounted/llm" + CHAT, body, content_type="application/json")
+    assert response.content == expected(body, CHAT)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_other_routes_and_static_files_pass_untouched(mode: str) -> None:
+    body = encode(chat(build_log()))
+    static = (Path(settings.STATIC_DIR) / "app.json").read_bytes()
+    if mode == "sync":
+        client = Client()
+        note, page = client.post("/notes", body, content_type="application/json"), client.get("/static/app.json")
+    else:
+        aclient = AsyncClient()
+
+        async def both() -> tuple[Any, Any]:
+            return await aclient.post("/notes", body, content_type="application/json"), await aclient.get(
+                "/static/app.json"
+            )
+
+        note, page = asyncio.run(both())
+    assert note.content == body
+    assert not headroom_headers(note)
+    assert b"".join(page.streaming_content) == static
+    assert not headroom_headers(page)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "extra"),
+    [
+        ("text/plain", {}),
+        ("multipart/form-data; boundary=x", {}),
+        ("application/json", {"headers": {"content-encoding": "br"}}),
+    ],
+    ids=["text", "multipart", "encoded"],
+)
+def test_bodies_it_does_not_read_pass_untouched(content_type: str, extra: dict[str, Any]) -> None:
+    body = encode(chat(build_log()))
+    response = Client().post(CHAT, body, content_type=content_type, **extra)
+    assert response.content == body
+    assert response["x-headroom-skipped"] in {"content_type", "content_encoding"}
+
+
+def test_gzip_body_is_left_for_the_view_to_decode() -> None:
+    body = gzip.compress(encode(chat(build_log())))
+    response = Client().post(CHAT, body, content_type="application/json", headers={"content-encoding": "gzip"})
+    assert response.content == body
+    assert response["x-headroom-skipped"] == "content_encoding"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_client_can_opt_out_per_request(mode: str) -> None:
+    body = encode(chat(build_log()))
+    headers = {"x-headroom-mode": "off", "x-headroom-other": "1"}
+    if mode == "sync":
+        response = Client().post(CHAT, body, content_type="application/json", headers=headers)
+    else:
+        response = asyncio.run(AsyncClient().post(CHAT, body, content_type="application/json", headers=headers))
+    assert response.content == body
+    assert response["x-headroom-skipped"] == "off"
+
+
+def test_charset_other_than_utf8_passes_untouched() -> None:
+    body = encode(chat(build_log()))
+    response = Client().post(CHAT, body, content_type="application/json; charset=latin-1")
+    assert response.content == body
+    assert response["x-headroom-skipped"] == "content_type"
+
+
+@pytest.mark.parametrize("body", [b'{"messages": [', b"[1, 2]", b""], ids=["broken", "array", "empty"])
+def test_unusable_json_passes_byte_for_byte(body: bytes) -> None:
+    response = Client().post(CHAT, body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.content == body
+    assert response["x-headroom-skipped"] in {"invalid_json", "not_an_object"}
+
+
+def test_nothing_to_compress_passes_byte_for_byte() -> None:
+    body = b'{"model": "m",  "messages": [{"role": "user", "content": "hi"}]}'
+    response = Client().post(CHAT, body, content_type="application/json")
+    assert response.content == body
+    assert response["x-view-content-length"] == str(len(body))
+
+
+def test_get_and_disabled_pass_untouched() -> None:
+    body = encode(chat(build_log()))
+    assert Client().get(CHAT).content == b""
+    with override_settings(HEADROOM={"enabled": False, "transforms": ["test-squeeze"]}):
+        assert Client().post(CHAT, body, content_type="application/json").content == body
+
+
+def test_failing_transform_fails_open() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": [Explodes()]}):
+        response = Client().post(CHAT, body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.content == body
+
+
+def test_response_headers_can_be_turned_off() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}):
+        response = Client().post(CHAT, body, content_type="application/json")
+    assert response.content == expected(body, CHAT)
+    assert not headroom_headers(response)
+
+
+# -- Django's own size limit ----------------------------------------------------------------------------
+
+
+def post_both_ways(path: str, body: bytes, mode: str) -> list[Any]:
+    """The response with HeadroomMiddleware, and the response without it."""
+    responses = []
+    for middleware in (settings.MIDDLEWARE, []):
+        with override_settings(MIDDLEWARE=middleware):
+            if mode == "sync":
+                responses.append(Client().post(path, body, content_type="application/json"))
+            else:
+                responses.append(asyncio.run(AsyncClient().post(path, body, content_type="application/json")))
+    return responses
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("path", [CHAT, MESSAGES, RESPONSES])
+def test_body_over_djangos_limit_fails_the_way_django_does(path: str, mode: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=len(body) - 1):
+        ours, django_alone = post_both_ways(path, body, mode)
+    assert django_alone.status_code == 400
+    assert ours.status_code == django_alone.status_code
+    assert ours.content == django_alone.content
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_view_that_handles_the_limit_still_gets_to(mode: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100):
+        ours, django_alone = post_both_ways("/limited" + MESSAGES, body, mode)
+    assert (ours.status_code, ours.content) == (413, b"too big, said the view")
+    assert (django_alone.status_code, django_alone.content) == (413, b"too big, said the view")
+
+
+def test_a_body_within_djangos_limit_and_over_ours_passes() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"], "limits": {"max_body_bytes": 1000}}):
+        response = Client().post(CHAT, body, content_type="application/json")
+    assert response.content == body
+
+
+def test_engine_stats_count_the_requests() -> None:
+    from headroom.integrations.django import get_engine
+
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"]}):
+        Client().post(CHAT, encode(chat(build_log())), content_type="application/json")
+        Client().post(CHAT, b"[]", content_type="application/json")
+        stats = get_engine().stats.snapshot()
+    assert stats["requests"] == 2
+    assert stats["compressed"] == 1
+    assert stats["tokens_saved"] > 0
+    assert json.dumps(stats)
