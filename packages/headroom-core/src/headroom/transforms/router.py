@@ -1,15 +1,273 @@
-"""ContentRouter: detects a unit's content type and routes it. (Skeleton for now.)"""
+"""ContentRouter: split a unit at its structural lines, drop what earlier units already said, detect each
+part's content type and hand it to the compressor for that type.
+
+Structural lines (protected-tag placeholders, lone wrapper tags such as ``<output>``, one-line elements such
+as ``<returncode>0</returncode>``, existing markers) are kept verbatim and split the unit into parts, so an
+``<output>`` wrapper around a pytest run is routed as test output with its wrapper intact. The result is kept
+only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route` returns the whole decision
+(types, compressors, dedupe, tokens) for stats and benchmarks.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import import_module
+from typing import Any
+
+from pydantic import Field
+
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
+from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.markers import MARKER_RE, marker
+from headroom.transforms.search import DEFINITION_RE, ERROR_RE, SearchCompressor, is_search_command
+from headroom.transforms.tags import PLACEHOLDER_RE
+
+CompressFn = Callable[..., str | None]
+
+DEFAULT_ROUTES: dict[str, str] = {
+    ContentType.JSON: "json",
+    ContentType.SEARCH: "search",
+    ContentType.LOGS: "logs",
+    ContentType.TESTS: "logs",
+    ContentType.DIFF: "diff",
+    ContentType.CODE: "code",
+    ContentType.HTML: "text",
+    ContentType.TABLE: "logs",
+    ContentType.TEXT: "text",
+}
+
+_LONE_TAG = re.compile(r"\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
+_ONE_LINE_ELEMENT = re.compile(r"<([A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</([A-Za-z][\w.:-]{0,63})>")
+_NL_PREFIX = re.compile(r"\s{0,12}\d{1,9}\t")
+
+WINDOW = 4
+"""Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive
+lines around it occurs in an earlier unit."""
+_MAX_INDEXED_CHARS = 512 * 1024
+
+
+def is_structural(line: str) -> bool:
+    """Lines the router never rewrites and splits parts at."""
+    if not line:
+        return False
+    if "<" in line:
+        if _LONE_TAG.fullmatch(line):
+            return True
+        m = _ONE_LINE_ELEMENT.fullmatch(line)
+        if m is not None and m.group(1) == m.group(2):
+            return True
+    if "[headroom: " in line and MARKER_RE.search(line):
+        return True
+    return PLACEHOLDER_RE.search(line) is not None
+
+
+def is_needle_line(line: str) -> bool:
+    """Lines dedupe never folds away: errors and definitions (also inside ``nl -ba`` views)."""
+    body = line[m.end() :] if (m := _NL_PREFIX.match(line)) else line
+    return ERROR_RE.search(body) is not None or DEFINITION_RE.match(body) is not None
+
+
+@lru_cache(maxsize=1024)
+def _windows(text: str) -> frozenset[str]:
+    """Every run of ``WINDOW`` consecutive lines of ``text`` (pure; cached by content)."""
+    lines = text.split("\n")
+    if len(lines) < WINDOW:
+        return frozenset()
+    return frozenset("\n".join(lines[i : i + WINDOW]) for i in range(len(lines) - WINDOW + 1))
+
+
+@dataclass(slots=True)
+class Part:
+    """One part of a unit: structural lines kept as they are, or a body routed by type."""
+
+    lines: list[str]
+    structural: bool
+    kind: str | None = None
+    compressor: str | None = None
+    text: str | None = None  # the compressed text, when the compressor produced one
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the router did with a unit, for stats: its parts' types and compressors, lines deduped,
+    tokens before and after, and whether the result was kept (``text`` is None when not)."""
+
+    text: str | None
+    kind: str
+    compressors: list[str] = field(default_factory=list)
+    deduped_lines: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    reason: str = ""
+
+
+def split_parts(lines: Sequence[str]) -> list[Part]:
+    parts: list[Part] = []
+    for line in lines:
+        structural = is_structural(line)
+        if parts and parts[-1].structural == structural:
+            parts[-1].lines.append(line)
+        else:
+            parts.append(Part([line], structural))
+    return parts
+
+
+def _load(name: str) -> CompressFn | None:
+    """The ``compress`` function of ``headroom.transforms.compressors.<name>``, if that module exists."""
+    try:
+        module = import_module(f"headroom.transforms.compressors.{name}")
+    except ImportError:
+        return None
+    fn = getattr(module, "compress", None)
+    return fn if callable(fn) else None
 
 
 class ContentRouter(Compressor):
-    """Routes units to per-type compressors. This skeleton leaves every unit unchanged."""
+    """Detects each unit's content type and routes it to that type's compressor.
+
+    Options: ``routes`` (content type -> compressor name; ``"none"`` leaves a type alone), ``options``
+    (keyword options per compressor name, e.g. ``{"code": {...}}``; ``"search"`` takes SearchCompressor's
+    fields), ``dedupe`` (fold runs of lines an earlier unit already showed), ``dedupe_min_lines``,
+    ``min_part_chars`` (smaller parts are left as they are), ``min_saving`` (fraction of the unit's tokens
+    a result must save, else the original stays).
+    """
 
     name = "router"
 
+    routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    dedupe: bool = True
+    dedupe_min_lines: int = Field(6, ge=2)
+    min_part_chars: int = Field(400, ge=0)
+    min_saving: float = Field(0.1, ge=0.0, lt=1.0)
+
     def compress(self, unit: Unit) -> str | None:
-        return None
+        return self.route(unit).text
+
+    def route(self, unit: Unit) -> Decision:
+        """Route ``unit`` and report the decision (``.text`` is the result to use, or None)."""
+        text = unit.text
+        lines = text.split("\n")
+        parts = split_parts(lines)
+        search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
+        windows = self._earlier_windows(unit.earlier) if self.dedupe and unit.earlier else None
+        out: list[str] = []
+        kinds: list[str] = []
+        used: list[str] = []
+        deduped = 0
+        for part in parts:
+            if part.structural:
+                out.extend(part.lines)
+                continue
+            body = "\n".join(part.lines)
+            if len(body) < self.min_part_chars:
+                out.extend(part.lines)
+                continue
+            kind = detect(body, search_command=search_cmd)
+            kinds.append(kind.value)
+            pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
+            if windows:
+                pieces, n = self._dedupe(part.lines, windows, unit)
+                deduped += n
+            for piece_lines, compressible in pieces:
+                piece = "\n".join(piece_lines)
+                result = None
+                if compressible and len(piece) >= self.min_part_chars:
+                    result, name = self._compress(kind, piece, unit)
+                    if result is not None and name not in used:
+                        used.append(name)
+                out.append(piece if result is None else result)
+        label = kinds[0] if len(set(kinds)) == 1 else ("mixed" if kinds else "none")
+        if deduped:
+            used.insert(0, "dedupe")
+        result_text = "\n".join(out)
+        if result_text == text:
+            return Decision(None, label, used, deduped, reason="nothing to save")
+        before = _count(unit, text)
+        after = unit.count_tokens(result_text)
+        if before - after < before * self.min_saving:
+            return Decision(None, label, used, deduped, before, after, reason="saving below min_saving")
+        return Decision(result_text, label, used, deduped, before, after, reason="compressed")
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _compress(self, kind: ContentType, text: str, unit: Unit) -> tuple[str | None, str]:
+        name = self.routes.get(kind.value, "none")
+        if name == "none":
+            return None, name
+        part_unit = Unit(text, unit.context, unit.count_tokens, unit.ref, unit.earlier)
+        if name == "search":
+            search = SearchCompressor(**self.options.get("search", {}))
+            return search.compress(part_unit), name
+        fn = _load(name)
+        if fn is None:
+            return None, name
+        out = fn(text, part_unit, **self.options.get(name, {}))
+        return (out if isinstance(out, str) and out != text else None), name
+
+    @staticmethod
+    def _earlier_windows(earlier: Sequence[str]) -> set[str] | frozenset[str]:
+        texts = [t for t in earlier if len(t) <= _MAX_INDEXED_CHARS]
+        if len(texts) == 1:
+            return _windows(texts[0])
+        merged: set[str] = set()
+        for t in texts:
+            merged |= _windows(t)
+        return merged
+
+    def _dedupe(
+        self, lines: list[str], windows: set[str] | frozenset[str], unit: Unit
+    ) -> tuple[list[tuple[list[str], bool]], int]:
+        """Split ``lines`` into pieces: runs an earlier unit already showed become one marker line."""
+        n = len(lines)
+        covered = bytearray(n)
+        for i in range(n - WINDOW + 1):
+            if "\n".join(lines[i : i + WINDOW]) in windows:
+                covered[i : i + WINDOW] = b"\x01" * WINDOW
+        for i, line in enumerate(lines):
+            if covered[i] and (not line.strip() or is_needle_line(line)):
+                covered[i] = 2 if line.strip() else covered[i]
+        pieces: list[tuple[list[str], bool]] = []
+        fresh: list[str] = []
+        total = 0
+        i = 0
+        while i < n:
+            if covered[i] != 1:
+                fresh.append(lines[i])
+                i += 1
+                continue
+            j = i
+            while j < n and covered[j] == 1:
+                j += 1
+            run = lines[i:j]
+            if len(run) >= self.dedupe_min_lines and sum(len(r) for r in run) >= 120:
+                if fresh:
+                    pieces.append((fresh, True))
+                    fresh = []
+                pieces.append(
+                    ([marker([(len(run), "lines")], unit.ref, "repeated from earlier output")], False)
+                )
+                total += len(run)
+            else:
+                fresh.extend(run)
+            i = j
+        if fresh:
+            pieces.append((fresh, True))
+        return pieces, total
+
+
+def _count(unit: Unit, text: str) -> int:
+    """Tokens of ``text``: exact up to 64 KiB, else scaled from an exact count of three 16 KiB samples."""
+    if len(text) <= 65536:
+        return unit.count_tokens(text)
+    size = 16384
+    mid = len(text) // 2
+    chunk = text[:size] + text[mid : mid + size] + text[-size:]
+    return round(unit.count_tokens(chunk) * len(text) / len(chunk))
+
+
+__all__ = ["DEFAULT_ROUTES", "ContentRouter", "Decision", "is_structural", "split_parts"]

@@ -1,15 +1,380 @@
-"""SearchCompressor: grep / ripgrep / git grep output. (Skeleton for now.)"""
+"""SearchCompressor: grep / ripgrep / git grep output.
+
+Parses ``path:line:text`` matches, ``path-line-text`` context lines, ``--`` separators, ripgrep heading mode
+(a path line, then ``line:text``) and Windows paths; ranks every match against the unit's context (the search
+command and the user's request) with BM25 plus boosts for exact identifiers, definition lines and error
+words; keeps the best matches per file within a budget, in their original order and byte for byte; and
+summarises everything else in one marker line with per-file counts. Not search output -> None.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
+from headroom.transforms.markers import marker
+from headroom.transforms.tags import PLACEHOLDER_RE
+
+# ---- line grammar (all patterns are anchored and linear: no nested quantifiers over the same chars) ------
+
+# path:line[:col]:text  — the path runs to the first ':' (after an optional Windows drive).
+MATCH_RE = re.compile(
+    r"(?P<path>(?:[A-Za-z]:[\\/])?[^:\n]{1,512}?):(?P<ln>\d{1,9})(?::\d{1,6})?:(?P<text>.*)"
+)
+# line:text / line-text under a ripgrep heading (or for a single-file grep -n).
+BARE_RE = re.compile(r"(?P<ln>\d{1,9})(?P<sep>[:-])(?P<text>.*)")
+NL_VIEW_RE = re.compile(r"\s*\d{1,9}\t")  # `nl -ba` / `cat -n` output is a file view, not search output
+SEARCH_COMMAND_RE = re.compile(
+    r"\b(?:grep|rg|ripgrep|ag|ack|git\s+grep|findstr|select-string|search)\b", re.I
+)
+DEFINITION_RE = re.compile(
+    r"^\s*(?:(?:export|pub(?:\([\w:]{1,32}\))?|public|private|protected|static|async|abstract|final|default"
+    r"|inline|extern|unsafe|const|open|override|internal|sealed|data)\s+){0,4}"
+    r"(?:def|class|fn|func|function|struct|interface|enum|trait|impl|type|module|object|protocol|record"
+    r"|namespace|macro_rules!|union|typedef|sub|package)\b"
+)
+ERROR_RE = re.compile(
+    r"\b(?:error|errors|exception|fail|failed|failure|fatal|panic|traceback|warning|critical|assert\w*"
+    r"|raise|throw|segfault)\b",
+    re.I,
+)
+WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}|\d{1,20}")
+SUBWORD_RE = re.compile(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+BACKTICK_RE = re.compile(r"`([^`\n]{1,200})`")
+_STOP = """a an and are as at be by can do does for from give how i if in is it its me my of on or please show
+    tell that the this to was what where which who why with you your file line lines exactly defined find
+    code there here"""
+STOPWORDS = frozenset(_STOP.split())
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One parsed line: its index in the unit, its file and kind."""
+
+    index: int
+    path: str | None
+    kind: str  # "match" | "context" | "sep" | "heading" | "other"
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Parsed:
+    lines: list[str]
+    entries: list[_Entry]
+    matches: list[_Entry] = field(default_factory=list)
+    heading_mode: bool = False
+    separated: bool = False
+    """The output used ``--`` between context groups (grep -C): kept groups are separated the same way."""
+
+
+def _is_protected(line: str) -> bool:
+    return PLACEHOLDER_RE.search(line) is not None
+
+
+def parse(text: str, *, allow_bare: bool = False) -> Parsed:
+    """Classify every line of ``text``; ``allow_bare`` accepts ``line:text`` without a heading (grep -n on
+    one file), which is only safe when the command is known to be a search."""
+    lines = text.split("\n")
+    entries: list[_Entry] = []
+    current: str | None = None  # heading (ripgrep) or last match path
+    heading: str | None = None
+    heading_mode = False
+    for i, line in enumerate(lines):
+        if not line:
+            entries.append(_Entry(i, None, "sep"))
+            heading = None
+            continue
+        if line == "--" or _is_protected(line):
+            entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
+            continue
+        if NL_VIEW_RE.match(line):
+            entries.append(_Entry(i, None, "other"))
+            continue
+        bare = BARE_RE.fullmatch(line)
+        if bare and (heading is not None or allow_bare):
+            kind = "match" if bare["sep"] == ":" else "context"
+            entries.append(_Entry(i, heading or "", kind, bare["text"]))
+            continue
+        m = MATCH_RE.fullmatch(line)
+        if m and _plausible_path(m["path"]):
+            current = m["path"]
+            entries.append(_Entry(i, current, "match", m["text"]))
+            continue
+        if current is not None and line.startswith(current + "-"):
+            rest = BARE_RE.fullmatch(line[len(current) + 1 :])
+            if rest and rest["sep"] == "-":
+                entries.append(_Entry(i, current, "context", rest["text"]))
+                continue
+        if _looks_like_path(line) and i + 1 < len(lines) and BARE_RE.match(lines[i + 1]):
+            heading = line
+            heading_mode = True
+            entries.append(_Entry(i, line, "heading"))
+            continue
+        entries.append(_Entry(i, None, "other"))
+    # context lines that precede their file's first match (grep -B) carry the next match's path
+    for k in range(len(entries) - 1, -1, -1):
+        e = entries[k]
+        if e.kind == "other" and k + 1 < len(entries) and entries[k + 1].path:
+            p = entries[k + 1].path
+            if p and lines[e.index].startswith(p + "-"):
+                rest = BARE_RE.fullmatch(lines[e.index][len(p) + 1 :])
+                if rest and rest["sep"] == "-":
+                    entries[k] = _Entry(e.index, p, "context", rest["text"])
+    separated = not heading_mode and any(lines[e.index] == "--" for e in entries if e.kind == "sep")
+    parsed = Parsed(lines, entries, heading_mode=heading_mode, separated=separated)
+    parsed.matches = [e for e in entries if e.kind == "match"]
+    return parsed
+
+
+def _plausible_path(path: str) -> bool:
+    return not path.isdigit() and " " not in path and "\t" not in path
+
+
+def _looks_like_path(line: str) -> bool:
+    return (
+        len(line) <= 400
+        and not line.startswith((" ", "\t", "[", "<", "#"))
+        and ("/" in line or "\\" in line or "." in line)
+        and ": " not in line
+        and not line.endswith((":", ";", "{", ")"))
+    )
+
+
+def is_search_command(tool_input: str | None, tool_name: str | None = None) -> bool:
+    """True when the tool call looks like a grep-like search."""
+    return bool(
+        (tool_input and SEARCH_COMMAND_RE.search(tool_input[:4000]))
+        or (tool_name and SEARCH_COMMAND_RE.search(tool_name))
+    )
+
+
+def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
+    """Enough of the lines are matches, context, separators or headings."""
+    if len(parsed.matches) < min_matches:
+        return False
+    counted = [e for e in parsed.entries if e.kind != "sep"]
+    if not counted:
+        return False
+    structured = sum(1 for e in counted if e.kind != "other")
+    return structured / len(counted) >= min_ratio
+
+
+# ---- ranking -------------------------------------------------------------------------------------------
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased words and identifier sub-words (``url_path_for`` -> url_path_for, url, path, for)."""
+    out: list[str] = []
+    for word in WORD_RE.findall(text):
+        low = word.lower()
+        out.append(low)
+        if "_" in word or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)):
+            out.extend(s.lower() for part in word.split("_") for s in SUBWORD_RE.findall(part) if s)
+    return out
+
+
+def identifiers(text: str) -> set[str]:
+    """Code-like names in a request: `backticked` words, snake_case, camelCase, dotted and call forms."""
+    found: set[str] = set()
+    for chunk in BACKTICK_RE.findall(text):
+        found.update(w for w in WORD_RE.findall(chunk) if len(w) > 2 and w.lower() not in _KEYWORDS)
+    for word in WORD_RE.findall(text):
+        if len(word) > 3 and (
+            "_" in word.strip("_") or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
+        ):
+            found.add(word)
+    return found
+
+
+_KW = "def class fn func function struct interface enum trait impl type async"
+_KEYWORDS = frozenset(_KW.split())
+
+
+class BM25:
+    """Okapi BM25 over a list of tokenised documents, with the usual non-negative IDF."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.docs = [Counter(d) for d in docs]
+        self.lengths = [len(d) for d in docs]
+        self.avg = (sum(self.lengths) / len(docs)) if docs else 0.0
+        df: Counter[str] = Counter()
+        for d in self.docs:
+            df.update(d.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def score(self, query: Iterable[str], i: int) -> float:
+        doc, length = self.docs[i], self.lengths[i]
+        norm = self.k1 * (1 - self.b + self.b * length / self.avg) if self.avg else self.k1
+        total = 0.0
+        for t in set(query):
+            tf = doc.get(t)
+            if tf:
+                total += self.idf[t] * tf * (self.k1 + 1) / (tf + norm)
+        return total
+
+
+def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
+    """A relevance score per match: BM25 + exact identifiers + definition lines + error words."""
+    docs = [terms(f"{e.path or ''} {e.text}") for e in parsed.matches]
+    bm25 = BM25(docs)
+    query = [t for t in terms(f"{query_text} {request}") if t not in STOPWORDS]
+    idents = identifiers(request) | identifiers(query_text)
+    ident_re = (
+        re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, sorted(idents))) + r")(?![\w])")
+        if idents
+        else None
+    )
+    scores: list[float] = []
+    for i, e in enumerate(parsed.matches):
+        s = bm25.score(query, i)
+        hits = set(ident_re.findall(e.text)) if ident_re else set()
+        defn = DEFINITION_RE.match(e.text) is not None
+        s += 4.0 * len(hits)
+        if defn:
+            s += 2.0 + (6.0 if hits else 0.0)
+        if ERROR_RE.search(e.text):
+            s += 1.5
+        scores.append(s)
+    return scores
+
+
+def must_keep(entry: _Entry, request_idents: set[str]) -> bool:
+    """Needle-class matches: definitions of what the user asks about."""
+    if not request_idents or DEFINITION_RE.match(entry.text) is None:
+        return False
+    return any(re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", entry.text) for w in request_idents)
+
+
+# ---- the transform -------------------------------------------------------------------------------------
 
 
 class SearchCompressor(Compressor):
-    """Compresses search results. This skeleton leaves every unit unchanged."""
+    """Keeps the most relevant grep/ripgrep matches per file and summarises the rest in one marker.
+
+    Options: ``max_matches`` (kept matches in all), ``max_per_file``, ``context`` (context lines kept
+    around a kept match), ``min_matches`` (smaller outputs pass through).
+    """
 
     name = "search"
 
+    max_matches: int = Field(24, ge=1)
+    max_per_file: int = Field(4, ge=1)
+    context: int = Field(1, ge=0)
+    min_matches: int = Field(30, ge=1)
+    max_summary_files: int = Field(200, ge=1)
+
     def compress(self, unit: Unit) -> str | None:
-        return None
+        ctx = unit.context
+        allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
+        parsed = parse(unit.text, allow_bare=allow_bare)
+        if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
+            return None
+        return self.compress_parsed(parsed, unit)
+
+    def compress_parsed(self, parsed: Parsed, unit: Unit) -> str | None:
+        ctx = unit.context
+        request = ctx.user_request or ""
+        scores = score_matches(parsed, ctx.tool_input or "", request)
+        request_idents = identifiers(request)
+        order = sorted(range(len(parsed.matches)), key=lambda i: (-scores[i], i))
+        per_file: Counter[str] = Counter()
+        keep: set[int] = set()  # indices into parsed.matches
+        for i in order:
+            e = parsed.matches[i]
+            if must_keep(e, request_idents):
+                keep.add(i)
+                per_file[e.path or ""] += 1
+        for i in order:
+            if len(keep) >= self.max_matches:
+                break
+            path = parsed.matches[i].path or ""
+            if i in keep or per_file[path] >= self.max_per_file:
+                continue
+            keep.add(i)
+            per_file[path] += 1
+        if len(keep) >= len(parsed.matches):
+            return None
+        return self._render(parsed, {parsed.matches[i].index for i in keep}, unit.ref)
+
+    def _render(self, parsed: Parsed, kept_lines: set[int], ref: str) -> str:
+        entries = parsed.entries
+        n = len(entries)
+        keep = [False] * n
+        for k, e in enumerate(entries):
+            if e.kind == "other" or e.index in kept_lines:
+                keep[k] = True
+        # context lines near a kept match (same file, no separator in between)
+        for k, e in enumerate(entries):
+            if e.index not in kept_lines:
+                continue
+            for step in (-1, 1):
+                j, left = k + step, self.context
+                while 0 <= j < n and left > 0 and entries[j].kind == "context" and entries[j].path == e.path:
+                    keep[j] = True
+                    j += step
+                    left -= 1
+        # headings of files with something kept
+        kept_paths = {
+            entries[k].path for k in range(n) if keep[k] and entries[k].kind in ("match", "context")
+        }
+        for k, e in enumerate(entries):
+            if e.kind == "heading" and e.path in kept_paths:
+                keep[k] = True
+
+        out: list[str] = []
+        omitted_matches: Counter[str] = Counter()
+        omitted_context = 0
+        files_order: list[str] = []
+        seen_files: set[str] = set()
+        gap = False
+        for k, e in enumerate(entries):
+            if e.kind in ("match", "context", "heading") and e.path is not None and e.path not in seen_files:
+                seen_files.add(e.path)
+                files_order.append(e.path)
+            if keep[k]:
+                if (
+                    gap
+                    and out
+                    and out[-1] != "--"
+                    and e.kind in ("match", "context")
+                    and not parsed.heading_mode
+                ):
+                    out.append("--")
+                if e.kind == "heading" and out and out[-1] != "":
+                    out.append("")
+                out.append(parsed.lines[e.index])
+                gap = False
+                continue
+            if e.kind == "match":
+                omitted_matches[e.path or ""] += 1
+                gap = True
+            elif e.kind == "context":
+                omitted_context += 1
+                gap = True
+            elif e.kind in ("sep", "heading"):
+                gap = True
+        while out and out[-1] in ("", "--"):
+            out.pop()
+        total = sum(omitted_matches.values())
+        dropped_files = [p for p in files_order if p not in kept_paths]
+        shown = [p for p in files_order if omitted_matches[p]]
+        detail_parts = [f"{p or '(stdin)'} {omitted_matches[p]}" for p in shown[: self.max_summary_files]]
+        if len(shown) > self.max_summary_files:
+            rest = sum(omitted_matches[p] for p in shown[self.max_summary_files :])
+            detail_parts.append(f"{len(shown) - self.max_summary_files} more files {rest}")
+        detail = "per file: " + ", ".join(detail_parts)
+        counts = [(total, "matches"), (omitted_context, "context lines"), (len(dropped_files), "files")]
+        out.append(marker(counts, ref, detail))
+        return "\n".join(out)
+
+
+__all__ = ["BM25", "Parsed", "SearchCompressor", "is_search_command", "looks_like_search", "parse", "terms"]

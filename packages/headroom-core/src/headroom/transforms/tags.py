@@ -26,15 +26,15 @@ PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]")
 # A tag: <name attrs>, </name>, <name/>. Each scan stops at the next '<' or '>', so the pass is linear.
 TAG_RE = re.compile(r"<(/?)([A-Za-z][\w.:-]{0,63})((?:\s[^<>]*)?)>")
 
-HTML_TAGS = frozenset(
-    """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite
-    code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure
+_HTML = """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption
+    cite code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption
+    figure
     footer form h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend li link
     main map mark menu meta meter nav noscript object ol optgroup option output p param picture pre progress
     q rp rt ruby s samp script search section select slot small source span strong style sub summary sup
     table tbody td template textarea tfoot th thead time title tr track u ul var video wbr svg path g rect
-    circle line polyline polygon text tspan defs use symbol marker font center big tt strike""".split()
-)
+    circle line polyline polygon text tspan defs use symbol marker font center big tt strike"""
+HTML_TAGS = frozenset(_HTML.split())
 """HTML (and inline SVG) element names: not "custom" tags. ``output`` is HTML too, so wrappers are listed
 explicitly in the options."""
 

@@ -1,0 +1,371 @@
+"""Compression benchmark on a corpus of real requests (``nox -s bench -- --corpus PATH``).
+
+For each transform configuration and for a naive baseline (head+tail truncation of every unit to the token
+budget the default configuration reached for it), measured in the same run, per kind of case:
+
+* tokens saved of the whole prompt (all text the model reads: every string value of the body except ids,
+  roles and types), counted with tiktoken o200k_base when its file is on disk, else estimated (said so);
+* needles kept: a needle is kept if it appears verbatim in that text after compression;
+* latency per request of the full pipeline (raw bytes in, bytes out), first sight p50/p90, and memoized
+  (a second pass over the same engine);
+
+then a 1 MB tool output timing and a turn-by-turn session replay that checks prefix stability: compressing
+turn t and turn t+1, the first t messages of both outputs must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from headroom.engine import Engine, get_token_counter, serialize
+from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms import ContentRouter, SearchCompressor, TagProtector, Transform
+from headroom.transforms.markers import marker, unit_ref
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev-cases.jsonl.gz"
+NOT_READ = frozenset({"role", "type", "id", "tool_call_id", "tool_use_id", "call_id", "model", "status"})
+
+CONFIGS: dict[str, Callable[[], list[Transform]]] = {
+    "default": lambda: [SearchCompressor(), ContentRouter(), TagProtector()],
+    "search": lambda: [SearchCompressor()],
+    "router": lambda: [ContentRouter()],
+    "router+tags": lambda: [ContentRouter(), TagProtector()],
+}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def read_text(value: Any, key: str | None = None) -> Iterable[str]:
+    """Every string the model reads in a body (ids, roles and types left out)."""
+    if isinstance(value, str):
+        if key not in NOT_READ:
+            yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from read_text(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from read_text(v, key)
+
+
+def prompt_text(body: Mapping[str, Any]) -> str:
+    return "\n".join(read_text(body))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def at_path(obj: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        obj = obj[part]
+    return obj
+
+
+class Truncator:
+    """The naive baseline: each unit cut to a token budget, keeping its head and tail halves."""
+
+    def __init__(self, encoding: str) -> None:
+        try:
+            import tiktoken
+
+            from headroom.engine.tokens import encoding_cache_dir
+
+            directory = encoding_cache_dir(encoding)
+            if directory is None:
+                raise LookupError
+            import os
+
+            os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(directory))
+            self.enc: Any = tiktoken.get_encoding(encoding)
+        except Exception:
+            self.enc = None
+
+    def cut(self, text: str, budget: int) -> str:
+        if self.enc is None:  # estimate: 4 chars a token
+            if len(text) <= budget * 4:
+                return text
+            half = budget * 2
+            omitted = text[half:-half]
+            return text[:half] + "\n" + self._marker(omitted, text) + "\n" + text[-half:]
+        tokens = self.enc.encode_ordinary(text)
+        if len(tokens) <= budget:
+            return text
+        half = max(1, budget // 2)
+        head, tail = self.enc.decode(tokens[:half]), self.enc.decode(tokens[-half:])
+        omitted = self.enc.decode(tokens[half:-half])
+        return head + "\n" + self._marker(omitted, text) + "\n" + tail
+
+    @staticmethod
+    def _marker(omitted: str, text: str) -> str:
+        return marker([(omitted.count("\n") + 1, "lines")], unit_ref(text), "head and tail kept")
+
+
+def run_config(
+    name: str, cases: list[dict[str, Any]], counter: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[tuple[str | int, ...], int]]]:
+    """Per-case results of one configuration, and the token count of every unit after compression."""
+    engine = Engine(ProxyConfig(transforms=CONFIGS[name]()))
+    results: dict[str, dict[str, Any]] = {}
+    budgets: dict[str, dict[tuple[str | int, ...], int]] = {}
+    for case in cases:
+        raw = json.dumps(case["body"]).encode()
+        t0 = time.perf_counter()
+        res = engine.compress(raw, path=case["path"])
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        engine.compress(raw, path=case["path"])
+        memo = time.perf_counter() - t0
+        out = json.loads(res.body) if res.changed else case["body"]
+        results[case["id"]] = {"out": out, "first": first, "memo": memo, "result": res}
+        fmt = detect_format(case["body"], case["path"])
+        if fmt is not None:
+            slots = EXTRACTORS[fmt](case["body"], engine.config.pasted_output_tags)
+            budgets[case["id"]] = {s.path: counter.count(at_path(out, s.path)) for s in slots}
+    return results, budgets
+
+
+def run_baseline(
+    cases: list[dict[str, Any]], budgets: dict[str, dict[tuple[str | int, ...], int]], trunc: Truncator
+) -> dict[str, dict[str, Any]]:
+    tags = ProxyConfig().pasted_output_tags
+    results: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        raw = json.dumps(case["body"]).encode()
+        t0 = time.perf_counter()
+        body = json.loads(raw)
+        fmt = detect_format(body, case["path"])
+        updates = {}
+        if fmt is not None:
+            for s in EXTRACTORS[fmt](body, tags):
+                budget = budgets.get(case["id"], {}).get(s.path)
+                if budget is not None:
+                    cut = trunc.cut(s.text, budget)
+                    if cut != s.text:
+                        updates[s.path] = cut
+        out = apply_values(body, updates) if updates else body
+        serialize(out)
+        results[case["id"]] = {"out": out, "first": time.perf_counter() - t0, "memo": float("nan")}
+    return results
+
+
+def summarise(
+    cases: list[dict[str, Any]], results: dict[str, dict[str, Any]], counter: Any, before: dict[str, int]
+) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for case in cases:
+        groups[case["kind"]].append(case)
+        groups["all"].append(case)
+    table: dict[str, dict[str, float]] = {}
+    for kind, members in groups.items():
+        tb = ta = 0
+        ratios: list[float] = []
+        needles = kept = 0
+        small_identical = 0
+        for case in members:
+            r = results[case["id"]]
+            text = prompt_text(r["out"])
+            after = counter.count(text)
+            tb += before[case["id"]]
+            ta += after
+            ratios.append(1 - after / before[case["id"]] if before[case["id"]] else 0.0)
+            needles += len(case["needles"])
+            kept += sum(1 for n in case["needles"] if n in text)
+            if case["kind"] == "small":
+                small_identical += int(r["out"] == case["body"])
+        firsts = [results[c["id"]]["first"] * 1000 for c in members]
+        memos = [results[c["id"]]["memo"] * 1000 for c in members]
+        table[kind] = {
+            "cases": len(members),
+            "saved_sum": 1 - ta / tb if tb else 0.0,
+            "saved_mean": statistics.fmean(ratios) if ratios else 0.0,
+            "needles": needles,
+            "kept": kept,
+            "p50": pct(firsts, 0.5),
+            "p90": pct(firsts, 0.9),
+            "memo_p50": pct(memos, 0.5),
+            "small_identical": small_identical,
+        }
+    return table
+
+
+def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
+    print(f"\n## {title}")
+    print("| kind | cases | saved (sum) | saved (mean/case) | needles kept | p50 ms | p90 ms | memo p50 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    order = ["trajectory", "log", "json", "search", "diff", "small", "all"]
+    for kind in sorted(table, key=lambda k: order.index(k) if k in order else 99):
+        row = table[kind]
+        needles = f"{row['kept']}/{row['needles']}" + (
+            f" ({100 * row['kept'] / row['needles']:.1f} %)" if row["needles"] else ""
+        )
+        memo = "-" if row["memo_p50"] != row["memo_p50"] else f"{row['memo_p50']:.2f}"
+        print(
+            f"| {kind} | {row['cases']} | {100 * row['saved_sum']:.1f} % | {100 * row['saved_mean']:.1f} % "
+            f"| {needles} | {row['p50']:.2f} | {row['p90']:.2f} | {memo} |"
+        )
+
+
+def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
+    """A ~1 MB tool output (log lines from the corpus) in one Chat Completions request."""
+    source = next((c for c in cases if c["kind"] == "log"), None)
+    if source is None:
+        return
+    fmt = detect_format(source["body"], source["path"])
+    assert fmt is not None
+    unit = EXTRACTORS[fmt](source["body"], ())[0].text
+    text = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+    text = text[: text.rfind("\n")]
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "What went wrong in this log?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": text},
+        ],
+    }
+    raw = json.dumps(body).encode()
+    print("\n## 1 MB tool output (one unit of ~1 MB of log lines)")
+    t0 = time.perf_counter()
+    counter.count(text)
+    count_ms = (time.perf_counter() - t0) * 1000
+    for name in ("default",):
+        engine = Engine(ProxyConfig(transforms=CONFIGS[name](), limits={"deadline_ms": 60_000}))
+        t0 = time.perf_counter()
+        res = engine.compress(raw, path="/v1/chat/completions")
+        first = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        engine.compress(raw, path="/v1/chat/completions")
+        memo = (time.perf_counter() - t0) * 1000
+        router_ms = res.transforms.get("router")
+        spent = sum(s.seconds for s in res.transforms.values()) * 1000
+        print(
+            f"- {name}: first sight {first:.1f} ms (transforms {spent:.1f} ms,"
+            f" router {router_ms.seconds * 1000 if router_ms else 0:.1f} ms), memoized {memo:.1f} ms,"
+            f" saved {res.tokens_saved}/{res.tokens_before} tokens, skipped={res.skipped}"
+        )
+    print(
+        f"- one exact token count of the 1 MB text alone: {count_ms:.1f} ms"
+        " (the engine counts it before compressing)"
+    )
+
+
+def _messages_key(body: Mapping[str, Any]) -> str:
+    return "input" if "input" in body and "messages" not in body else "messages"
+
+
+def session_replay(cases: list[dict[str, Any]], memo: bool, limit: int | None) -> None:
+    """Compress each session turn by turn; the first t messages of turn t+1's output must equal turn t's."""
+    sessions = [c for c in cases if c["kind"] == "trajectory"]
+    if limit is not None:
+        seen: set[str] = set()
+        picked = []
+        for c in sessions:
+            fmt = c["id"].split("/")[0]
+            if fmt not in seen:
+                seen.add(fmt)
+                picked.append(c)
+        sessions = picked[:limit]
+    limits = {} if memo else {"memo_entries": 0}
+    engine = Engine(ProxyConfig(limits=limits))
+    checked = broken = 0
+    times: list[float] = []
+    for case in sessions:
+        key = _messages_key(case["body"])
+        items = case["body"][key]
+        previous: list[Any] | None = None
+        for t in range(1, len(items) + 1):
+            body = {**case["body"], key: items[:t]}
+            t0 = time.perf_counter()
+            res = engine.compress(json.dumps(body).encode(), path=case["path"])
+            times.append((time.perf_counter() - t0) * 1000)
+            out = json.loads(res.body)[key]
+            if previous is not None:
+                checked += 1
+                if out[: len(previous)] != previous:
+                    broken += 1
+                    print(f"  prefix changed: {case['id']} at turn {t}")
+            previous = out
+    label = "memo on (as in traffic)" if memo else "memo off (every unit recomputed)"
+    print(
+        f"- {label}: {len(sessions)} sessions, {checked} turn pairs, {broken} changed a sent message;"
+        f" per-turn latency p50 {pct(times, 0.5):.2f} ms, p90 {pct(times, 0.9):.2f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
+    parser.add_argument("--replay-nomemo", type=int, default=4, help="sessions replayed without memo")
+    parser.add_argument("--no-replay", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.corpus.is_file():
+        print(f"corpus not found: {args.corpus} (pass --corpus PATH)", file=sys.stderr)
+        return 2
+    cases = load(args.corpus)
+    counter = get_token_counter("o200k_base")
+    how = (
+        "tiktoken o200k_base (exact)" if counter.exact else "AN ESTIMATE (tiktoken o200k_base file not found)"
+    )
+    print(f"# Headroom compression benchmark\n\ncorpus: {args.corpus} ({len(cases)} cases); tokens: {how}")
+    before = {c["id"]: counter.count(prompt_text(c["body"])) for c in cases}
+
+    default_results, budgets = run_config("default", cases, counter)
+    print_table(
+        "default: [SearchCompressor(), ContentRouter(), TagProtector()]",
+        summarise(cases, default_results, counter, before),
+    )
+    trunc = Truncator("o200k_base")
+    base = run_baseline(cases, budgets, trunc)
+    print_table(
+        "baseline: head+tail truncation of each unit to the default's token budget",
+        summarise(cases, base, counter, before),
+    )
+    for name in args.configs.split(","):
+        if name == "default" or name not in CONFIGS:
+            continue
+        results, _ = run_config(name, cases, counter)
+        print_table(name, summarise(cases, results, counter, before))
+    by_kind: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in cases:
+        for tname, s in default_results[case["id"]]["result"].transforms.items():
+            by_kind[case["kind"]][tname] += s.tokens_saved
+    print("\n## default: tokens saved per transform (of the units) by kind")
+    for kind, per in by_kind.items():
+        print(f"- {kind}: " + ", ".join(f"{t} {n}" for t, n in per.items()))
+
+    big_output_timing(cases, counter)
+    if not args.no_replay:
+        print("\n## session replay (prefix stability), default config")
+        session_replay(cases, memo=True, limit=None)
+        if args.replay_nomemo:
+            session_replay(cases, memo=False, limit=args.replay_nomemo)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

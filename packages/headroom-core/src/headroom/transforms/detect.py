@@ -1,0 +1,133 @@
+"""Content-type detection for the ContentRouter, from a bounded sample of a text.
+
+``detect(text)`` looks at most at ``SAMPLE_LINES`` lines from the start, middle and end (each line cut at
+``LINE_CHARS``), so its cost does not grow with the unit. Every pattern here is anchored at a line start and
+has no nested quantifiers: linear in the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from enum import StrEnum
+
+from headroom.transforms.search import parse as parse_search
+
+SAMPLE_LINES = 120
+LINE_CHARS = 400
+
+
+class ContentType(StrEnum):
+    JSON = "json"
+    SEARCH = "search"
+    LOGS = "logs"
+    TESTS = "tests"
+    DIFF = "diff"
+    CODE = "code"
+    HTML = "html"
+    TABLE = "table"
+    TEXT = "text"
+
+
+_TIMESTAMP = re.compile(
+    r"\s{0,4}[\[(]?(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]?|\d{6} \d{6}|\d{2}/\d{2}/\d{2,4} |"
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\w{0,6},? |"
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w{0,6} {1,2}\d{1,2} |"
+    r"\d{2}:\d{2}:\d{2}|\d{10,13}[ .,\]])"
+)
+_LEVEL = re.compile(r"[^\n]{0,80}?\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b")
+_TEST = re.compile(
+    r"(?:={3,} |_{3,} |-{3,} |[\w/.\[\]:-]{1,300} (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b|"
+    r"(?:PASSED|FAILED|ERROR|SKIPPED) |E {3}|>{1,2} |Traceback \(most recent call last\)|"
+    r"  File \"|[\w/.-]{1,300}\.py:\d+: |Ran \d+ tests? in|OK(?: \(|$)|FAILED \(|"
+    r"[.FEsxX]{6,}|test_\w+ \([\w.]+\) \.\.\. )"
+)
+_DIFF_HEADER = re.compile(
+    r"(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
+)
+_NL_VIEW = re.compile(r"\s{0,8}\d{1,9}\t")
+_CODE = re.compile(
+    r"\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
+    r"try:|except\b|raise |with |@\w|#|//|/\*|\*|fn |func |pub |let |const |var |function |struct |impl |"
+    r"package |public |private |protected |static |#include|}|\)|]|\w+\s*=\s|\w+\(.*\)[;:]?$)"
+)
+_HTML = re.compile(
+    r"\s{0,40}<(?:!DOCTYPE|html|head|body|div|span|p|a|table|tr|td|li|ul|script|style|meta|link)\b", re.I
+)
+_TABLE_SEPS = ("|", "\t", ",")
+
+
+def sample(text: str) -> list[str]:
+    """Up to ``SAMPLE_LINES`` lines from the head, middle and tail, each at most ``LINE_CHARS`` long."""
+    third = SAMPLE_LINES // 3
+    window = third * LINE_CHARS
+    if len(text) <= 3 * window:
+        lines = text.split("\n")
+        if len(lines) > SAMPLE_LINES:
+            mid = len(lines) // 2
+            lines = lines[:third] + lines[mid - third // 2 : mid + third // 2] + lines[-third:]
+    else:
+        mid = len(text) // 2
+        head = text[:window].split("\n")[:third]
+        middle = text[mid : mid + window].split("\n")[1 : third + 1]
+        tail = text[-window:].split("\n")[-third:]
+        lines = head + middle + tail
+    return [line[:LINE_CHARS] for line in lines]
+
+
+def _ratio(lines: Sequence[str], pattern: re.Pattern[str]) -> float:
+    return sum(1 for line in lines if pattern.match(line)) / len(lines) if lines else 0.0
+
+
+def _table_like(lines: Sequence[str]) -> bool:
+    if len(lines) < 4:
+        return False
+    for sep in _TABLE_SEPS:
+        counts = Counter(line.count(sep) for line in lines)
+        n, freq = counts.most_common(1)[0]
+        if n >= 2 and freq / len(lines) >= 0.8:
+            return True
+    return False
+
+
+def detect(text: str, *, search_command: bool = False) -> ContentType:
+    """The content type of ``text`` judged from a bounded sample."""
+    stripped = text.strip()
+    if not stripped:
+        return ContentType.TEXT
+    if stripped[0] in "{[" and stripped[-1] in "}]":
+        head = stripped[:200].lstrip("[ \n\r\t")
+        json_like = stripped[0] == "{" or head.startswith(("{", '"', "]")) or head[:1] in "-0123456789"
+        if json_like and not _TIMESTAMP.match(stripped) and not _LEVEL.match(stripped[:120]):
+            return ContentType.JSON
+    lines = [line for line in sample(text) if line.strip()]
+    if not lines:
+        return ContentType.TEXT
+    if sum(1 for line in lines if _DIFF_HEADER.match(line)) >= 2 and any(
+        line.startswith("@@") for line in lines
+    ):
+        return ContentType.DIFF
+    parsed = parse_search("\n".join(lines), allow_bare=search_command)
+    structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
+    if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
+        return ContentType.SEARCH
+    if _ratio(lines, _NL_VIEW) >= 0.6:
+        return ContentType.CODE
+    tests = _ratio(lines, _TEST)
+    if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
+        return ContentType.TESTS
+    if _ratio(lines, _TIMESTAMP) >= 0.5 or _ratio(lines, _LEVEL) >= 0.5:
+        return ContentType.LOGS
+    if stripped.startswith("<") and _ratio(lines, _HTML) >= 0.2:
+        return ContentType.HTML
+    if _ratio(lines, _CODE) >= 0.45:
+        return ContentType.CODE
+    if _table_like(lines):
+        return ContentType.TABLE
+    if tests >= 0.3:
+        return ContentType.TESTS
+    return ContentType.TEXT
+
+
+__all__ = ["ContentType", "detect", "sample"]
