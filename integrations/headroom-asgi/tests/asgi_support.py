@@ -106,7 +106,8 @@ class Received:
 class Recorder:
     """A pure ASGI app that records each HTTP request it gets and answers with a small JSON document.
 
-    ``/sse`` streams three events; the last waits for ``release`` (a threading.Event) so a test can check
+    A body with ``"stream": true`` gets three server-sent events; the last waits for ``release``
+    (a threading.Event) so a test can check
     that the first event reached the client while the app was still producing.
     """
 
@@ -145,7 +146,7 @@ class Recorder:
                 record=state.get("headroom"),
             )
         )
-        if scope["path"].endswith("/sse"):
+        if _wants_stream(body):
             await send(
                 {
                     "type": "http.response.start",
@@ -167,6 +168,14 @@ class Recorder:
             }
         )
         await send({"type": "http.response.body", "body": answer})
+
+
+def _wants_stream(body: bytes) -> bool:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("stream") is True
 
 
 # -- a real server --------------------------------------------------------------------------------------
