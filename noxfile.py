@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,36 +167,55 @@ def tests(session: nox.Session, adapter: str, version: str, transforms: str) -> 
     )
 
 
-@nox.session(python=PYTHON, tags=["packaging"])
+NAMESPACES = ("headroom/__init__.py", "headroom/integrations/__init__.py", "headroom/proxy/__init__.py")
+
+
+def check_namespace(session: nox.Session, wheels: list[Path]) -> None:
+    """PEP 420: no wheel may own a namespace __init__.py, and no two wheels may ship the same file."""
+    owners: dict[str, str] = {}
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            for name in zf.namelist():
+                if ".dist-info/" in name:
+                    continue
+                if name in NAMESPACES:
+                    session.error(f"{wheel.name} ships {name}: headroom is a PEP 420 namespace")
+                if name in owners:
+                    session.error(f"{name} is in both {owners[name]} and {wheel.name}")
+                owners[name] = wheel.name
+
+
+PUBLIC_MODULES = {
+    "": ["headroom.engine", "headroom.transforms", "headroom.proxy.config", "headroom.cli"],
+    "asgi": ["headroom.integrations.asgi", "headroom.proxy.extensions"],
+    "fastapi": ["headroom.integrations.fastapi", "headroom.proxy.extensions"],
+    "litellm": ["headroom.integrations.litellm"],
+    "django": ["headroom.integrations.django"],
+}
+PUBLIC_MODULES["all"] = [m for mods in PUBLIC_MODULES.values() for m in mods]
+
+
+@nox.session(venv_backend="none", tags=["packaging"])
 def packaging(session: nox.Session) -> None:
     """Build every wheel, install headroom[<extra>] from them into fresh venvs, import the public paths."""
     dist = ROOT / ".nox" / "_dist"
     shutil.rmtree(dist, ignore_errors=True)
     for d in DISTRIBUTIONS:
         session.run("uv", "build", "--quiet", "--wheel", "--out-dir", str(dist), d, external=True)
-    checks = {
-        "": ["headroom.engine", "headroom.transforms", "headroom.proxy.config", "headroom.cli"],
-    }
-    for extra, modules in checks.items():
+    check_namespace(session, sorted(dist.glob("*.whl")))
+    # Install the meta wheel by path: an unrelated project holds the name "headroom" on PyPI.
+    (meta,) = dist.glob("headroom-*.whl")
+    for extra, modules in PUBLIC_MODULES.items():
         env = ROOT / ".nox" / f"_pkg-{extra or 'bare'}"
         shutil.rmtree(env, ignore_errors=True)
         session.run("uv", "venv", "--quiet", "--python", PYTHON, str(env), external=True)
-        target = f"headroom[{extra}]" if extra else "headroom"
-        session.run(
-            "uv",
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(env),
-            "--find-links",
-            str(dist),
-            target,
-            external=True,
-        )
-        code = "; ".join(f"import {m}" for m in modules) + "; print('ok')"
+        target = f"{meta}[{extra}]" if extra else str(meta)
+        install = ["uv", "pip", "install", "--quiet", "--python", str(env), "--find-links", str(dist), target]
+        session.run(*install, external=True)
+        code = "; ".join(f"import {m}" for m in modules)
         session.run(str(env / "bin" / "python"), "-c", code, external=True)
         session.run(str(env / "bin" / "headroom"), "config", "schema", external=True, silent=True)
+        shutil.rmtree(env, ignore_errors=True)
 
 
 @nox.session(python=PYTHON, tags=["bench"])
