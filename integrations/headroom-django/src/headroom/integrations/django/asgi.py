@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from headroom.integrations.django.conf import get_engine
+from headroom.integrations.django.conf import fit_to_django, get_engine
 from headroom.proxy.config import ProxyConfig
 
 Scope = MutableMapping[str, Any]
@@ -39,6 +39,9 @@ def get_asgi_application() -> ASGIApp:
 def wrap(app: ASGIApp, *, config: ProxyConfig | None = None) -> ASGIApp:
     """``app`` behind the Headroom ASGI middleware, with ``config`` or else ``settings.HEADROOM``.
 
+    Either way ``limits.max_body_bytes`` is capped at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (see
+    :func:`~headroom.integrations.django.conf.fit_to_django`).
+
     With the settings' config, the middleware shares its engine (memo, stats) with
     :class:`~headroom.integrations.django.middleware.HeadroomMiddleware`, which leaves alone the requests
     the ASGI middleware has seen. Other scope types (websocket, lifespan) pass through untouched.
@@ -46,7 +49,7 @@ def wrap(app: ASGIApp, *, config: ProxyConfig | None = None) -> ASGIApp:
     from headroom.integrations.asgi import HeadroomASGIMiddleware
 
     if config is not None:
-        return HeadroomASGIMiddleware(app, config=config)
+        return HeadroomASGIMiddleware(app, config=fit_to_django(config))
     return HeadroomASGIMiddleware(app, engine=get_engine())
 
 

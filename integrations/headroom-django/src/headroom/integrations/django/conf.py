@@ -132,13 +132,26 @@ _cache: dict[str, Any] = {}
 
 
 def get_config() -> ProxyConfig:
-    """The validated config of ``settings.HEADROOM`` (cached until the setting changes)."""
+    """The validated config of ``settings.HEADROOM``, fitted to Django's limits (cached until they change)."""
     with _lock:
         config = _cache.get("config")
         if config is None:
-            config = _cache["config"] = load_config(getattr(settings, SETTING, None))
+            config = _cache["config"] = fit_to_django(load_config(getattr(settings, SETTING, None)))
         assert isinstance(config, ProxyConfig)
         return config
+
+
+def fit_to_django(config: ProxyConfig) -> ProxyConfig:
+    """``config`` reading no body Django would refuse: ``max_body_bytes`` <= ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
+
+    So a body over Django's limit reaches Django as it came and fails the way Django fails it
+    (``RequestDataTooBig``, a 400), instead of slipping under the limit once compressed.
+    """
+    django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if django_limit is None or config.limits.max_body_bytes <= django_limit:
+        return config
+    limits = config.limits.model_copy(update={"max_body_bytes": max(int(django_limit), 1)})
+    return config.model_copy(update={"limits": limits})
 
 
 def get_engine() -> Engine:
@@ -156,10 +169,10 @@ def get_engine() -> Engine:
 
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
-    """Forget the cached config when a test changes ``HEADROOM`` (``override_settings``)."""
-    if setting == SETTING:
+    """Forget the cached config when a test changes the settings it depends on (``override_settings``)."""
+    if setting in (SETTING, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
         with _lock:
             _cache.clear()
 
 
-__all__ = ["SETTING", "HeadroomConfigError", "Problem", "get_config", "get_engine", "load_config"]
+__all__ = ["SETTING", "HeadroomConfigError", "Problem", "fit_to_django", "get_config", "get_engine", "load_config"]

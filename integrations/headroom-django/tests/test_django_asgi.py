@@ -1,0 +1,152 @@
+"""get_asgi_application() and wrap(), driven with asgiref's ApplicationCommunicator."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from channels.routing import ProtocolTypeRouter
+from django.conf import settings
+from django.core.asgi import get_asgi_application as django_asgi_application
+from django.test import override_settings
+
+from headroom.engine import Engine
+from headroom.integrations.asgi import HeadroomASGIMiddleware
+from headroom.integrations.django import get_asgi_application, get_engine, wrap
+from headroom_django_testing.asgi import request
+from headroom_django_testing.bodies import CHAT, all_formats, build_log, chat, encode
+from headroom_django_testing.squeeze import squeeze_config
+
+FORMATS = all_formats()
+IDS = ["openai-chat", "anthropic", "responses"]
+
+
+def expected(body: bytes, path: str) -> bytes:
+    result = Engine(squeeze_config()).compress(body, path=path)
+    assert result.changed and isinstance(result.body, bytes)
+    return result.body
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.mark.parametrize(("path", "body"), FORMATS, ids=IDS)
+def test_wrapped_django_view_sees_the_compressed_body(path: str, body: bytes) -> None:
+    app = get_asgi_application()
+    assert isinstance(app, HeadroomASGIMiddleware)
+    engine = get_engine()
+    before = engine.stats.snapshot()["requests"]
+    reply = run(request(app, path, body, chunks=4))
+    assert reply.status == 200
+    want = expected(body, path)
+    assert reply.body == want
+    assert len(want) < len(body)
+    assert reply.headers["x-view-content-length"] == str(len(want))
+    assert int(reply.headers["x-headroom-tokens-saved"]) > 0
+    assert reply.headers["x-headroom-transforms"] == "test-squeeze"
+    # The same engine served it once: the HeadroomMiddleware in MIDDLEWARE saw it was done and stood aside.
+    assert app.engine is engine
+    assert engine.stats.snapshot()["requests"] == before + 1
+    assert [k for k, _ in reply.raw_headers].count(b"x-headroom-tokens-saved") == 1
+
+
+def test_wrapped_app_decodes_gzip_bodies_before_django_sees_them() -> None:
+    body = encode(chat(build_log()))
+    reply = run(
+        request(get_asgi_application(), CHAT, gzip.compress(body), headers=[(b"content-encoding", b"gzip")])
+    )
+    assert reply.body == expected(body, CHAT)
+
+
+def test_other_routes_static_files_and_gets_pass_untouched() -> None:
+    app = get_asgi_application()
+    body = encode(chat(build_log()))
+    note = run(request(app, "/notes", body, chunks=3))
+    assert note.body == body
+    assert not [h for h in note.headers if h.startswith("x-headroom-")]
+    page = run(request(app, "/static/app.json", method="GET", content_type=None))
+    assert page.status == 200
+    assert page.body == (Path(settings.STATIC_DIR) / "app.json").read_bytes()
+    got = run(request(app, CHAT, method="GET", content_type=None))
+    assert (got.status, got.body) == (200, b"")
+
+
+def test_plain_django_asgi_with_the_middleware_compresses_in_async_mode() -> None:
+    body = encode(chat(build_log()))
+    reply = run(request(django_asgi_application(), "/async" + CHAT, body, chunks=5))
+    assert reply.body == expected(body, CHAT)
+    assert "x-headroom-skipped" not in reply.headers
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
+@pytest.mark.parametrize("content_length", [True, False], ids=["content-length", "chunked"])
+def test_body_over_djangos_limit_fails_the_way_django_does(wrapped: bool, content_length: bool) -> None:
+    body = encode(chat(build_log()))
+    assert len(expected(body, CHAT)) < 20_000 < len(body)  # it would fit once compressed
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=20_000):
+        app = get_asgi_application() if wrapped else django_asgi_application()
+        ours = run(request(app, CHAT, body, chunks=3, content_length=content_length))
+        with override_settings(MIDDLEWARE=[]):
+            alone = run(request(django_asgi_application(), CHAT, body, chunks=3, content_length=content_length))
+    assert alone.status in (400, 413)
+    assert (ours.status, ours.body) == (alone.status, alone.body)
+
+
+def test_explicit_config_is_fitted_to_djangos_limit() -> None:
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=5000):
+        app = wrap(django_asgi_application(), config=squeeze_config())
+    assert isinstance(app, HeadroomASGIMiddleware)
+    assert app.config.limits.max_body_bytes == 5000
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=None):
+        assert get_engine().config.limits.max_body_bytes == squeeze_config().limits.max_body_bytes
+
+
+def test_channels_router_wrapped_whole_or_by_its_http_entry() -> None:
+    body = encode(chat(build_log()))
+    django_app = django_asgi_application()
+    for app in (
+        wrap(ProtocolTypeRouter({"http": django_app})),
+        ProtocolTypeRouter({"http": wrap(django_app)}),
+    ):
+        assert run(request(app, CHAT, body)).body == expected(body, CHAT)
+
+
+async def echo_socket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    await send({"type": "websocket.send", "text": message["text"]})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+def test_websockets_pass_through_a_wrapped_router() -> None:
+    app = wrap(ProtocolTypeRouter({"http": django_asgi_application(), "websocket": echo_socket}))
+    text = build_log(50)
+
+    async def talk() -> list[dict[str, Any]]:
+        scope = {"type": "websocket", "path": CHAT, "headers": [], "query_string": b"", "subprotocols": []}
+        communicator = ApplicationCommunicator(app, scope)
+        await communicator.send_input({"type": "websocket.connect"})
+        out = [await communicator.receive_output(5)]
+        await communicator.send_input({"type": "websocket.receive", "text": text})
+        out += [await communicator.receive_output(5), await communicator.receive_output(5)]
+        await communicator.wait(5)
+        return out
+
+    accept, echoed, close = run(talk())
+    assert accept["type"] == "websocket.accept"
+    assert echoed == {"type": "websocket.send", "text": text}
+    assert close["type"] == "websocket.close"
+
+
+def test_invalid_setting_stops_get_asgi_application() -> None:
+    from headroom.integrations.django import HeadroomConfigError
+
+    with override_settings(HEADROOM={"paths": [7]}), pytest.raises(HeadroomConfigError, match=r"\['paths'\]\[0\]"):
+        get_asgi_application()
