@@ -1,10 +1,398 @@
-"""json compressor (interface stub; implementation in progress)."""
+"""JSON compressor: arrays of records become a compact, schema-aware table.
+
+For every array of at least ``min_records`` objects (at the top level, or a value of the top-level object
+up to two levels down) the output shows:
+
+* a summary line: the record count, each field with its type and range (numbers: min..max; text: number of
+  distinct values, or the values with counts when there are few), how many are null or missing, fields
+  that have one value in every record, and the number of duplicate records;
+* ``columns: [...]`` and then one JSON array per kept record (constant fields left out);
+* kept records: the first ``keep_head`` and last ``keep_tail``; the records holding the smallest and the
+  largest value of each numeric field (first six such fields); records that match what the user asked
+  about (a quoted phrase in the request or a string in the tool call equals or contains a field value, or
+  a value of a key-like field appears in the request) shown as full JSON objects, every field verbatim;
+  error records (an ``error``/``exception``/``failure`` key with a non-empty value, or a
+  ``status``/``level``/``state``/``result`` of error/failed/fatal...; ``"error": null`` is not an error)
+  and anomalous records (a different set of keys, or null where the field is almost never null);
+* one marker per run of omitted records, with its count.
+
+Exact duplicates are never shown twice. Any other JSON (an object, a short array) is re-serialised
+compactly when that alone saves enough: nothing is dropped then. JSON Lines (one object per line) is
+treated as an array of records. Invalid JSON gives None.
+
+Options (keyword-only):
+    min_records (int, 8): shorter arrays are kept whole.
+    keep_head (int, 2): leading records kept.
+    keep_tail (int, 1): trailing records kept.
+    max_matches (int, 20): at most this many matching records are kept.
+    max_anomalies (int, 12): at most this many error and anomalous records are kept.
+    max_values (int, 5): a text field with at most this many distinct values lists them in the summary.
+    min_saving (float, 0.1): the minimum fraction of characters saved, else None.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
 from headroom.engine.units import Unit
+from headroom.transforms.compressors._util import detail_text, omitted, request_terms
+
+_ERROR_KEYS = ("error", "exception", "failure", "fault", "traceback")
+_STATUS_KEYS = frozenset({"status", "state", "level", "severity", "result", "outcome", "conclusion"})
+_BAD_STATUS = frozenset(
+    {
+        "error",
+        "errored",
+        "failed",
+        "failure",
+        "fail",
+        "fatal",
+        "critical",
+        "exception",
+        "timeout",
+        "timed_out",
+    }
+)
+_MISSING = object()
 
 
-def compress(text: str, unit: Unit) -> str | None:
-    """The compressed text, or None when this is not json content or nothing is worth saving."""
-    return None
+def compress(
+    text: str,
+    unit: Unit,
+    *,
+    min_records: int = 8,
+    keep_head: int = 2,
+    keep_tail: int = 1,
+    max_matches: int = 20,
+    max_anomalies: int = 12,
+    max_values: int = 5,
+    min_saving: float = 0.1,
+) -> str | None:
+    """The JSON with its record arrays tabulated, or None when it is not JSON or nothing is saved."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        data = _json_lines(stripped)
+        if data is None:
+            return None
+    options = _Options(unit, min_records, keep_head, keep_tail, max_matches, max_anomalies, max_values)
+    sections: list[str] = []
+    if _is_records(data, min_records):
+        sections.extend(_table(data, options, None))
+    elif isinstance(data, dict):
+        outer, found = _replace_arrays(data, min_records, "", 0)
+        if found:
+            sections.append(_dumps(outer))
+            for path, records in found:
+                sections.extend(_table(records, options, path))
+    result = "\n".join(sections) if sections else _dumps(data)
+    if len(result) > len(text) * (1 - min_saving):
+        return None
+    return result
+
+
+class _Options:
+    __slots__ = (
+        "keep_head",
+        "keep_tail",
+        "max_anomalies",
+        "max_matches",
+        "max_values",
+        "min_records",
+        "request",
+        "terms",
+        "unit",
+    )
+
+    def __init__(
+        self,
+        unit: Unit,
+        min_records: int,
+        keep_head: int,
+        keep_tail: int,
+        max_matches: int,
+        max_anomalies: int,
+        max_values: int,
+    ) -> None:
+        self.unit = unit
+        self.min_records = min_records
+        self.keep_head = keep_head
+        self.keep_tail = keep_tail
+        self.max_matches = max_matches
+        self.max_anomalies = max_anomalies
+        self.max_values = max_values
+        self.terms = request_terms(unit)
+        self.request = (unit.context.user_request or "")[:4000].lower()
+
+
+def _json_lines(text: str) -> list[Any] | None:
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return None
+    try:
+        return [json.loads(line) for line in lines]
+    except ValueError:
+        return None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_records(value: Any, min_records: int) -> bool:
+    if not isinstance(value, list) or len(value) < min_records:
+        return False
+    dicts = sum(1 for v in value if isinstance(v, dict))
+    return dicts >= 0.9 * len(value)
+
+
+def _replace_arrays(
+    obj: dict[str, Any], min_records: int, prefix: str, depth: int
+) -> tuple[dict[str, Any], list[tuple[str, list[Any]]]]:
+    """The object with its record arrays replaced by a pointer, and the arrays found (path, records)."""
+    found: list[tuple[str, list[Any]]] = []
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if _is_records(value, min_records):
+            out[key] = f"<{len(value)} records: see {path} below>"
+            found.append((path, value))
+        elif isinstance(value, dict) and depth < 2:
+            inner, more = _replace_arrays(value, min_records, path, depth + 1)
+            out[key] = inner
+            found.extend(more)
+        else:
+            out[key] = value
+    return out, found
+
+
+def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
+    n = len(records)
+    dicts = [r for r in records if isinstance(r, dict)]
+    fields: dict[str, None] = {}
+    for r in dicts:
+        for k in r:
+            fields.setdefault(k, None)
+    columns = list(fields)
+    shapes = Counter(tuple(r) for r in dicts)
+    common_shape = shapes.most_common(1)[0][0] if shapes else ()
+
+    serial = [_dumps(r) for r in records]
+    dup_count = n - len(set(serial))
+    stats, constant, null_share = _field_stats(dicts, columns, opt.max_values)
+    shown_columns = [c for c in columns if c not in constant]
+
+    head = (f"{path}: " if path else "") + f"{n} records"
+    if dup_count:
+        head += f" ({dup_count} exact duplicates)"
+    lines = [head + "; fields: " + "; ".join(stats)]
+    if constant:
+        lines.append("same in every record: " + _dumps(constant))
+    lines.append("columns: " + _dumps(shown_columns))
+
+    matches = _matches(records, opt, columns)
+    special = _special(records, common_shape, null_share, opt.max_anomalies)
+    keep: dict[int, bool] = {}  # index -> shown as a full object
+    for i in range(min(opt.keep_head, n)):
+        keep[i] = False
+    for i in range(max(0, n - opt.keep_tail), n):
+        keep[i] = False
+    for i in _extremes(records, columns, constant):
+        keep[i] = False
+    for i in special:
+        keep[i] = True
+    for i in matches:
+        keep[i] = True
+
+    shown: set[str] = set()
+    gap = 0
+    for i in range(n):
+        if i not in keep or serial[i] in shown:
+            gap += 1
+            continue
+        if gap:
+            lines.append(omitted(opt.unit, [(gap, "records")]))
+            gap = 0
+        shown.add(serial[i])
+        record = records[i]
+        if keep[i] or not isinstance(record, dict):
+            lines.append(serial[i])
+        else:
+            lines.append(_dumps([record.get(c, None) for c in shown_columns]))
+    if gap:
+        lines.append(omitted(opt.unit, [(gap, "records")]))
+    return lines
+
+
+def _field_stats(
+    dicts: list[dict[str, Any]], columns: list[str], max_values: int
+) -> tuple[list[str], dict[str, Any], dict[str, float]]:
+    """Per-field summaries, the fields constant over all records, and each field's share of nulls."""
+    stats: list[str] = []
+    constant: dict[str, Any] = {}
+    null_share: dict[str, float] = {}
+    total = len(dicts)
+    for col in columns:
+        nums: list[float] = []
+        texts: Counter[str] = Counter()
+        others: Counter[str] = Counter()
+        nulls = missing = 0
+        for r in dicts:
+            v = r.get(col, _MISSING)
+            if v is _MISSING:
+                missing += 1
+            elif v is None:
+                nulls += 1
+            elif isinstance(v, bool):
+                others["true" if v else "false"] += 1
+            elif isinstance(v, int | float):
+                if not (isinstance(v, float) and math.isnan(v)):
+                    nums.append(v)
+            elif isinstance(v, str):
+                texts[v] += 1
+            else:
+                others[type(v).__name__] += 1
+        null_share[col] = nulls / total if total else 0.0
+        values_seen = len(nums) + sum(texts.values()) + sum(others.values())
+        if not missing and not nulls and values_seen == total:
+            single = _single_value(dicts, col)
+            if single is not _MISSING:
+                constant[col] = single
+                continue
+        parts: list[str] = []
+        if nums:
+            parts.append(f"number {_num(min(nums))}..{_num(max(nums))}")
+        if texts:
+            if len(texts) <= max_values:
+                parts.append("text " + ", ".join(f"{_dumps(v)} {c}" for v, c in texts.most_common()))
+            else:
+                parts.append(f"text, {len(texts)} distinct")
+        for kind, count in others.most_common():
+            parts.append(f"{kind} {count}")
+        if nulls:
+            parts.append(f"{nulls} null")
+        if missing:
+            parts.append(f"missing in {missing}")
+        stats.append(f"{col} ({', '.join(parts)})")
+    return stats, constant, null_share
+
+
+def _single_value(dicts: list[dict[str, Any]], col: str) -> Any:
+    first = dicts[0].get(col, _MISSING)
+    if first is _MISSING or isinstance(first, dict | list):
+        return _MISSING
+    for r in dicts:
+        v = r.get(col, _MISSING)
+        if v != first or type(v) is not type(first):
+            return _MISSING
+    return first
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else str(x)
+
+
+def _matches(records: list[Any], opt: _Options, columns: list[str]) -> list[int]:
+    """Indexes of records the request names (at most ``max_matches``)."""
+    terms = opt.terms
+    request = opt.request
+    key_like = _key_like_columns(records, columns) if request else set()
+    if not terms and not key_like:
+        return []
+    found: list[int] = []
+    for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            continue
+        if _record_matches(r, terms, request, key_like):
+            found.append(i)
+            if len(found) >= opt.max_matches:
+                break
+    return found
+
+
+def _record_matches(record: Mapping[str, Any], terms: list[str], request: str, key_like: set[str]) -> bool:
+    for key, value in record.items():
+        if isinstance(value, str):
+            low = value.lower()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            low = str(value)
+        else:
+            continue
+        if not low:
+            continue
+        for term in terms:
+            if low == term or (len(term) >= 3 and isinstance(value, str) and term in low):
+                return True
+        if key in key_like and len(low) >= 4 and low in request:
+            return True
+    return False
+
+
+def _key_like_columns(records: list[Any], columns: list[str]) -> set[str]:
+    """Text fields whose values are (nearly) unique: names and ids a request can mention unquoted."""
+    out: set[str] = set()
+    sample = [r for r in records[:500] if isinstance(r, dict)]
+    for col in columns:
+        values = [r.get(col) for r in sample]
+        texts = [v for v in values if isinstance(v, str)]
+        if len(texts) >= 0.8 * len(sample) and len(set(texts)) >= 0.5 * len(texts):
+            out.add(col)
+    return out
+
+
+def _special(
+    records: list[Any], common_shape: tuple[str, ...], null_share: dict[str, float], limit: int
+) -> list[int]:
+    """Indexes of error records and anomalous records (at most ``limit``), errors first."""
+    errors: list[int] = []
+    odd: list[int] = []
+    common = set(common_shape)
+    for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            odd.append(i)
+            continue
+        if _is_error(r):
+            errors.append(i)
+        elif set(r) != common or any(v is None and null_share.get(k, 1.0) <= 0.1 for k, v in r.items()):
+            odd.append(i)
+    return sorted((errors + odd)[:limit])
+
+
+def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) -> set[int]:
+    """Indexes of the records holding the smallest and largest value of each numeric field (first six)."""
+    found: set[int] = set()
+    numeric = 0
+    for col in columns:
+        if col in constant or numeric >= 6:
+            continue
+        lo = hi = -1
+        lo_v = hi_v = 0.0
+        for i, r in enumerate(records):
+            v = r.get(col) if isinstance(r, dict) else None
+            if isinstance(v, int | float) and not isinstance(v, bool) and v == v:
+                if lo < 0 or v < lo_v:
+                    lo, lo_v = i, v
+                if hi < 0 or v > hi_v:
+                    hi, hi_v = i, v
+        if lo >= 0 and lo != hi:
+            numeric += 1
+            found.update((lo, hi))
+    return found
+
+
+def _is_error(record: Mapping[str, Any]) -> bool:
+    for key, value in record.items():
+        low = str(key).lower()
+        if any(word in low for word in _ERROR_KEYS):
+            if value not in (None, False, "", 0, [], {}):
+                return True
+        elif low in _STATUS_KEYS and isinstance(value, str) and value.strip().lower() in _BAD_STATUS:
+            return True
+    return False
