@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headroom.engine.units import Unit
-from headroom.transforms.compressors._util import detail_text, omitted, request_terms
+from headroom.transforms.compressors._util import omitted, request_terms
 
 _ERROR_KEYS = ("error", "exception", "failure", "fault", "traceback")
 _STATUS_KEYS = frozenset({"status", "state", "level", "severity", "result", "outcome", "conclusion"})
