@@ -22,9 +22,9 @@ _BLOBS = {
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
 }
 
-# Pieces that BPE vocabularies mostly keep whole: runs of one separator character (=====, ----), a word with its
-# leading space (split every 12 letters), other-script letters, digit runs (3 per token), newline plus
-# indentation, other blanks, and short punctuation clusters. Every alternative is bounded: linear time.
+# Pieces that BPE vocabularies mostly keep whole: runs of one separator character (=====, ----), a word
+# with its leading space (split every 12 letters), other-script letters, digit runs (3 per token), newline
+# plus indentation, other blanks, and short punctuation clusters. Every alternative is bounded: linear time.
 _PIECES = re.compile(
     r"([=\-_*#.~+/<>])\1{1,15}| ?[A-Za-z]{1,12}|[^\W\d_A-Za-z]+|\d{1,3}|\n\s*|[ \t]+|[^\w\s]{1,3}|_"
 )
@@ -33,8 +33,12 @@ _PIECES = re.compile(
 class TokenCounter(Protocol):
     """Counts tokens in a text."""
 
-    name: str
-    exact: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def exact(self) -> bool:
+        """True when counts come from the real tokenizer."""
 
     def count(self, text: str) -> int: ...
 

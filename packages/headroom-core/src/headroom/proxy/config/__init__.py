@@ -102,8 +102,8 @@ class ProxyConfig(BaseModel):
         description="a user text wrapping output in one of these tags is tool output, not a person's words",
     )
     encoding: str = Field("o200k_base", description="tiktoken encoding used to count tokens when available")
-    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
-    telemetry: Telemetry = Field(default_factory=Telemetry)  # type: ignore[arg-type]
+    limits: Limits = Field(default_factory=Limits)
+    telemetry: Telemetry = Field(default_factory=Telemetry)
 
     def matches_path(self, path: str) -> bool:
         """True when ``path`` is one of the configured LLM endpoints (also under a mount prefix)."""
