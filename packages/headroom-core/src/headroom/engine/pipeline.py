@@ -257,6 +257,7 @@ class Engine:
                 clean = False
                 continue
             finally:
+                stats.units += 1
                 stats.seconds += time.monotonic() - t0
             if time.monotonic() > deadline:
                 result.errors.append(f"{compressor.name}: deadline")
@@ -288,7 +289,6 @@ class Engine:
         if outcome.transform is None or outcome.transform not in result.transforms:
             return
         stats = result.transforms[outcome.transform]
-        stats.units += 1
         stats.changed += 1
         stats.tokens_before += outcome.tokens_before
         stats.tokens_after += outcome.tokens_after

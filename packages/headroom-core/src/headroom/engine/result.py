@@ -12,7 +12,10 @@ from headroom.engine.units import WireFormat
 
 @dataclass(slots=True)
 class TransformStats:
-    """One transform's share of a request (or of an engine's lifetime)."""
+    """One transform's share of a request (or of an engine's lifetime).
+
+    ``units``: units it ran on (memo hits need no run); ``changed``: units it took, memo hits included.
+    """
 
     units: int = 0
     changed: int = 0
