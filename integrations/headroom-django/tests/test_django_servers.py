@@ -1,0 +1,77 @@
+"""The example project under real servers (uvicorn, daphne, runserver) on loopback, with real HTTP.
+
+The fake LLM provider records what the gateway view forwarded: exactly what the view read from the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from headroom.engine import Engine
+from headroom_django_testing.bodies import all_formats, build_log, chat, encode
+from headroom_django_testing.servers import COMMANDS, EXAMPLE, serve
+from headroom_django_testing.squeeze import squeeze_config
+from headroom_django_testing.upstream import Upstream, fake_provider
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    with fake_provider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module", params=list(COMMANDS))
+def server(request: pytest.FixtureRequest, upstream: Upstream) -> Iterator[str]:
+    with serve(request.param, upstream.url) as base:
+        yield base
+
+
+def test_gateway_forwards_what_the_engine_makes_of_each_format(server: str, upstream: Upstream) -> None:
+    engine = Engine(squeeze_config())
+    with httpx.Client(base_url=server, timeout=30) as client:
+        before = client.get("/headroom/stats").json()["requests"]
+        for path, body in all_formats():
+            upstream.received.clear()
+            response = client.post(
+                path, content=body, headers={"content-type": "application/json", "authorization": "Bearer k"}
+            )
+            assert response.status_code == 200, response.text
+            [seen] = upstream.received
+            want = engine.compress(body, path=path)
+            assert want.changed
+            assert seen.path == path
+            assert seen.body == want.body
+            assert len(seen.body) < len(body)
+            assert seen.headers["authorization"] == "Bearer k"
+            assert response.json() == {"id": "fake", "received_bytes": len(want.body)}
+            assert int(response.headers["x-headroom-tokens-saved"]) == want.tokens_saved
+        # One engine, one pass per request, whichever wiring did the work.
+        assert client.get("/headroom/stats").json()["requests"] == before + 3
+
+
+def test_other_routes_and_static_files_pass_untouched(server: str, upstream: Upstream) -> None:
+    body = encode(chat(build_log()))
+    css = (EXAMPLE / "gateway" / "static" / "gateway" / "site.css").read_bytes()
+    with httpx.Client(base_url=server, timeout=30) as client:
+        note = client.post("/notes", content=body, headers={"content-type": "application/json"})
+        page = client.get("/static/gateway/site.css")
+    assert note.status_code == 200
+    assert note.content == body
+    assert not [h for h in note.headers if h.startswith("x-headroom-")]
+    assert page.content == css
+
+
+def test_body_over_djangos_limit_fails_as_in_django(server: str, upstream: Upstream) -> None:
+    body = encode(chat(build_log(3000)))
+    assert len(body) > 200_000  # example_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert len(Engine(squeeze_config()).compress(body).body) < 200_000  # would fit once compressed
+    upstream.received.clear()
+    response = httpx.post(server + "/v1/chat/completions", content=body, timeout=30,
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert upstream.received == []
