@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from headroom.transforms.compressors import code, diff, json, logs, text
+from headroom.transforms.compressors import code, diff, json, logs, testrun, text
 
 CompressFn = Callable[..., str | None]
 
@@ -19,6 +19,7 @@ COMPRESSORS: dict[str, CompressFn] = {
     "diff": diff.compress,
     "code": code.compress,
     "text": text.compress,
+    "testrun": testrun.compress,
 }
 
 __all__ = ["COMPRESSORS", "CompressFn"]

@@ -1,10 +1,212 @@
-"""code compressor (interface stub; implementation in progress)."""
+"""Code compressor: signatures, decorators and docstring summaries kept; long bodies elided (opt-in).
+
+With ``elide_bodies=False`` (the default) code is left exactly as it is: a file view is what the agent is
+about to edit, and a lossy view of it is not a safe default. Only one reduction is made then, and only
+when it pays: a run of at least ``min_blank_run`` blank lines becomes one marker line.
+
+With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go, Rust, Java, JS/TS...):
+
+* kept: imports, module-level statements, ``class`` lines, decorators, every ``def``/``fn``/``func``/
+  ``function`` signature (all its lines), the first line of each docstring, and any function whose name
+  the user or the tool call mentions, whole;
+* a function body longer than ``max_body_lines`` is elided, except its error handling (``except``,
+  ``raise``, ``finally``, ``catch``, ``throw`` lines and lines naming an ``...Error``/``Exception``/
+  ``Warning``); each elided run becomes one marker naming the function; the methods of a class are
+  handled one by one.
+
+``nl -ba``/``cat -n`` line-number prefixes are understood and kept on every kept line.
+
+Options (keyword-only):
+    elide_bodies (bool, False): elide long function bodies.
+    max_body_lines (int, 6): bodies up to this many lines stay whole.
+    min_blank_run (int, 4): blank lines needed for a run to be folded.
+    min_saving (float, 0.1): the minimum fraction of characters saved, else None.
+"""
 
 from __future__ import annotations
 
+import re
+
 from headroom.engine.units import Unit
+from headroom.transforms.compressors._util import omitted, request_identifiers
+
+_NUMBERED = re.compile(r"[ \t]{0,12}\d{1,9}(?:\t|  |: )")
+_PY_DEF = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)")
+_PY_CLASS = re.compile(r"[ \t]*class[ \t]+\w+")
+_BRACE_DEF = re.compile(
+    r"[ \t]*(?:(?:export|default|public|private|protected|internal|static|async|pub(?:\([a-z]+\))?|"
+    r"unsafe|extern|virtual|override|final|inline|const)[ \t]+)*"
+    r"(?:function[ \t]*\*?[ \t]*(\w+)|func[ \t]+(?:\([^)\n]{0,200}\)[ \t]*)?(\w+)|fn[ \t]+(\w+)|"
+    r"[\w<>\[\],.*&: ]{1,200}?[ \t*&](\w+)[ \t]*\()"
+)
+_ERRORISH = re.compile(r"^\s*(?:except\b|raise\b|finally\b|catch\b|throw\b)|Error\b|Exception\b|Warning\b")
+_CONTROL = frozenset({"if", "for", "while", "switch", "catch", "return", "else", "do", "try", "with"})
 
 
-def compress(text: str, unit: Unit) -> str | None:
-    """The compressed text, or None when this is not code content or nothing is worth saving."""
-    return None
+def compress(
+    text: str,
+    unit: Unit,
+    *,
+    elide_bodies: bool = False,
+    max_body_lines: int = 6,
+    min_blank_run: int = 4,
+    min_saving: float = 0.1,
+) -> str | None:
+    """The code with long bodies elided (when enabled), or None when nothing is worth saving."""
+    lines = text.split("\n")
+    prefix_len = _prefix_lengths(lines)
+    code = [line[p:] for line, p in zip(lines, prefix_len, strict=True)]
+    if elide_bodies:
+        wanted = {w.rsplit(".", 1)[-1] for w in request_identifiers(unit)}
+        if any(_PY_DEF.match(c) or _PY_CLASS.match(c) for c in code):
+            out = _elide_python(lines, code, unit, max_body_lines, wanted)
+        else:
+            out = _elide_braces(lines, code, unit, max_body_lines, wanted)
+    else:
+        out = _fold_blank_runs(lines, code, unit, min_blank_run)
+    result = "\n".join(out)
+    if result == text or len(result) > len(text) * (1 - min_saving):
+        return None
+    return result
+
+
+def _prefix_lengths(lines: list[str]) -> list[int]:
+    """Length of each line's ``nl``/``cat -n`` number prefix, when most lines carry one; else zeros."""
+    nonblank = [line for line in lines if line.strip()]
+    if not nonblank:
+        return [0] * len(lines)
+    numbered = [_NUMBERED.match(line) for line in lines]
+    if sum(1 for m in numbered if m) < 0.8 * len(nonblank):
+        return [0] * len(lines)
+    return [m.end() if m else 0 for m in numbered]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _fold_blank_runs(lines: list[str], code: list[str], unit: Unit, min_run: int) -> list[str]:
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if code[i].strip():
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and not code[j].strip():
+            j += 1
+        if j - i >= min_run:
+            out.append(lines[i])
+            out.append(omitted(unit, [(j - i - 1, "blank lines")]))
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return out
+
+
+def _elide_python(
+    lines: list[str], code: list[str], unit: Unit, max_body: int, wanted: set[str]
+) -> list[str]:
+    out: list[str] = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        m = _PY_DEF.match(code[i])
+        if m is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        name = m.group(1)
+        indent = _indent(code[i])
+        sig_end = _signature_end(code, i)
+        out.extend(lines[i : sig_end + 1])
+        body_start = sig_end + 1
+        j = body_start
+        while j < n and (not code[j].strip() or _indent(code[j]) > indent):
+            j += 1
+        while j > body_start and not code[j - 1].strip():
+            j -= 1  # trailing blank lines belong to what follows
+        body = list(range(body_start, j))
+        if len(body) <= max_body or name in wanted:
+            out.extend(lines[body_start:j])
+            i = j
+            continue
+        kept_doc = _docstring_head(code, body_start, j)
+        out.extend(lines[body_start : body_start + kept_doc])
+        pad = " " * _indent(code[body_start])
+        prefix = " " * (len(lines[body_start]) - len(code[body_start]))
+        k = body_start + kept_doc
+        while k < j:
+            if _ERRORISH.search(code[k]):
+                out.append(lines[k])
+                k += 1
+                continue
+            g = k
+            while g < j and not _ERRORISH.search(code[g]):
+                g += 1
+            if g - k <= 1:
+                out.extend(lines[k:g])
+            else:
+                out.append(prefix + pad + omitted(unit, [(g - k, "lines")], f"body of {name}"))
+            k = g
+        i = j
+    return out
+
+
+def _signature_end(code: list[str], start: int) -> int:
+    """The index of the line that ends a (possibly multi-line) ``def`` signature."""
+    depth = 0
+    for k in range(start, min(len(code), start + 60)):
+        line = code[k].split("#", 1)[0]
+        depth += line.count("(") + line.count("[") - line.count(")") - line.count("]")
+        if depth <= 0 and line.rstrip().endswith(":"):
+            return k
+    return start
+
+
+def _docstring_head(code: list[str], start: int, end: int) -> int:
+    """How many leading body lines to keep: the first line of a docstring, if the body opens with one."""
+    if start >= end:
+        return 0
+    first = code[start].strip()
+    if first[:3] in ('"""', "'''") or first[:4] in ('r"""', "r'''"):
+        return 1
+    return 0
+
+
+def _elide_braces(
+    lines: list[str], code: list[str], unit: Unit, max_body: int, wanted: set[str]
+) -> list[str]:
+    out: list[str] = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        c = code[i]
+        m = _BRACE_DEF.match(c) if c.rstrip().endswith("{") else None
+        name = next((g for g in m.groups() if g), None) if m else None
+        if m is None or name is None or name in _CONTROL:
+            out.append(lines[i])
+            i += 1
+            continue
+        depth = 0
+        j = i
+        while j < n:
+            depth += code[j].count("{") - code[j].count("}")
+            if depth <= 0:
+                break
+            j += 1
+        if j >= n:  # unbalanced (a partial view): leave the rest as it is
+            out.extend(lines[i:])
+            break
+        body = j - i - 1
+        out.append(lines[i])
+        if body <= max_body or name in wanted:
+            out.extend(lines[i + 1 : j + 1])
+        else:
+            pad = " " * (_indent(code[i]) + 4)
+            out.append(pad + omitted(unit, [(body, "lines")], f"body of {name}"))
+            out.append(lines[j])
+        i = j + 1
+    return out

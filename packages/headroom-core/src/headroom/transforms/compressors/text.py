@@ -1,10 +1,222 @@
-"""text compressor (interface stub; implementation in progress)."""
+"""Text compressor: terminal noise and repetition.
+
+In order:
+
+1. ANSI escape sequences (colours, cursor moves, OSC titles) are removed; one marker at the end counts them.
+2. Carriage-return overwrites: a line redrawn with ``\\r`` (progress bars, spinners) keeps only what a
+   terminal finally shows; a marker after it counts the overwritten states.
+3. Runs of at least ``min_progress_run`` progress-bar lines (a percentage with a bar, tqdm's ``it/s``,
+   pip/docker download bars) keep their last line.
+4. Runs of at least ``min_repeat`` identical lines keep the first.
+5. Runs of at least ``min_template_run`` lines that differ only in numbers/ids keep the first and the last.
+6. A paragraph (lines between blank lines) of at least ``min_paragraph_lines`` lines that repeats an
+   earlier paragraph exactly is replaced by a marker naming the line where it first appeared.
+
+Lines that look like errors (``error``, ``Exception``, ``Traceback``, ``FAILED``...) are never folded into
+a template run or a paragraph repeat. Every omission is one marker.
+
+Options (keyword-only):
+    strip_ansi (bool, True), overwrites (bool, True), progress (bool, True), repeats (bool, True),
+    templates (bool, True), paragraphs (bool, True): switch each step.
+    min_repeat (int, 3): identical lines needed for a repeat run.
+    min_template_run (int, 6): lines of one template needed for a template run.
+    min_progress_run (int, 3): progress lines needed for a progress run.
+    min_paragraph_lines (int, 3): lines a repeated paragraph needs to be folded.
+    min_saving (float, 0.05): the minimum fraction of characters saved, else None.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from headroom.engine.units import Unit
+from headroom.transforms.compressors._util import detail_text, omitted, quote_template, templates
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_PERCENT = re.compile(r"\b\d{1,3}(?:\.\d+)?%")
+_BAR = re.compile(r"[█▉▊▋▌▍▎▏#=━─>|]{3}|\d(?:it/s|s/it)\b|it/s\]|\bETA\b|\beta \d")
+_MARKER_START = "[headroom: omitted"
+_ERRORISH = re.compile(r"(?i:\berror\b|\bfatal\b|\bfail)|Error\b|Exception\b|Traceback|FAILED")
 
 
-def compress(text: str, unit: Unit) -> str | None:
-    """The compressed text, or None when this is not text content or nothing is worth saving."""
-    return None
+def compress(
+    text: str,
+    unit: Unit,
+    *,
+    strip_ansi: bool = True,
+    overwrites: bool = True,
+    progress: bool = True,
+    repeats: bool = True,
+    templates: bool = True,
+    paragraphs: bool = True,
+    min_repeat: int = 3,
+    min_template_run: int = 6,
+    min_progress_run: int = 3,
+    min_paragraph_lines: int = 3,
+    min_saving: float = 0.05,
+) -> str | None:
+    """The text without terminal noise and repetition, or None when nothing is worth saving."""
+    ansi = 0
+    if strip_ansi and "\x1b" in text:
+        text, ansi = _ANSI.subn("", text)
+    lines = text.split("\n")
+    if overwrites and "\r" in text:
+        lines = fold_overwrites(lines, unit)
+    if progress:
+        lines = fold_runs(lines, unit, _is_progress, min_progress_run, _progress_marker, keep_last=True)
+    if repeats:
+        lines = fold_repeats(lines, unit, min_repeat)
+    if templates:
+        lines = fold_templates(lines, unit, min_template_run)
+    if paragraphs:
+        lines = fold_paragraphs(lines, unit, min_paragraph_lines)
+    if ansi:
+        lines.append(omitted(unit, [(ansi, "terminal control sequences")]))
+    result = "\n".join(lines)
+    original_len = len(text) + (ansi * 4)
+    if result == text and not ansi:
+        return None
+    if len(result) > original_len * (1 - min_saving):
+        return None
+    return result
+
+
+def fold_overwrites(lines: list[str], unit: Unit) -> list[str]:
+    """Keep what a terminal shows of each ``\\r``-redrawn line; mark the overwritten states."""
+    out: list[str] = []
+    for line in lines:
+        body = line[:-1] if line.endswith("\r") else line
+        if "\r" not in body:
+            out.append(line)
+            continue
+        states = [s for s in body.split("\r") if s.strip()]
+        if not states:
+            out.append(line)
+            continue
+        out.append(states[-1] + ("\r" if line.endswith("\r") else ""))
+        if len(states) > 1:
+            out.append(omitted(unit, [(len(states) - 1, "progress updates")], "overwritten in place"))
+    return out
+
+
+def _is_progress(line: str) -> bool:
+    if len(line) >= 400 or not _BAR.search(line):
+        return False
+    return bool(_PERCENT.search(line)) or "it/s" in line or "eta " in line or "ETA " in line
+
+
+def _progress_marker(unit: Unit, run: list[str]) -> str:
+    return omitted(unit, [(len(run), "progress lines")], "earlier states of the progress bar below")
+
+
+def fold_runs(
+    lines: list[str],
+    unit: Unit,
+    predicate: Callable[[str], bool],
+    min_run: int,
+    make_marker: Callable[[Unit, list[str]], str],
+    *,
+    keep_last: bool,
+) -> list[str]:
+    """Fold runs of at least ``min_run`` lines matching ``predicate`` into a marker (keeping one end)."""
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not predicate(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and predicate(lines[j]):
+            j += 1
+        run = lines[i:j]
+        if len(run) < min_run:
+            out.extend(run)
+        elif keep_last:
+            out.append(make_marker(unit, run[:-1]))
+            out.append(run[-1])
+        else:
+            out.append(run[0])
+            out.append(make_marker(unit, run[1:]))
+        i = j
+    return out
+
+
+def fold_repeats(lines: list[str], unit: Unit, min_repeat: int) -> list[str]:
+    """Runs of at least ``min_repeat`` identical non-blank lines keep the first and a marker."""
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        j = i + 1
+        while j < n and lines[j] == lines[i]:
+            j += 1
+        if j - i >= min_repeat and lines[i].strip() and not lines[i].startswith(_MARKER_START):
+            out.append(lines[i])
+            out.append(omitted(unit, [(j - i - 1, "lines")], "repeats of the line above"))
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return out
+
+
+def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
+    """Runs of at least ``min_run`` lines with one template (numbers, ids masked) keep first and last."""
+    if len(lines) < min_run:
+        return lines
+    keys = templates("\n".join(lines))
+    if len(keys) != len(lines):
+        return lines
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        j = i + 1
+        key = keys[i]
+        if key and not key.startswith(_MARKER_START) and not _ERRORISH.search(lines[i]):
+            while j < n and keys[j] == key:
+                j += 1
+        if j - i >= min_run:
+            out.append(lines[i])
+            shown = quote_template(key, 80)
+            out.append(omitted(unit, [(j - i - 2, "lines")], detail_text([f"{j - i - 2}x {shown}"])))
+            out.append(lines[j - 1])
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return out
+
+
+def fold_paragraphs(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
+    """A paragraph repeating an earlier one exactly becomes a marker pointing at the first copy."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    para: list[str] = []
+    start_out = 0
+
+    def flush() -> None:
+        nonlocal para
+        if len(para) >= min_lines:
+            key = "\n".join(para)
+            first = seen.get(key)
+            if first is not None and not any(_ERRORISH.search(p) for p in para):
+                detail = f"same as the paragraph at line {first + 1}"
+                out.append(omitted(unit, [(len(para), "lines")], detail))
+                para = []
+                return
+            seen.setdefault(key, start_out)
+        out.extend(para)
+        para = []
+
+    for line in lines:
+        if line.strip():
+            if not para:
+                start_out = len(out)
+            para.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out
