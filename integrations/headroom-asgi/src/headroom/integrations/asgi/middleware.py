@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi._decode import DecodeError, TooLarge, decode, supported_encodings
@@ -156,7 +157,11 @@ class _Responder:
         try:
             plain = raw
             if encoding and encoding != "identity":
-                plain = decode(raw, encoding, self.config.limits.max_decoded_bytes)
+                cap = self.config.limits.max_decoded_bytes
+                if len(raw) < self.config.limits.offload_bytes // 8:
+                    plain = decode(raw, encoding, cap)
+                else:  # large or possibly bomb-sized: decode off the event loop
+                    plain = await anyio.to_thread.run_sync(decode, raw, encoding, cap)
         except TooLarge:
             self._record(EngineResult(body=raw, skipped="decoded_too_large"))
             return raw, headers
