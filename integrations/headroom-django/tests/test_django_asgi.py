@@ -13,13 +13,13 @@ from channels.routing import ProtocolTypeRouter
 from django.conf import settings
 from django.core.asgi import get_asgi_application as django_asgi_application
 from django.test import override_settings
+from headroom_django_testing.asgi import request
+from headroom_django_testing.bodies import CHAT, all_formats, build_log, chat, encode
+from headroom_django_testing.squeeze import squeeze_config
 
 from headroom.engine import Engine
 from headroom.integrations.asgi import HeadroomASGIMiddleware
 from headroom.integrations.django import get_asgi_application, get_engine, wrap
-from headroom_django_testing.asgi import request
-from headroom_django_testing.bodies import CHAT, all_formats, build_log, chat, encode
-from headroom_django_testing.squeeze import squeeze_config
 
 FORMATS = all_formats()
 IDS = ["openai-chat", "anthropic", "responses"]
@@ -27,7 +27,8 @@ IDS = ["openai-chat", "anthropic", "responses"]
 
 def expected(body: bytes, path: str) -> bytes:
     result = Engine(squeeze_config()).compress(body, path=path)
-    assert result.changed and isinstance(result.body, bytes)
+    assert result.changed
+    assert isinstance(result.body, bytes)
     return result.body
 
 
@@ -92,7 +93,9 @@ def test_body_over_djangos_limit_fails_the_way_django_does(wrapped: bool, conten
         app = get_asgi_application() if wrapped else django_asgi_application()
         ours = run(request(app, CHAT, body, chunks=3, content_length=content_length))
         with override_settings(MIDDLEWARE=[]):
-            alone = run(request(django_asgi_application(), CHAT, body, chunks=3, content_length=content_length))
+            alone = run(
+                request(django_asgi_application(), CHAT, body, chunks=3, content_length=content_length)
+            )
     assert alone.status in (400, 413)
     assert (ours.status, ours.body) == (alone.status, alone.body)
 
@@ -148,5 +151,8 @@ def test_websockets_pass_through_a_wrapped_router() -> None:
 def test_invalid_setting_stops_get_asgi_application() -> None:
     from headroom.integrations.django import HeadroomConfigError
 
-    with override_settings(HEADROOM={"paths": [7]}), pytest.raises(HeadroomConfigError, match=r"\['paths'\]\[0\]"):
+    with (
+        override_settings(HEADROOM={"paths": [7]}),
+        pytest.raises(HeadroomConfigError, match=r"\['paths'\]\[0\]"),
+    ):
         get_asgi_application()

@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
+from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
+from headroom_django_testing.squeeze import squeeze_config
 
 from headroom.engine import Engine
 from headroom.transforms import Compressor
-from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
-from headroom_django_testing.squeeze import squeeze_config
 
 FORMATS = all_formats()
 IDS = ["openai-chat", "anthropic", "responses"]
@@ -42,7 +41,7 @@ def expected(body: bytes, path: str) -> bytes:
 
 
 @pytest.fixture
-def forbid(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def forbid(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Fail the test if the named Engine entry point runs (proves which path the middleware took)."""
 
     def forbid_(name: str) -> None:
@@ -51,7 +50,7 @@ def forbid(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
         monkeypatch.setattr(Engine, name, refuse)
 
-    yield forbid_
+    return forbid_
 
 
 @pytest.mark.parametrize(("path", "body"), FORMATS, ids=IDS)
@@ -97,7 +96,10 @@ def test_other_routes_and_static_files_pass_untouched(mode: str) -> None:
     static = (Path(settings.STATIC_DIR) / "app.json").read_bytes()
     if mode == "sync":
         client = Client()
-        note, page = client.post("/notes", body, content_type="application/json"), client.get("/static/app.json")
+        note, page = (
+            client.post("/notes", body, content_type="application/json"),
+            client.get("/static/app.json"),
+        )
     else:
         aclient = AsyncClient()
 
@@ -131,7 +133,9 @@ def test_bodies_it_does_not_read_pass_untouched(content_type: str, extra: dict[s
 
 def test_gzip_body_is_left_for_the_view_to_decode() -> None:
     body = gzip.compress(encode(chat(build_log())))
-    response = Client().post(CHAT, body, content_type="application/json", headers={"content-encoding": "gzip"})
+    response = Client().post(
+        CHAT, body, content_type="application/json", headers={"content-encoding": "gzip"}
+    )
     assert response.content == body
     assert response["x-headroom-skipped"] == "content_encoding"
 
@@ -143,7 +147,9 @@ def test_client_can_opt_out_per_request(mode: str) -> None:
     if mode == "sync":
         response = Client().post(CHAT, body, content_type="application/json", headers=headers)
     else:
-        response = asyncio.run(AsyncClient().post(CHAT, body, content_type="application/json", headers=headers))
+        response = asyncio.run(
+            AsyncClient().post(CHAT, body, content_type="application/json", headers=headers)
+        )
     assert response.content == body
     assert response["x-headroom-skipped"] == "off"
 
@@ -187,7 +193,9 @@ def test_failing_transform_fails_open() -> None:
 
 def test_response_headers_can_be_turned_off() -> None:
     body = encode(chat(build_log()))
-    with override_settings(HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}):
+    with override_settings(
+        HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}
+    ):
         response = Client().post(CHAT, body, content_type="application/json")
     assert response.content == expected(body, CHAT)
     assert not headroom_headers(response)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from headroom.engine import Engine
 from headroom_django_testing.bodies import all_formats, build_log, chat, encode
 from headroom_django_testing.servers import COMMANDS, EXAMPLE, serve
 from headroom_django_testing.squeeze import squeeze_config
 from headroom_django_testing.upstream import Upstream, fake_provider
+
+from headroom.engine import Engine
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,11 @@ def test_body_over_djangos_limit_fails_as_in_django(server: str, upstream: Upstr
     assert len(body) > 200_000  # example_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     assert len(Engine(squeeze_config()).compress(body).body) < 200_000  # would fit once compressed
     upstream.received.clear()
-    response = httpx.post(server + "/v1/chat/completions", content=body, timeout=30,
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        server + "/v1/chat/completions",
+        content=body,
+        timeout=30,
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert upstream.received == []

@@ -10,11 +10,11 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from headroom_django_testing.squeeze import Squeeze
 
 from headroom.engine import Engine
 from headroom.integrations.django import HeadroomConfigError, get_config, get_engine, load_config
 from headroom.proxy.config import ProxyConfig
-from headroom_django_testing.squeeze import Squeeze
 
 
 def messages_for(value: object) -> list[checks.CheckMessage]:
@@ -87,7 +87,10 @@ def test_several_problems_are_reported_together() -> None:
 
 
 def test_manage_py_check_fails_with_the_message(tmp_path: Path) -> None:
-    with override_settings(HEADROOM={"limits": {"max_body_bytes": "lots"}}), pytest.raises(SystemCheckError) as err:
+    with (
+        override_settings(HEADROOM={"limits": {"max_body_bytes": "lots"}}),
+        pytest.raises(SystemCheckError) as err,
+    ):
         call_command("check")
     assert "HEADROOM['limits']['max_body_bytes']" in str(err.value)
     assert "headroom.E002" in str(err.value)
@@ -108,7 +111,10 @@ def test_unreadable_config_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_invalid_setting_stops_the_app_at_startup() -> None:
-    with override_settings(HEADROOM={"limits": {"deadline_ms": "soon"}}), pytest.raises(HeadroomConfigError) as err:
+    with (
+        override_settings(HEADROOM={"limits": {"deadline_ms": "soon"}}),
+        pytest.raises(HeadroomConfigError) as err,
+    ):
         get_config()
     assert "HEADROOM['limits']['deadline_ms']" in str(err.value)
 
@@ -120,3 +126,12 @@ def test_engine_is_shared_and_follows_the_setting() -> None:
         assert get_engine() is engine
         assert engine.config.limits.deadline_ms == 321
     assert get_engine() is not engine
+
+
+def test_problem_from_the_environment_names_the_variable() -> None:
+    env = {"HEADROOM_LIMITS__DEADLINE_MS": "0", "HEADROOM_TRANSFORMS": "search,zip-it"}
+    with pytest.raises(HeadroomConfigError) as err:
+        load_config({"transforms": ["search"]}, env=env)
+    problems = {p.where: p.message for p in err.value.problems}
+    assert "HEADROOM_LIMITS__DEADLINE_MS" in problems["HEADROOM['limits']['deadline_ms']"]
+    assert "HEADROOM_TRANSFORMS" in problems["HEADROOM['transforms'][1]"]

@@ -18,7 +18,9 @@ class Reply:
     raw_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
-def http_scope(path: str, method: str = "POST", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+def http_scope(
+    path: str, method: str = "POST", headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},

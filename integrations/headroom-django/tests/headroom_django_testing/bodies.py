@@ -15,7 +15,9 @@ def build_log(repeats: int = 200) -> str:
     lines = ["$ journalctl -u ingest --since today"]
     for block in range(3):
         lines += ["2026-11-27 03:00:00 INFO ingest worker heartbeat ok (queue depth 0)"] * repeats
-        lines.append(f"2026-11-27 03:0{block}:17 ERROR ingest batch {block} failed: upstream timeout after 30s")
+        lines.append(
+            f"2026-11-27 03:0{block}:17 ERROR ingest batch {block} failed: upstream timeout after 30s"
+        )
     return "\n".join(lines)
 
 
@@ -32,7 +34,10 @@ def chat(log: str) -> dict[str, Any]:
                     {
                         "id": "call_1",
                         "type": "function",
-                        "function": {"name": "shell", "arguments": json.dumps({"cmd": "journalctl -u ingest"})},
+                        "function": {
+                            "name": "shell",
+                            "arguments": json.dumps({"cmd": "journalctl -u ingest"}),
+                        },
                     }
                 ],
             },

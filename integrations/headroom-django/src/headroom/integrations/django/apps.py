@@ -6,7 +6,7 @@ from django.apps import AppConfig
 from django.core import checks
 
 
-class HeadroomConfig(AppConfig):
+class HeadroomConfig(AppConfig):  # type: ignore[misc]  # (Django ships no types)
     """Registers the ``settings.HEADROOM`` system check (tag ``headroom``)."""
 
     name = "headroom.integrations.django"

@@ -17,14 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.dispatch import receiver
-from pydantic import ValidationError
-
 from headroom.engine import Engine
-from headroom.proxy.config import ProxyConfig, merge_env
+from headroom.proxy.config import CONFIG_FILE_ENV, ENV_PREFIX, ProxyConfig, merge_env, read_config_file
 from headroom.transforms import create_transform
 
 SETTING = "HEADROOM"
@@ -42,7 +41,7 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
-class HeadroomConfigError(ImproperlyConfigured):
+class HeadroomConfigError(ImproperlyConfigured):  # type: ignore[misc]  # (Django ships no types)
     """``settings.HEADROOM`` does not make a valid :class:`ProxyConfig`."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
@@ -55,59 +54,63 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
     env = os.environ if env is None else env
     if isinstance(value, ProxyConfig):
         return value
+    file: str | os.PathLike[str] | None
     if value is None:
-        source, where, data = "environment", f"{SETTING} (unset: from HEADROOM_CONFIG / HEADROOM_*)", None
+        where, file = f"{SETTING} (unset: from HEADROOM_CONFIG / HEADROOM_*)", env.get(CONFIG_FILE_ENV)
     elif isinstance(value, Mapping):
-        source, where, data = "settings", SETTING, dict(value)
+        where, file = SETTING, None
     elif isinstance(value, str | os.PathLike):
-        source, where, data = "file", f"{SETTING} ({os.fspath(value)})", None
+        where, file = f"{SETTING} ({os.fspath(value)})", value
     else:
-        raise HeadroomConfigError(
-            [
-                Problem(
-                    SETTING,
-                    f"expected a dict, a ProxyConfig or a path to a config file, not {type(value).__name__}",
-                    "headroom.E001",
-                )
-            ]
-        )
-    try:
-        if source == "environment":
-            return ProxyConfig.from_env(env)
-        if source == "file":
-            return ProxyConfig.from_file(value, env=env)
-        assert data is not None
-        return ProxyConfig.model_validate(merge_env(data, env))
+        kind = type(value).__name__
+        message = f"expected a dict, a ProxyConfig or a path to a config file, not {kind}"
+        raise HeadroomConfigError([Problem(SETTING, message, "headroom.E001")])
+    try:  # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
+        data = merge_env(read_config_file(file) if file else dict(value or {}), env)
+        return ProxyConfig.model_validate(data)
     except ValidationError as exc:
-        raise HeadroomConfigError(list(_validation_problems(exc, where, data))) from exc
+        raise HeadroomConfigError(list(_validation_problems(exc, where, data, env))) from exc
     except (OSError, ValueError) as exc:  # unreadable or malformed file, bad HEADROOM_* JSON
         raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
 
 
-def _validation_problems(exc: ValidationError, where: str, data: Mapping[str, Any] | None) -> Iterable[Problem]:
+def _validation_problems(
+    exc: ValidationError, where: str, data: Mapping[str, Any], env: Mapping[str, str]
+) -> Iterable[Problem]:
     # The transforms list is resolved by one validator, which loses the index of the entry at fault:
     # validate the entries one by one to name the entry and its option.
-    items = data.get("transforms") if data is not None else None
-    by_entry = list(_transform_problems(items, where)) if isinstance(items, list) else []
+    items = data.get("transforms")
+    by_entry = list(_transform_problems(items, where, env)) if isinstance(items, list) else []
     yield from by_entry
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         if by_entry and loc[:1] == ("transforms",):
             continue
-        yield Problem(_index(where, loc), _message(error, "not in ProxyConfig's schema"), "headroom.E002")
+        message = _message(error, "not in ProxyConfig's schema") + _from_env(loc, env)
+        yield Problem(_index(where, loc), message, "headroom.E002")
 
 
-def _transform_problems(items: list[Any], where: str) -> Iterable[Problem]:
+def _from_env(loc: Sequence[str | int], env: Mapping[str, str]) -> str:
+    """Names the ``HEADROOM_*`` variable a bad value came from, if any."""
+    names = [f"{ENV_PREFIX}{loc[0]}".upper()] if loc else []
+    if len(loc) > 1:
+        names.append(f"{ENV_PREFIX}{loc[0]}__{loc[1]}".upper())
+    found = [name for name in names if name in env]
+    return f" [set by the environment variable {found[-1]}]" if found else ""
+
+
+def _transform_problems(items: list[Any], where: str, env: Mapping[str, str]) -> Iterable[Problem]:
+    origin = _from_env(("transforms",), env)
     for i, item in enumerate(items):
         try:
             create_transform(item)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 loc = ("transforms", i, *error["loc"])
-                message = _message(error, f"not an option of transform {exc.title!r}")
+                message = _message(error, f"not an option of transform {exc.title!r}") + origin
                 yield Problem(_index(where, loc), message, "headroom.E002")
         except (TypeError, ValueError) as exc:
-            yield Problem(_index(where, ("transforms", i)), str(exc), "headroom.E002")
+            yield Problem(_index(where, ("transforms", i)), str(exc) + origin, "headroom.E002")
 
 
 def _message(error: Any, unknown: str) -> str:
@@ -167,7 +170,6 @@ def get_engine() -> Engine:
         return engine
 
 
-@receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
     """Forget the cached config when a test changes the settings it depends on (``override_settings``)."""
     if setting in (SETTING, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
@@ -175,4 +177,15 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
             _cache.clear()
 
 
-__all__ = ["SETTING", "HeadroomConfigError", "Problem", "fit_to_django", "get_config", "get_engine", "load_config"]
+setting_changed.connect(_reset)
+
+
+__all__ = [
+    "SETTING",
+    "HeadroomConfigError",
+    "Problem",
+    "fit_to_django",
+    "get_config",
+    "get_engine",
+    "load_config",
+]

@@ -29,11 +29,11 @@ import logging
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 from django.http.request import RawPostDataException
-
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import request_record
 from headroom.integrations.django.conf import get_engine
@@ -112,7 +112,7 @@ class HeadroomMiddleware:
         vars(request).pop("headers", None)  # HttpHeaders is a cached_property built from META
         if mode == "off":
             return EngineResult(body=None, skipped="off")
-        media, _, params = (request.META.get("CONTENT_TYPE") or "").partition(";")
+        media, _, _params = (request.META.get("CONTENT_TYPE") or "").partition(";")
         media = media.strip().lower()
         if media and media != "application/json" and not media.endswith("+json"):
             return EngineResult(body=None, skipped="content_type")
@@ -146,7 +146,7 @@ def declared_length(request: HttpRequest) -> int:
 def read_body(request: HttpRequest) -> bytes | None:
     """``request.body``, or None when it cannot be read here without changing what the view would see."""
     try:
-        return request.body
+        body: bytes = request.body
     except RequestDataTooBig:
         # When Django rejects a body before reading it (Content-Length, or the size of the spooled ASGI
         # body), the request stays as it was and the view's own read raises the same error. Had Django
@@ -159,6 +159,7 @@ def read_body(request: HttpRequest) -> bytes | None:
         raise
     except RawPostDataException:
         return None  # an earlier middleware streamed the body: nothing to replace
+    return body
 
 
 def apply(request: HttpRequest, original: bytes, result: EngineResult) -> None:
@@ -168,8 +169,8 @@ def apply(request: HttpRequest, original: bytes, result: EngineResult) -> None:
     if vars(request).get("_body") is not original:
         logger.warning("headroom: this Django does not cache request.body as expected; body left unchanged")
         return
-    request._body = result.body  # type: ignore[attr-defined]
-    request._stream = io.BytesIO(result.body)  # type: ignore[attr-defined]
+    request._body = result.body
+    request._stream = io.BytesIO(result.body)
     request.META["CONTENT_LENGTH"] = str(len(result.body))
     vars(request).pop("headers", None)
 
