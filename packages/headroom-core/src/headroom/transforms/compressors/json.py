@@ -77,6 +77,35 @@ def compress(
     if not stripped or stripped[0] not in "[{":
         return None
     try:
+        return _compress(
+            text,
+            stripped,
+            unit,
+            min_records,
+            keep_head,
+            keep_tail,
+            max_matches,
+            max_anomalies,
+            max_values,
+            min_saving,
+        )
+    except RecursionError:  # nesting deeper than the interpreter's stack: leave it alone
+        return None
+
+
+def _compress(
+    text: str,
+    stripped: str,
+    unit: Unit,
+    min_records: int,
+    keep_head: int,
+    keep_tail: int,
+    max_matches: int,
+    max_anomalies: int,
+    max_values: int,
+    min_saving: float,
+) -> str | None:
+    try:
         data = json.loads(stripped)
     except ValueError:
         data = _json_lines(stripped)

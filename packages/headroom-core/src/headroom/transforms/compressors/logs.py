@@ -137,17 +137,20 @@ def compress(
         j = i
         while j < n and not keep[j]:
             j += 1
-        gap = lines[i:j]
-        repeats = i > 0 and all(g == lines[i - 1] for g in gap)
-        if len(gap) <= min_gap and not repeats:
-            out.extend(gap)
-        else:
-            dropped += len(gap)
-            if repeats:
-                out.append(omitted(unit, [(len(gap), "lines")], "repeats of the line above"))
-            else:
-                detail = _gap_detail(lines, cluster_of_line, cluster_tokens, i, j, named, templates_in_marker)
-                out.append(omitted(unit, [(len(gap), "lines")], detail))
+        if i > 0:
+            r = i
+            while r < j and lines[r] == lines[i - 1]:
+                r += 1
+            if r > i:  # exact repeats of the line above come first: say so
+                dropped += r - i
+                out.append(omitted(unit, [(r - i, "lines")], "repeats of the line above"))
+                i = r
+        if j - i <= min_gap:
+            out.extend(lines[i:j])
+        elif j > i:
+            dropped += j - i
+            detail = _gap_detail(lines, cluster_of_line, cluster_tokens, i, j, named, templates_in_marker)
+            out.append(omitted(unit, [(j - i, "lines")], detail))
         i = j
     if not dropped:
         return None
@@ -257,7 +260,11 @@ def _display(line: str, tokens: list[str]) -> str:
     if len(pretty) == len(tokens):
         pretty = [_WILD if t == _WILD else p for p, t in zip(pretty, tokens, strict=True)]
     shown = " ".join(pretty)
-    return _PREFIX.sub("", shown, count=1) or shown
+    match = _PREFIX.match(shown)
+    end = match.end() if match else 0
+    while end > 0 and shown[end - 1] in "[(":
+        end -= 1  # keep the bracket that opens the message, e.g. "[notice]"
+    return shown[end:] or shown
 
 
 def _gap_detail(
@@ -279,5 +286,8 @@ def _gap_detail(
     parts = []
     for c in fresh[:shown]:
         named.add(c)
-        parts.append(f"{tally[c]}x {quote_template(_display(lines[first[c]], cluster_tokens[c]), 70)}")
-    return detail_text(parts, 200)
+        parts.append(f"{tally[c]}x {quote_template(_display(lines[first[c]], cluster_tokens[c]), 80)}")
+    rest = (end - start) - sum(tally[c] for c in fresh[:shown])
+    if rest and parts:
+        parts.append(f"{rest} others")
+    return detail_text(parts, 220)
