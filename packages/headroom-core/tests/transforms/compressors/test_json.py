@@ -65,7 +65,8 @@ def test_the_record_the_user_asks_about_is_kept_whole_and_verbatim() -> None:
     unit = make_unit(
         text,
         tool_input='{"dataset": "cars.json", "filter": "ford torino"}',
-        user_request="Using the cars.json data, what are all the fields of the record whose Name is 'ford torino'?",
+        user_request="Using the cars.json data, what are all the fields of the record whose Name is "
+        "'ford torino'?",
     )
     out = json_compressor.compress(text, unit)
     assert out is not None

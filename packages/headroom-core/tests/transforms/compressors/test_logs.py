@@ -22,7 +22,8 @@ def hdfs_log(n: int = 600, seed: int = 7) -> list[str]:
         kind = i % 3
         if kind == 0:
             lines.append(
-                f"{ts} INFO dfs.DataNode$PacketResponder: PacketResponder {i % 3} for block blk_{blk} terminating"
+                f"{ts} INFO dfs.DataNode$PacketResponder: PacketResponder {i % 3} for block "
+                f"blk_{blk} terminating"
             )
         elif kind == 1:
             lines.append(
@@ -31,7 +32,8 @@ def hdfs_log(n: int = 600, seed: int = 7) -> list[str]:
             )
         else:
             lines.append(
-                f"{ts} INFO dfs.DataNode$DataXceiver: Receiving block blk_{blk} src: /{ip}:4{i % 10}0 dest: /{ip}:50010"
+                f"{ts} INFO dfs.DataNode$DataXceiver: Receiving block blk_{blk} "
+                f"src: /{ip}:4{i % 10}0 dest: /{ip}:50010"
             )
     return lines
 
@@ -67,7 +69,8 @@ def test_hdfs_keeps_rare_events_exceptions_and_the_ends() -> None:
     kept = out.split("\n")
     assert rare in kept
     assert warn in kept
-    assert lines[0] in kept and lines[-1] in kept
+    assert lines[0] in kept
+    assert lines[-1] in kept
     assert len(out) < len(text) * 0.2
     check_accounting(text, out)
     # the markers name the templates they drop, numbers masked
@@ -85,7 +88,10 @@ def test_apache_bracket_timestamps_keep_every_error_line() -> None:
             lines.append(f"{ts} [notice] jk2_init() Found child {6000 + i} in scoreboard slot {i % 10}")
         else:
             lines.append(f"{ts} [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties")
-    forbidden = "[Mon Dec 05 01:04:31 2005] [error] [client 218.62.18.218] Directory index forbidden by rule: /var/www/html/"
+    forbidden = (
+        "[Mon Dec 05 01:04:31 2005] [error] [client 218.62.18.218] "
+        "Directory index forbidden by rule: /var/www/html/"
+    )
     lines.insert(200, forbidden)
     text = "\n".join(lines)
     out = logs.compress(text, make_unit(text))
@@ -124,13 +130,14 @@ def test_openssh_user_names_do_not_make_every_line_rare() -> None:
         user = rnd.choice(users).replace("user", "")
         lines.append(f"Dec 10 06:55:{i % 60:02d} LabSZ sshd[{pid}]: Invalid user {user} from {ip}")
         lines.append(
-            f"Dec 10 06:55:{i % 60:02d} LabSZ sshd[{pid}]: input_userauth_request: invalid user {user} [preauth]"
+            f"Dec 10 06:55:{i % 60:02d} LabSZ sshd[{pid}]: input_userauth_request: "
+            f"invalid user {user} [preauth]"
         )
     accepted = (
         "Dec 10 09:32:20 LabSZ sshd[24680]: Accepted password for fztu from 119.137.62.142 port 49116 ssh2"
     )
-    too_many = "Dec 10 10:14:13 LabSZ sshd[24833]: Disconnecting: Too many authentication failures for admin [preauth]"
-    also = "Dec 10 10:15:13 LabSZ sshd[24834]: Disconnecting: Too many authentication failures for root [preauth]"
+    too_many = "Dec 10 10:14:13 LabSZ sshd[24833]: Disconnecting: Too many authentication failures for admin"
+    also = "Dec 10 10:15:13 LabSZ sshd[24834]: Disconnecting: Too many authentication failures for root"
     lines[100:100] = [accepted, too_many]
     lines[400:400] = [also, also.replace("24834", "24835"), also.replace("24834", "24836")]
     text = "\n".join(lines)
@@ -145,7 +152,8 @@ def test_openssh_user_names_do_not_make_every_line_rare() -> None:
 
 def test_spark_java_stack_trace_is_kept_whole() -> None:
     lines = [
-        f"17/06/09 20:{10 + i // 60:02d}:{i % 60:02d} INFO executor.Executor: Running task {i}.0 in stage 1.0 (TID {i})"
+        f"17/06/09 20:{10 + i // 60:02d}:{i % 60:02d} INFO executor.Executor: "
+        f"Running task {i}.0 in stage 1.0 (TID {i})"
         for i in range(200)
     ]
     trace = [
