@@ -1,0 +1,139 @@
+"""LiteLLM callbacks that hand requests to Headroom's engine: one for the proxy, one for the SDK."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from headroom.engine import Engine, EngineResult
+from headroom.integrations.litellm._request import call_id, merged, message_view, wire_format
+from headroom.proxy.config import ProxyConfig
+from litellm.integrations.custom_logger import CustomLogger
+
+logger = logging.getLogger("headroom.integrations.litellm")
+
+_PENDING_HEADERS = 4096
+"""Per-request summaries kept for the response-headers hook (the oldest go first)."""
+
+
+class _HeadroomLogger(CustomLogger):
+    """What both callbacks share: an engine, its stats, and a fail-open ``compress``.
+
+    Defines no LiteLLM hook itself: LiteLLM only runs hooks defined on the callback's own class.
+    """
+
+    def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
+        super().__init__()
+        self.engine = engine if engine is not None else Engine(config)
+
+    @property
+    def config(self) -> ProxyConfig:
+        return self.engine.config
+
+    def stats(self) -> dict[str, Any]:
+        """Running totals of this callback's engine (no prompt content)."""
+        return self.engine.stats.snapshot()
+
+    async def compress(
+        self, data: Mapping[str, Any], call_type: object
+    ) -> tuple[dict[str, Any], EngineResult]:
+        """``data`` with its messages compressed (a new dict), or ``data`` itself with the reason it was not.
+
+        Never raises: on any failure the request goes on as it came.
+        """
+        fmt = wire_format(call_type)
+        if fmt is None:
+            return _same(data), EngineResult(body=data, skipped="unsupported_call")
+        try:
+            result = await self.engine.acompress_json(message_view(data), format=fmt)
+        except Exception as exc:  # the engine fails open itself; this guards the adapter's own edge
+            logger.warning("headroom: passing request through after %s", type(exc).__name__, exc_info=True)
+            return _same(data), EngineResult(body=data, skipped="error", errors=[type(exc).__name__])
+        if not result.changed or not isinstance(result.body, Mapping):
+            return _same(data), result
+        if result.tokens_saved and logger.isEnabledFor(logging.INFO):
+            totals = self.engine.stats.snapshot()
+            logger.info(
+                "headroom: saved %d tokens (totals %s)",
+                result.tokens_saved,
+                json.dumps({k: totals[k] for k in ("requests", "compressed", "tokens_saved")}),
+            )
+        return merged(data, result.body), result
+
+
+def _same(data: Mapping[str, Any]) -> dict[str, Any]:
+    return data if isinstance(data, dict) else dict(data)
+
+
+class HeadroomCallback(_HeadroomLogger):
+    """The LiteLLM proxy callback: compresses chat, Anthropic messages and Responses requests.
+
+    ``litellm_settings: callbacks: headroom.integrations.litellm.proxy_handler`` in the proxy's config.yaml
+    registers a module-level instance configured from ``HEADROOM_CONFIG`` / ``HEADROOM_*``. To configure one
+    in code, create ``HeadroomCallback(config)`` in a module of your own and name that instance instead.
+    """
+
+    def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
+        super().__init__(config, engine=engine)
+        self._pending: OrderedDict[str, EngineResult] = OrderedDict()
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any]:
+        """Compress the request's messages; every other key is copied through. Returns the data to send."""
+        out, result = await self.compress(data, call_type)
+        if result.format is not None and self.config.telemetry.response_headers:
+            self._remember(call_id(data), result)
+        return out
+
+    async def async_post_call_response_headers_hook(
+        self,
+        data: dict[Any, Any],
+        user_api_key_dict: Any,
+        response: object,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, object] | None = None,
+    ) -> dict[str, str] | None:
+        """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
+        key = call_id(data)
+        result = self._pending.pop(key, None) if key is not None else None
+        return response_headers(result) if result is not None else None
+
+    def _remember(self, key: str | None, result: EngineResult) -> None:
+        if key is None:
+            return
+        self._pending[key] = result
+        while len(self._pending) > _PENDING_HEADERS:
+            self._pending.popitem(last=False)
+
+
+class HeadroomSDKCallback(_HeadroomLogger):
+    """The LiteLLM SDK callback: compresses ``acompletion``, ``aresponses`` and Anthropic ``messages`` calls.
+
+    Runs in ``async_pre_call_deployment_hook``, which LiteLLM's async SDK entry points (and a Router's calls
+    through them) run just before the request goes out. Register it with :func:`install`.
+    """
+
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any
+    ) -> dict[str, Any] | None:
+        """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs)."""
+        out, result = await self.compress(kwargs, call_type)
+        return out if result.changed else None
+
+
+def response_headers(result: EngineResult) -> dict[str, str]:
+    """What one request's compression is reported as, in ``x-headroom-*`` response headers."""
+    headers = {
+        "x-headroom-tokens-before": str(result.tokens_before),
+        "x-headroom-tokens-after": str(result.tokens_after),
+        "x-headroom-tokens-saved": str(result.tokens_saved),
+    }
+    if result.applied:
+        headers["x-headroom-transforms"] = ",".join(result.applied)
+    if result.skipped:
+        headers["x-headroom-skipped"] = result.skipped
+    return headers

@@ -1,0 +1,71 @@
+"""Which LiteLLM calls Headroom compresses, and how a request dict is handed to the engine and back.
+
+Pure functions over LiteLLM's request dict (the proxy's ``data``, the SDK's call kwargs): no LiteLLM import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from headroom.engine.units import WireFormat
+
+CALL_FORMATS: dict[str, WireFormat] = {
+    "completion": WireFormat.OPENAI_CHAT,
+    "acompletion": WireFormat.OPENAI_CHAT,
+    "anthropic_messages": WireFormat.ANTHROPIC,
+    "aanthropic_messages": WireFormat.ANTHROPIC,
+    "responses": WireFormat.RESPONSES,
+    "aresponses": WireFormat.RESPONSES,
+}
+"""LiteLLM call types (proxy route types and SDK function names, old and new) and their body formats.
+
+LiteLLM <= 1.80 passed ``completion``/``responses`` to the proxy hook for chat and Responses; later
+versions pass ``acompletion``/``aresponses``. ``/v1/messages`` is ``anthropic_messages`` since 1.80; the SDK
+names its Anthropic call ``anthropic_messages`` too. Every other call type is left alone.
+"""
+
+MESSAGE_KEYS: tuple[str, ...] = ("messages", "system", "input")
+"""The keys of a request that the engine reads; ``system`` only ever informs, it is never rewritten."""
+
+WRITTEN_KEYS: tuple[str, ...] = ("messages", "input")
+"""The keys Headroom may replace in a request. Everything else is copied through as it came."""
+
+
+def call_type_name(call_type: object) -> str | None:
+    """The plain string of a call type, whether LiteLLM passed a ``CallTypes`` member, a string or None."""
+    if isinstance(call_type, Enum):
+        value = call_type.value
+        return value if isinstance(value, str) else None
+    return call_type if isinstance(call_type, str) else None
+
+
+def wire_format(call_type: object) -> WireFormat | None:
+    """The body format of a call type Headroom compresses, or None for every other call."""
+    name = call_type_name(call_type)
+    return CALL_FORMATS.get(name) if name is not None else None
+
+
+def message_view(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a request the engine sees: only its message-bearing keys."""
+    return {key: data[key] for key in MESSAGE_KEYS if key in data}
+
+
+def merged(data: Mapping[str, Any], compressed: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``data`` whose message-bearing keys come from ``compressed``."""
+    out = dict(data)
+    for key in WRITTEN_KEYS:
+        if key in compressed and key in data:
+            out[key] = compressed[key]
+    return out
+
+
+def call_id(data: Mapping[str, Any]) -> str | None:
+    """LiteLLM's id for one request (set by the proxy before its pre-call hooks), if any."""
+    value = data.get("litellm_call_id")
+    if isinstance(value, str) and value:
+        return value
+    logging_obj = data.get("litellm_logging_obj")
+    value = getattr(logging_obj, "litellm_call_id", None)
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,142 @@
+"""End to end: a real LiteLLM proxy, started from the example config.yaml, in front of a fake provider."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ANTHROPIC_MODEL, OPENAI_MODEL, Proxy, Upstream
+from fake_upstream import ANSWER
+from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+
+from headroom.engine import WireFormat
+
+pytestmark = pytest.mark.slow
+
+ROUTES = {
+    "chat": ("/v1/chat/completions", "/chat/completions", WireFormat.OPENAI_CHAT),
+    "messages": ("/v1/messages", "/v1/messages", WireFormat.ANTHROPIC),
+    "responses": ("/v1/responses", "/responses", WireFormat.RESPONSES),
+}
+
+
+def build(route: str, tag: str, stream: bool) -> dict[str, Any]:
+    if route == "chat":
+        return chat_request(OPENAI_MODEL, tag, stream=stream)
+    if route == "messages":
+        return anthropic_request(ANTHROPIC_MODEL, tag, stream=stream)
+    return responses_request(OPENAI_MODEL, tag, stream=stream)
+
+
+def answer_text(route: str, body: dict[str, Any]) -> str:
+    if route == "chat":
+        return str(body["choices"][0]["message"]["content"])
+    if route == "messages":
+        return "".join(b["text"] for b in body["content"] if b.get("type") == "text")
+    return "".join(
+        part["text"]
+        for item in body["output"]
+        if item.get("type") == "message"
+        for part in item["content"]
+        if part.get("type") == "output_text"
+    )
+
+
+def streamed_text(route: str, raw: str) -> str:
+    """The answer text carried by an SSE stream, read the way each API's client reads it."""
+    text = []
+    for line in raw.splitlines():
+        if not line.startswith("data:") or line.strip() == "data: [DONE]":
+            continue
+        event = json.loads(line[5:])
+        if route == "chat":
+            for choice in event.get("choices", []):
+                text.append((choice.get("delta") or {}).get("content") or "")
+        elif route == "messages" and event.get("type") == "content_block_delta":
+            text.append(event["delta"].get("text", ""))
+        elif route == "responses" and event.get("type") == "response.output_text.delta":
+            text.append(event["delta"])
+    return "".join(text)
+
+
+def send(proxy: Proxy, path: str, body: dict[str, Any]) -> tuple[httpx.Response, str]:
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream("POST", proxy.url + path, json=body, headers=proxy.headers) as response,
+    ):
+        raw = response.read().decode()
+    return response, raw
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_upstream_gets_compressed_body_and_client_gets_answer(
+    proxy: Proxy, upstream: Upstream, route: str, stream: bool
+) -> None:
+    path, upstream_path, fmt = ROUTES[route]
+    request = build(route, f"{route}-{stream}", stream)
+    mark = upstream.recorder.mark()
+
+    response, raw = send(proxy, path, request)
+
+    assert response.status_code == 200, raw[:2000]
+    received = upstream.recorder.since(mark, upstream_path)
+    assert len(received) == 1, [r.path for r in upstream.recorder.since(mark)]
+    sent = received[0].body
+    original = tool_texts(request, fmt)
+    assert tool_texts(sent, fmt) == expected_texts(request, fmt)
+    assert sum(map(len, tool_texts(sent, fmt))) < sum(map(len, original)) / 2
+    assert "[headroom: omitted" in "".join(tool_texts(sent, fmt))
+    if stream:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert streamed_text(route, raw) == ANSWER
+    else:
+        assert answer_text(route, json.loads(raw)) == ANSWER
+    if route == "messages":
+        assert sent["system"] == request["system"]
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+    assert int(response.headers["x-headroom-tokens-before"]) > int(response.headers["x-headroom-tokens-after"])
+    assert "x-headroom-transforms" in response.headers
+
+
+def test_request_headroom_cannot_use_passes_unchanged(proxy: Proxy, upstream: Upstream) -> None:
+    """A Responses request whose input is a bare string has nothing Headroom can read: it goes on as sent."""
+    request = {"model": OPENAI_MODEL, "input": "Say hello. " + "x" * 5000}
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/responses", request)
+    assert response.status_code == 200, raw[:2000]
+    assert answer_text("responses", json.loads(raw)) == ANSWER
+    (received,) = upstream.recorder.since(mark, "/responses")
+    assert received.body["input"] == request["input"]
+    assert response.headers.get("x-headroom-tokens-saved") == "0"
+    assert response.headers.get("x-headroom-skipped") == "no_units"
+
+
+def test_short_chat_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "ping"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c9", "date")]},
+        {"role": "tool", "tool_call_id": "c9", "content": "Fri Nov 27 03:00:00 UTC 2026"},
+    ]
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/chat/completions", {"model": OPENAI_MODEL, "messages": messages})
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/chat/completions")
+    assert [m.get("content") for m in received.body["messages"]] == [m["content"] for m in messages]
+
+
+def test_proxy_reads_headroom_config_and_logs_totals_without_prompt(proxy: Proxy) -> None:
+    """HEADROOM_CONFIG set log_level INFO: the proxy logs savings; no prompt text appears with them."""
+    response, raw = send(proxy, "/v1/chat/completions", chat_request(OPENAI_MODEL, "logged"))
+    assert response.status_code == 200, raw[:2000]
+    log = proxy.log_text()
+    lines = [line for line in log.splitlines() if "headroom: saved" in line]
+    assert lines, log[-3000:]
+    assert not any("compute_value" in line for line in lines)
+
+
+def _call(call_id: str, name: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{}"}}
