@@ -64,6 +64,7 @@ def test_wrapped_app_decodes_gzip_bodies_before_django_sees_them() -> None:
     assert reply.body == expected(body, CHAT)
 
 
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
 def test_other_routes_static_files_and_gets_pass_untouched() -> None:
     app = get_asgi_application()
     body = encode(chat(build_log()))

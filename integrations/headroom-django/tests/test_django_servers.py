@@ -12,7 +12,7 @@ import pytest
 from headroom_django_testing.bodies import all_formats, build_log, chat, encode
 from headroom_django_testing.servers import COMMANDS, EXAMPLE, serve
 from headroom_django_testing.squeeze import squeeze_config
-from headroom_django_testing.upstream import Upstream, fake_provider
+from headroom_django_testing.upstream import SSE_EVENTS, Upstream, fake_provider
 
 from headroom.engine import Engine
 
@@ -79,3 +79,18 @@ def test_body_over_djangos_limit_fails_as_in_django(server: str, upstream: Upstr
     )
     assert response.status_code == 400
     assert upstream.received == []
+
+
+def test_streamed_answers_are_relayed(server: str, upstream: Upstream) -> None:
+    body = chat(build_log())
+    body["stream"] = True
+    raw = encode(body)
+    upstream.received.clear()
+    with httpx.stream(
+        "POST", server + "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        received = b"".join(response.iter_bytes())
+    assert received == b"".join(SSE_EVENTS)
+    [seen] = upstream.received
+    assert seen.body == Engine(squeeze_config()).compress(raw, path="/v1/chat/completions").body

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+SSE_EVENTS = [f'data: {{"delta": "part {i}"}}\n\n'.encode() for i in range(3)] + [b"data: [DONE]\n\n"]
+
 
 @dataclass
 class Received:
@@ -33,6 +35,18 @@ def fake_provider() -> Iterator[Upstream]:
             upstream.received.append(
                 Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             )
+            try:
+                streaming = json.loads(body).get("stream") is True
+            except (ValueError, AttributeError):
+                streaming = False
+            if streaming:  # server-sent events, then close (HTTP/1.0: no length)
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for event in SSE_EVENTS:
+                    self.wfile.write(event)
+                    self.wfile.flush()
+                return
             answer = json.dumps({"id": "fake", "received_bytes": len(body)}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
