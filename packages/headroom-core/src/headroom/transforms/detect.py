@@ -31,29 +31,29 @@ class ContentType(StrEnum):
 
 
 _TIMESTAMP = re.compile(
-    r"\s{0,4}[\[(]?(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]?|\d{6} \d{6}|\d{2}/\d{2}/\d{2,4} |"
+    r"^\s{0,4}[\[(]?(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]?|\d{6} \d{6}|\d{2}/\d{2}/\d{2,4} |"
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\w{0,6},? |"
     r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w{0,6} {1,2}\d{1,2} |"
     r"\d{2}:\d{2}:\d{2}|\d{10,13}[ .,\]])"
 )
-_LEVEL = re.compile(r"[^\n]{0,80}?\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b")
+_LEVEL = re.compile(r"^[^\n]{0,80}?\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b")
 _TEST = re.compile(
-    r"(?:={3,} |_{3,} |-{3,} |[\w/.\[\]:-]{1,300} (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b|"
+    r"^(?:={3,} |_{3,} |-{3,} |[\w/.\[\]:-]{1,300} (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b|"
     r"(?:PASSED|FAILED|ERROR|SKIPPED) |E {3}|>{1,2} |Traceback \(most recent call last\)|"
     r"  File \"|[\w/.-]{1,300}\.py:\d+: |Ran \d+ tests? in|OK(?: \(|$)|FAILED \(|"
     r"[.FEsxX]{6,}|test_\w+ \([\w.]+\) \.\.\. )"
 )
 _DIFF_HEADER = re.compile(
-    r"(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
+    r"^(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
 )
-_NL_VIEW = re.compile(r"\s{0,8}\d{1,9}\t")
+_NL_VIEW = re.compile(r"^\s{0,8}\d{1,9}\t")
 _CODE = re.compile(
-    r"\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
+    r"^\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
     r"try:|except\b|raise |with |@\w|#|//|/\*|\*|fn |func |pub |let |const |var |function |struct |impl |"
     r"package |public |private |protected |static |#include|}|\)|]|\w+\s*=\s|\w+\(.*\)[;:]?$)"
 )
 _HTML = re.compile(
-    r"\s{0,40}<(?:!DOCTYPE|html|head|body|div|span|p|a|table|tr|td|li|ul|script|style|meta|link)\b", re.I
+    r"^\s{0,40}<(?:!DOCTYPE|html|head|body|div|span|p|a|table|tr|td|li|ul|script|style|meta|link)\b", re.I
 )
 _TABLE_SEPS = ("|", "\t", ",")
 

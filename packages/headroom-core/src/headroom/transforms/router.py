@@ -40,9 +40,9 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.TEXT: "text",
 }
 
-_LONE_TAG = re.compile(r"\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
-_ONE_LINE_ELEMENT = re.compile(r"<([A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</([A-Za-z][\w.:-]{0,63})>")
-_NL_PREFIX = re.compile(r"\s{0,12}\d{1,9}\t")
+_LONE_TAG = re.compile(r"^\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
+_ONE_LINE_ELEMENT = re.compile(r"^<([A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</([A-Za-z][\w.:-]{0,63})>")
+_NL_PREFIX = re.compile(r"^\s{0,12}\d{1,9}\t")
 
 WINDOW = 4
 """Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive

@@ -26,11 +26,11 @@ from headroom.transforms.tags import PLACEHOLDER_RE
 
 # path:line[:col]:text  — the path runs to the first ':' (after an optional Windows drive).
 MATCH_RE = re.compile(
-    r"(?P<path>(?:[A-Za-z]:[\\/])?[^:\n]{1,512}?):(?P<ln>\d{1,9})(?::\d{1,6})?:(?P<text>.*)"
+    r"^(?P<path>(?:[A-Za-z]:[\\/])?[^:\n]{1,512}?):(?P<ln>\d{1,9})(?::\d{1,6})?:(?P<text>.*)"
 )
 # line:text / line-text under a ripgrep heading (or for a single-file grep -n).
-BARE_RE = re.compile(r"(?P<ln>\d{1,9})(?P<sep>[:-])(?P<text>.*)")
-NL_VIEW_RE = re.compile(r"\s*\d{1,9}\t")  # `nl -ba` / `cat -n` output is a file view, not search output
+BARE_RE = re.compile(r"^(?P<ln>\d{1,9})(?P<sep>[:-])(?P<text>.*)")
+NL_VIEW_RE = re.compile(r"^\s{0,12}\d{1,9}\t")  # `nl -ba` / `cat -n`: a file view, not search output
 SEARCH_COMMAND_RE = re.compile(
     r"\b(?:grep|rg|ripgrep|ag|ack|git\s+grep|findstr|select-string|search)\b", re.I
 )
@@ -42,11 +42,11 @@ DEFINITION_RE = re.compile(
 )
 ERROR_RE = re.compile(
     r"\b(?:error|errors|exception|fail|failed|failure|fatal|panic|traceback|warning|critical|assert\w*"
-    r"|raise|throw|segfault)\b",
+    r"|raise|throw|segfault)\b|\b[A-Za-z]{0,60}(?:Error|Exception)\b|\bFAILED\b|\bTraceback\b",
     re.I,
 )
 WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}|\d{1,20}")
-SUBWORD_RE = re.compile(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+SUBWORD_RE = re.compile(r"[A-Z]{2,40}(?=[A-Z][a-z])|[A-Z]?[a-z]{1,40}|[A-Z]{1,40}|\d{1,20}")
 BACKTICK_RE = re.compile(r"`([^`\n]{1,200})`")
 _STOP = """a an and are as at be by can do does for from give how i if in is it its me my of on or please show
     tell that the this to was what where which who why with you your file line lines exactly defined find

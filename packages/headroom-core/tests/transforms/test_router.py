@@ -1,0 +1,185 @@
+"""ContentRouter: detection, routing of mixed output, dedupe against earlier units, decisions, properties."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.transforms import ContentRouter, TagProtector
+from headroom.transforms import detect as detect_module
+from headroom.transforms import router as router_module
+from headroom.transforms.detect import ContentType, detect, sample
+from headroom.transforms.markers import parse_markers
+
+from .conftest import make_unit
+from .test_tags import PYTEST_RUN, WRAPPED
+
+LOG = "\n".join(
+    f"081109 2036{i % 60:02d} {148 + i} INFO dfs.DataNode$PacketResponder: PacketResponder {i % 3} for block "
+    f"blk_{1000 + i} terminating"
+    for i in range(300)
+)
+LOG_WITH_ERROR = LOG + "\n081109 204000 999 ERROR dfs.DataNode: Disk failure on /data/7, volume lost\n" + LOG
+GREP = "\n".join(f"src/m{f}.py:{k}:    value = handler_{f}(k)" for f in range(10) for k in range(1, 9))
+VIEW = "\n".join(f"{n:6d}\t    x_{n} = compute(y_{n})  # step {n}" for n in range(1, 200))
+DIFF = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a = 1\n+a = 2\n b = 3\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (json.dumps([{"name": f"n{i}", "value": i} for i in range(50)]), ContentType.JSON),
+        (LOG, ContentType.LOGS),
+        (GREP, ContentType.SEARCH),
+        (VIEW, ContentType.CODE),
+        (DIFF * 5, ContentType.DIFF),
+        (PYTEST_RUN, ContentType.TESTS),
+        ("The quick brown fox jumps over the lazy dog.\n" * 20, ContentType.TEXT),
+        ("<!DOCTYPE html>\n<html><body>\n<div>x</div>\n</body></html>", ContentType.HTML),
+        ("\n".join(f"| {i} | name{i} | {i * 3} |" for i in range(30)), ContentType.TABLE),
+    ],
+)
+def test_detect(text: str, kind: ContentType) -> None:
+    assert detect(text) == kind
+
+
+def test_detect_reads_a_bounded_sample() -> None:
+    huge = LOG * 200
+    lines = sample(huge)
+    assert len(lines) <= detect_module.SAMPLE_LINES
+    assert all(len(line) <= detect_module.LINE_CHARS for line in lines)
+    assert detect(huge) == ContentType.LOGS
+
+
+def test_logs_are_compressed_and_the_error_line_kept() -> None:
+    unit = make_unit(LOG_WITH_ERROR)
+    decision = ContentRouter().route(unit)
+    assert decision.text is not None
+    assert decision.kind == "logs"
+    assert "081109 204000 999 ERROR dfs.DataNode: Disk failure on /data/7, volume lost" in decision.text
+    assert decision.tokens_after < decision.tokens_before * 0.5
+    assert all(m.ref == unit.ref for m in parse_markers(decision.text))
+
+
+def test_output_wrapper_around_pytest_is_routed_as_tests_with_the_wrapper_intact() -> None:
+    unit = make_unit(WRAPPED, source="pasted")
+    decision = ContentRouter().route(unit)
+    assert decision.kind == "tests"
+    assert decision.text is not None
+    assert decision.text.startswith("<returncode>1</returncode>\n<output>\n")
+    assert decision.text.endswith("\n</output>")
+    for needle in (
+        "FAILED tests/test_mod.py::test_broken - AssertionError: assert 1 == 2",
+        "tests/test_mod.py:6: AssertionError",
+    ):
+        assert needle in decision.text
+    # the same through the protector's placeholders
+    protected, restore = TagProtector().protect(unit)
+    routed = ContentRouter().route(make_unit(protected, source="pasted")).text
+    assert routed is not None
+    assert restore(routed) is not None
+
+
+def test_search_output_routed_to_the_search_compressor() -> None:
+    decision = ContentRouter().route(make_unit(GREP, user_request="where is handler_3 used?"))
+    assert decision.kind == "search"
+    assert decision.compressors == ["search"]
+
+
+def test_dedupe_against_earlier_units_only() -> None:
+    earlier = VIEW
+    again = "<returncode>0</returncode>\n<output>\n" + VIEW + "\n</output>"
+    alone = ContentRouter(routes={"code": "none"}).route(make_unit(again))
+    assert alone.text is None  # nothing earlier: nothing to fold
+    decision = ContentRouter(routes={"code": "none"}).route(make_unit(again, earlier=[earlier]))
+    assert decision.text is not None
+    assert decision.deduped_lines >= 190
+    assert "repeated from earlier output" in decision.text
+    assert ContentRouter(dedupe=False).route(make_unit(again, earlier=[earlier])).deduped_lines == 0
+
+
+def test_dedupe_keeps_error_lines() -> None:
+    text = "\n".join([*LOG.split("\n")[:50], "ERROR: it broke", *LOG.split("\n")[50:100]])
+    decision = ContentRouter(routes={"logs": "none"}).route(make_unit(text, earlier=[text]))
+    assert decision.text is not None
+    assert "ERROR: it broke" in decision.text
+
+
+def test_small_gain_keeps_the_original() -> None:
+    decision = ContentRouter(min_saving=0.99).route(make_unit(LOG))
+    assert decision.text is None
+    assert decision.reason == "saving below min_saving"
+
+
+def test_unknown_route_and_missing_compressor_leave_units_alone() -> None:
+    assert ContentRouter(routes={"logs": "no-such-compressor"}).route(make_unit(LOG)).text is None
+    assert ContentRouter(routes={"logs": "none"}).route(make_unit(LOG)).text is None
+
+
+lines = st.sampled_from(
+    [
+        "081109 203615 148 INFO dfs.DataNode: Receiving block blk_1 src: /10.0.0.1",
+        "Traceback (most recent call last):",
+        "ValueError: invalid literal for int() with base 10: 'x'",
+        "    def compute(self, value):",
+        "src/a.py:12:    return handler(x)",
+        "<output>",
+        "</output>",
+        "PASSED tests/test_x.py::test_ok",
+        "",
+        '{"a": 1}',
+    ]
+)
+NEEDLE_CLASS = re.compile(r"Error:|Traceback")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(lines, min_size=0, max_size=300), st.lists(lines, max_size=50))
+def test_properties(body: list[str], before: list[str]) -> None:
+    text = "\n".join(body)
+    earlier = ["\n".join(before)] if before else []
+    unit = make_unit(text, earlier=earlier)
+    first = ContentRouter().route(unit)
+    assert first == ContentRouter().route(unit)  # deterministic
+    if first.text is None:
+        return
+    out = set(first.text.split("\n"))
+    for line in body:
+        if NEEDLE_CLASS.search(line):
+            assert line in out
+    for m in parse_markers(first.text):
+        assert m.ref == unit.ref
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=600))
+def test_never_raises(text: str) -> None:
+    ContentRouter().route(make_unit(text, earlier=[text[::-1]]))
+
+
+def test_regexes_are_linear_on_adversarial_input() -> None:
+    # Sizes at which a quadratic pattern would not finish; no timing threshold, completion is the check.
+    patterns = [
+        v for m in (detect_module, router_module) for v in vars(m).values() if isinstance(v, re.Pattern)
+    ]
+    inputs = [
+        "a" * 100_000,
+        " " * 100_000,
+        "<" * 100_000,
+        "1" * 100_000,
+        "<a" + " " * 100_000,
+        "=" * 100_000,
+        "\t" * 100_000,
+        "[" * 100_000,
+        "@@ -1" * 20_000,
+        "x(" * 50_000,
+    ]
+    for text in inputs:
+        for pattern in patterns:
+            pattern.search(text)
+        detect(text)
+        ContentRouter().route(make_unit(text, earlier=[text]))

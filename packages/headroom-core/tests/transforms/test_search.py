@@ -1,0 +1,186 @@
+"""SearchCompressor: golden tests on real-shaped grep / ripgrep output, properties, linear regexes."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.transforms import SearchCompressor
+from headroom.transforms.markers import parse_markers
+from headroom.transforms.search import BM25, MATCH_RE, parse, terms
+
+from .conftest import make_unit
+
+
+def grep_lines(files: int = 12, per_file: int = 8) -> list[str]:
+    lines = []
+    for f in range(files):
+        path = f"src/pkg/module_{f}.py"
+        for k in range(per_file):
+            lines.append(f"{path}:{10 + 7 * k}:    response = make_response(value_{f}_{k})")
+    return lines
+
+
+def test_keeps_the_definition_the_user_asks_about_and_summarises_every_file() -> None:
+    lines = grep_lines()
+    needle = "src/pkg/routing.py:184:    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:"
+    lines.insert(40, needle)
+    text = "\n".join(lines)
+    unit = make_unit(
+        text,
+        tool_input='{"command": "grep -rn \'def \' ."}',
+        user_request="Where exactly is `def url_path_for` defined? Give file and line.",
+    )
+    out = SearchCompressor().compress(unit)
+    assert out is not None
+    assert needle in out.split("\n")
+    markers = list(parse_markers(out))
+    assert len(markers) == 1
+    m = markers[0]
+    assert m.ref == unit.ref
+    kept = sum(1 for line in out.split("\n") if MATCH_RE.fullmatch(line))
+    assert {kind: n for n, kind in m.counts}["matches"] == len(lines) - kept
+    # never drop a file silently: every file is either shown or named in the summary
+    for f in range(12):
+        path = f"src/pkg/module_{f}.py"
+        assert path + ":" in out or path in (m.detail or "")
+
+
+def test_grep_context_lines_and_separators() -> None:
+    blocks = []
+    for f in range(10):
+        for k in range(4):
+            p = f"app/my-module-{f}.py"
+            blocks.append(
+                f"{p}-{k * 10 + 1}-import os\n{p}:{k * 10 + 2}:def handler_{f}_{k}(request):\n"
+                f"{p}-{k * 10 + 3}-    return None"
+            )
+    text = "\n--\n".join(blocks)
+    parsed = parse(text)
+    kinds = {e.kind for e in parsed.entries}
+    assert {"match", "context", "sep"} <= kinds
+    assert all(e.path and e.path.startswith("app/my-module-") for e in parsed.entries if e.kind == "context")
+    out = SearchCompressor().compress(make_unit(text, user_request="show me handler_3_2"))
+    assert out is not None
+    assert "app/my-module-3.py:22:def handler_3_2(request):" in out
+    assert "app/my-module-3.py-21-import os" in out  # its context line stays with it
+    assert "\n--\n" in out
+
+
+def test_ripgrep_heading_mode() -> None:
+    groups = []
+    for f in range(8):
+        rows = "\n".join(f"{10 + k}:    value = compute_{f}_{k}()" for k in range(6))
+        groups.append(f"lib/part{f}/core.rs\n{rows}")
+    groups.append("lib/special/errors.rs\n77:pub fn raise_fatal_error() -> Result<(), Error> {")
+    text = "\n\n".join(groups)
+    parsed = parse(text)
+    assert parsed.heading_mode
+    assert sum(1 for e in parsed.entries if e.kind == "heading") == 9
+    out = SearchCompressor().compress(make_unit(text, user_request="where is raise_fatal_error?"))
+    assert out is not None
+    assert "lib/special/errors.rs\n77:pub fn raise_fatal_error() -> Result<(), Error> {" in out
+
+
+def test_windows_paths() -> None:
+    lines = [f"C:\\work\\proj\\file{f}.py:{k}:    call_{f}_{k}()" for f in range(8) for k in range(1, 7)]
+    lines.append("C:\\work\\proj\\target.py:12:class TargetThing:")
+    parsed = parse("\n".join(lines))
+    assert {e.path for e in parsed.matches} >= {"C:\\work\\proj\\target.py", "C:\\work\\proj\\file0.py"}
+    out = SearchCompressor().compress(make_unit("\n".join(lines), user_request="find class TargetThing"))
+    assert out is not None
+    assert "C:\\work\\proj\\target.py:12:class TargetThing:" in out
+
+
+def test_not_search_output_returns_none() -> None:
+    log = "\n".join(f"2024-01-01 12:{m:02d}:00 INFO worker started job {m}" for m in range(60))
+    view = "\n".join(f"{n:6d}\tdef f{n}(): pass" for n in range(60))
+    prose = "This is a paragraph of text.\n" * 60
+    for text in (log, view, prose):
+        assert SearchCompressor().compress(make_unit(text)) is None
+
+
+def test_small_search_output_is_left_alone() -> None:
+    text = "\n".join(grep_lines(files=2, per_file=3))
+    assert SearchCompressor().compress(make_unit(text)) is None
+
+
+def test_bm25_idf_prefers_rare_terms() -> None:
+    docs = [terms("common common alpha"), terms("common beta"), terms("common gamma rare_term")]
+    bm = BM25(docs)
+    assert bm.idf["rare_term"] > bm.idf["common"] > 0
+    assert bm.score(["rare_term"], 2) > bm.score(["common"], 2)
+    assert bm.score(["rare_term"], 0) == 0
+
+
+search_line = st.builds(
+    lambda f, n, body: f"pkg/f{f}.py:{n}:{body}",
+    st.integers(0, 15),
+    st.integers(1, 999),
+    st.sampled_from(
+        [
+            "    x = 1",
+            "def needle_function(a, b):",
+            "    raise ValueError('bad input')",
+            "import os",
+            "class Widget:",
+            "    return widget",
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(search_line, min_size=0, max_size=120), st.text(max_size=40))
+def test_properties(lines: list[str], noise: str) -> None:
+    text = "\n".join([*lines, noise]) if noise else "\n".join(lines)
+    unit = make_unit(text, user_request="Where is `needle_function` defined?")
+    first = SearchCompressor().compress(unit)
+    assert first == SearchCompressor().compress(unit)  # deterministic
+    if first is None:
+        return
+    out_lines = set(first.split("\n"))
+    for line in lines:
+        if "def needle_function" in line:
+            assert line in out_lines  # what the user asks about is never dropped
+    for m in parse_markers(first):
+        assert m.ref == unit.ref
+    assert sum(1 for line in first.split("\n") if line.startswith("[headroom:")) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(":-\n\\/ abc019C\t`")), max_size=400))
+def test_never_raises_on_arbitrary_text(text: str) -> None:
+    SearchCompressor(min_matches=1).compress(make_unit(text, tool_input="grep -rn x"))
+
+
+# Linear-regex check: inputs large enough that a quadratic (backtracking) pattern would not finish in any
+# reasonable time. No timing threshold: the test only has to complete.
+ADVERSARIAL = [
+    "a" * 100_000,
+    ":" * 100_000,
+    "1" * 100_000,
+    "a:" * 50_000,
+    "a-1" * 33_000,
+    "-1" * 50_000,
+    "x:1" * 33_000,
+    "C:\\" * 33_000,
+    "`" * 100_000,
+    "def " * 25_000,
+    " " * 100_000 + "x",
+]
+
+
+def test_regexes_are_linear_on_adversarial_lines() -> None:
+    from headroom.transforms import search
+
+    patterns = [v for v in vars(search).values() if isinstance(v, re.Pattern)]
+    assert len(patterns) >= 8
+    for text in ADVERSARIAL:
+        for pattern in patterns:
+            pattern.search(text)
+            pattern.fullmatch(text)
+        parse(text, allow_bare=True)
+        SearchCompressor(min_matches=1).compress(make_unit(text, tool_input="grep", user_request=text[:5000]))

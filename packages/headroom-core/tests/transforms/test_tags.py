@@ -1,0 +1,170 @@
+"""TagProtector: nested custom tags, output wrappers, placeholder safety, order independence in the engine."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.engine import Engine
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
+from headroom.transforms import tags as tags_module
+from headroom.transforms.tags import PLACEHOLDER_RE
+
+from .conftest import make_unit
+
+PYTEST_RUN = "\n".join(
+    [
+        "============================= test session starts ==============================",
+        "platform linux -- Python 3.9.20, pytest-7.2.0, pluggy-0.13.1",
+        "collected 120 items",
+        "",
+        *[
+            f"tests/test_mod.py::test_case_{i} PASSED                               [{i:3d}%]"
+            for i in range(120)
+        ],
+        "tests/test_mod.py::test_broken FAILED                                   [100%]",
+        "=================================== FAILURES ===================================",
+        "E       AssertionError: assert 1 == 2",
+        "tests/test_mod.py:6: AssertionError",
+        "FAILED tests/test_mod.py::test_broken - AssertionError: assert 1 == 2",
+        "========================= 1 failed, 120 passed in 0.50s =========================",
+    ]
+)
+WRAPPED = f"<returncode>1</returncode>\n<output>\n{PYTEST_RUN}\n</output>"
+
+
+def test_nested_custom_tags_kept_whole() -> None:
+    text = "before\n<system-reminder>\nremember <note>the <b>rules</b></note>\n</system-reminder>\nafter"
+    protected, restore = TagProtector().protect(make_unit(text))
+    assert "system-reminder" not in protected
+    assert "note" not in protected
+    assert len(PLACEHOLDER_RE.findall(protected)) == 1  # the nested block is inside the outer span
+    assert restore(protected) == text
+    assert restore(protected.replace("after", "")) == text.replace("after", "")
+
+
+def test_output_wrapper_keeps_tags_and_frees_the_content() -> None:
+    protected, restore = TagProtector().protect(make_unit(WRAPPED, source="pasted"))
+    assert "<output>" not in protected
+    assert "<returncode>" not in protected
+    assert "test_case_7 PASSED" in protected  # the content is left to the compressors
+    assert len(PLACEHOLDER_RE.findall(protected)) == 3
+    assert restore(protected) == WRAPPED
+
+
+def test_identical_blocks_get_distinct_placeholders_and_lost_ones_fail_closed() -> None:
+    block = "<system-reminder>same</system-reminder>"
+    text = f"{block}\nx\n{block}"
+    protected, restore = TagProtector().protect(make_unit(text))
+    found = PLACEHOLDER_RE.findall(protected)
+    assert len(found) == 2
+    assert found[0] != found[1]
+    assert restore(protected) == text
+    first, second = protected.split("\n")[0], protected.split("\n")[2]
+    assert restore(protected.replace(second, "")) is None  # dropped
+    assert restore(f"{second}\nx\n{first}") is None  # reordered
+    assert restore(f"{first}\n{first}\n{second}") is None  # duplicated
+
+
+def test_placeholders_cannot_collide_with_the_input() -> None:
+    text = "".join(chr(c) for c in range(0xE000, 0xE010)) + "0\ue001 <system-reminder>x</system-reminder>"
+    protected, restore = TagProtector().protect(make_unit(text))
+    assert restore(protected) == text
+    used = set(PLACEHOLDER_RE.findall(protected)) - set(PLACEHOLDER_RE.findall(text))
+    assert used
+    assert all(p[0] not in text and p[-1] not in text for p in used)
+
+
+def test_html_and_generics_are_not_protected() -> None:
+    text = "<div><p>hello</p></div>\nList<String> names = new ArrayList<String>();"
+    protected, _ = TagProtector().protect(make_unit(text))
+    assert protected == text
+
+
+def test_large_custom_blocks_keep_only_their_tags() -> None:
+    body = "line\n" * 1000
+    text = f"<file_content>\n{body}</file_content>"
+    protected, restore = TagProtector(max_block_chars=100).protect(make_unit(text))
+    assert body in protected
+    assert "<file_content>" not in protected
+    assert restore(protected) == text
+
+
+def body_with(text: str) -> bytes:
+    return json.dumps(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "Fix the failing test"},
+                {"role": "assistant", "content": "THOUGHT: run the tests\n```bash\npytest\n```"},
+                {"role": "user", "content": text},
+            ],
+        }
+    ).encode()
+
+
+def test_effect_does_not_depend_on_position_in_the_config() -> None:
+    raw = body_with(WRAPPED)
+    outs = set()
+    for transforms in (
+        [SearchCompressor(), ContentRouter(), TagProtector()],
+        [TagProtector(), SearchCompressor(), ContentRouter()],
+        [SearchCompressor(), TagProtector(), ContentRouter()],
+    ):
+        res = Engine(ProxyConfig(transforms=transforms)).compress(raw, path="/v1/chat/completions")
+        outs.add(res.body)
+    assert len(outs) == 1
+
+
+def test_wrapper_survives_compression_in_the_engine() -> None:
+    res = Engine(ProxyConfig()).compress(body_with(WRAPPED), path="/v1/chat/completions")
+    content = json.loads(res.body)["messages"][2]["content"]
+    assert content.startswith("<returncode>1</returncode>\n<output>\n")
+    assert content.endswith("\n</output>")
+
+
+tag_names = st.sampled_from(["output", "system-reminder", "note", "x:y", "div", "returncode"])
+
+
+@st.composite
+def tagged_text(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        if depth < 3 and draw(st.booleans()):
+            name = draw(tag_names)
+            parts.append(f"<{name}>{draw(tagged_text(depth + 1))}</{name}>")
+        else:
+            parts.append(draw(st.text(alphabet="ab <>/\n\ue000\ue0011", max_size=12)))
+    return "".join(parts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tagged_text())
+def test_roundtrip_and_determinism(text: str) -> None:
+    protector = TagProtector()
+    protected, restore = protector.protect(make_unit(text))
+    assert restore(protected) == text
+    assert protector.protect(make_unit(text))[0] == protected
+
+
+def test_regexes_are_linear_on_adversarial_input() -> None:
+    # Sizes at which a quadratic pattern would not finish; no timing threshold, completion is the check.
+    patterns = [v for v in vars(tags_module).values() if isinstance(v, re.Pattern)]
+    for text in (
+        "<" * 100_000,
+        "<a " + " " * 100_000,
+        "<a" * 50_000,
+        "\ue000" + "1" * 100_000,
+        "</a>" * 25_000,
+    ):
+        for pattern in patterns:
+            pattern.search(text)
+        protected, restore = TagProtector().protect(make_unit(text))
+        assert restore(protected) == text
+    deep = "<note>" * 30_000 + "</note>" * 30_000
+    protected, restore = TagProtector().protect(make_unit(deep))
+    assert restore(protected) == deep
