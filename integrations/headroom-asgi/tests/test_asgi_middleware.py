@@ -463,3 +463,31 @@ async def test_default_config_comes_from_env(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HEADROOM_ENABLED", "false")
     mw = HeadroomASGIMiddleware(Recorder())
     assert mw.config.enabled is False
+
+
+async def test_zstd_without_zstandard_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.integrations.asgi._decode as dec
+
+    monkeypatch.setattr(dec, "_zstd", None)
+    packed = zstandard.ZstdCompressor().compress(encode(chat_body()))
+    rec = Recorder()
+    response = await post(
+        HeadroomASGIMiddleware(rec, keephead_config()), packed, headers={"content-encoding": "zstd"}
+    )
+    assert rec.received[0].body == packed
+    assert rec.received[0].headers["content-encoding"] == "zstd"
+    assert response.headers["x-headroom-skipped"] == "content_encoding"
+
+
+async def test_outer_layers_see_the_record_in_the_shared_scope() -> None:
+    rec = Recorder()
+    seen: list[Any] = []
+    inner = HeadroomASGIMiddleware(rec, keephead_config())
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        seen.append(request_record(scope))
+
+    await post(outer, encode(chat_body()))
+    assert seen[0] is rec.received[0].record
+    assert seen[0].summary["changed"] is True

@@ -104,7 +104,7 @@ class _Responder:
         self.pending: list[Message] = []
 
     async def run(self) -> None:
-        headers: list[tuple[bytes, bytes]] = list(self.scope.get("headers", ()))
+        headers: list[tuple[bytes, bytes]] = self.scope.get("headers", [])
         own = {k.lower(): v for k, v in headers if k.lower().startswith(HEADER_PREFIX)}
         if own:
             headers = [(k, v) for k, v in headers if not k.lower().startswith(HEADER_PREFIX)]
@@ -234,7 +234,9 @@ class _Responder:
 
     async def _call_app(self, headers: list[tuple[bytes, bytes]], receive: Receive) -> None:
         result = self.result if self.result is not None else EngineResult(body=None, skipped="error")
-        scope = {**self.scope, "headers": headers}
+        scope = self.scope  # changed in place, as Starlette's own layers do, so outer layers see the request
+        if headers is not scope.get("headers"):
+            scope["headers"] = headers
         state = scope.get("state")
         if not isinstance(state, dict):  # the server keeps no state: give this request its own
             state = scope["state"] = {}
