@@ -1,8 +1,8 @@
 """Code compressor: signatures, decorators and docstring summaries kept; long bodies elided (opt-in).
 
-With ``elide_bodies=False`` (the default) code is left exactly as it is: a file view is what the agent is
-about to edit, and a lossy view of it is not a safe default. Only one reduction is made then, and only
-when it pays: a run of at least ``min_blank_run`` blank lines becomes one marker line.
+With ``elide_bodies=False`` (the default) code is left exactly as it is (None): a file view is what the
+agent is about to edit, and a lossy view of it is not a safe default. (Measured: the only lossless
+reductions left, blank-line runs and trailing spaces, cost more as markers than they save in tokens.)
 
 With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go, Rust, Java, JS/TS...):
 
@@ -19,7 +19,6 @@ With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go,
 Options (keyword-only):
     elide_bodies (bool, False): elide long function bodies.
     max_body_lines (int, 6): bodies up to this many lines stay whole.
-    min_blank_run (int, 4): blank lines needed for a run to be folded.
     min_saving (float, 0.1): the minimum fraction of characters saved, else None.
 """
 
@@ -49,21 +48,19 @@ def compress(
     *,
     elide_bodies: bool = False,
     max_body_lines: int = 6,
-    min_blank_run: int = 4,
     min_saving: float = 0.1,
 ) -> str | None:
     """The code with long bodies elided (when enabled), or None when nothing is worth saving."""
+    if not elide_bodies:
+        return None
     lines = text.split("\n")
     prefix_len = _prefix_lengths(lines)
     code = [line[p:] for line, p in zip(lines, prefix_len, strict=True)]
-    if elide_bodies:
-        wanted = {w.rsplit(".", 1)[-1] for w in request_identifiers(unit)}
-        if any(_PY_DEF.match(c) or _PY_CLASS.match(c) for c in code):
-            out = _elide_python(lines, code, unit, max_body_lines, wanted)
-        else:
-            out = _elide_braces(lines, code, unit, max_body_lines, wanted)
+    wanted = {w.rsplit(".", 1)[-1] for w in request_identifiers(unit)}
+    if any(_PY_DEF.match(c) or _PY_CLASS.match(c) for c in code):
+        out = _elide_python(lines, code, unit, max_body_lines, wanted)
     else:
-        out = _fold_blank_runs(lines, code, unit, min_blank_run)
+        out = _elide_braces(lines, code, unit, max_body_lines, wanted)
     result = "\n".join(out)
     if result == text or len(result) > len(text) * (1 - min_saving):
         return None
@@ -83,27 +80,6 @@ def _prefix_lengths(lines: list[str]) -> list[int]:
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
-
-
-def _fold_blank_runs(lines: list[str], code: list[str], unit: Unit, min_run: int) -> list[str]:
-    out: list[str] = []
-    i = 0
-    n = len(lines)
-    while i < n:
-        if code[i].strip():
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < n and not code[j].strip():
-            j += 1
-        if j - i >= min_run:
-            out.append(lines[i])
-            out.append(omitted(unit, [(j - i - 1, "blank lines")]))
-        else:
-            out.extend(lines[i:j])
-        i = j
-    return out
 
 
 def _elide_python(

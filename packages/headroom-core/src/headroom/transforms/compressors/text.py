@@ -33,7 +33,7 @@ from collections.abc import Callable
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import detail_text, omitted, quote_template, templates
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 _PERCENT = re.compile(r"\b\d{1,3}(?:\.\d+)?%")
 _BAR = re.compile(r"[█▉▊▋▌▍▎▏#=━─>|]{3}|\d(?:it/s|s/it)\b|it/s\]|\bETA\b|\beta \d")
 _MARKER_START = "[headroom: omitted"
