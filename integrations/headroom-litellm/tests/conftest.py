@@ -18,7 +18,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_upstream import Recorder, free_port, serve  # noqa: E402
+from fake_upstream import Recorder, free_port, serve
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -53,12 +53,14 @@ def upstream() -> Iterator[Upstream]:
 
 
 def proxy_config(upstream_url: str) -> dict[str, Any]:
-    """The example config.yaml, its models pointed at the fake provider. ``litellm_settings`` stay as shipped."""
+    """The example config.yaml, models pointed at the fake provider; ``litellm_settings`` as shipped."""
     config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     for entry in config["model_list"]:
         params = entry["litellm_params"]
         params["api_key"] = "sk-fake-provider"
-        params["api_base"] = upstream_url if params["model"].startswith("anthropic/") else f"{upstream_url}/v1"
+        params["api_base"] = (
+            upstream_url if params["model"].startswith("anthropic/") else f"{upstream_url}/v1"
+        )
     return config
 
 

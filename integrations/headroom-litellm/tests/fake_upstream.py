@@ -186,11 +186,23 @@ def _responses(body: dict[str, Any]) -> Response:
     model = body.get("model", "fake")
     if not body.get("stream"):
         return JSONResponse(_response_object(model, "completed", ANSWER))
-    item = {"type": "message", "id": "msg_fake_1", "status": "in_progress", "role": "assistant", "content": []}
+    item = {
+        "type": "message",
+        "id": "msg_fake_1",
+        "status": "in_progress",
+        "role": "assistant",
+        "content": [],
+    }
     part = {"type": "output_text", "text": "", "annotations": []}
     events: list[tuple[str | None, Any]] = [
-        ("response.created", {"type": "response.created", "response": _response_object(model, "in_progress", None)}),
-        ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item}),
+        (
+            "response.created",
+            {"type": "response.created", "response": _response_object(model, "in_progress", None)},
+        ),
+        (
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": item},
+        ),
         (
             "response.content_part.added",
             {
@@ -245,7 +257,10 @@ def _responses(body: dict[str, Any]) -> Response:
                 "item": {**item, "status": "completed", "content": [done_part]},
             },
         ),
-        ("response.completed", {"type": "response.completed", "response": _response_object(model, "completed", ANSWER)}),
+        (
+            "response.completed",
+            {"type": "response.completed", "response": _response_object(model, "completed", ANSWER)},
+        ),
     ]
     return StreamingResponse(_sse(events), media_type="text/event-stream")
 

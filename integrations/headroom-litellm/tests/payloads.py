@@ -21,7 +21,10 @@ def grep_output(tag: str) -> str:
 
 
 def log_output(tag: str) -> str:
-    lines = [f"2026-11-27T03:{i // 60:02d}:{i % 60:02d}Z INFO {tag}-worker-{i % 4} batch {i} ok" for i in range(300)]
+    lines = [
+        f"2026-11-27T03:{i // 60:02d}:{i % 60:02d}Z INFO {tag}-worker-{i % 4} batch {i} ok"
+        for i in range(300)
+    ]
     return "\n".join([*lines, f"ERROR {tag}-worker-2 Traceback: ValueError bad row 17"])
 
 
@@ -68,7 +71,12 @@ def anthropic_request(model: str, tag: str, *, stream: bool = False) -> dict[str
             {
                 "role": "assistant",
                 "content": [
-                    {"type": "tool_use", "id": "toolu_1", "name": "grep", "input": {"pattern": "compute_value"}}
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "grep",
+                        "input": {"pattern": "compute_value"},
+                    }
                 ],
             },
             {
@@ -101,7 +109,9 @@ def tool_texts(body: Mapping[str, Any], fmt: WireFormat) -> list[str]:
     return [slot.text for slot in EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags)]
 
 
-def expected_texts(request: Mapping[str, Any], fmt: WireFormat, config: ProxyConfig | None = None) -> list[str]:
+def expected_texts(
+    request: Mapping[str, Any], fmt: WireFormat, config: ProxyConfig | None = None
+) -> list[str]:
     """What the engine alone makes of the request's tool outputs."""
     result = Engine(config).compress_json(request, format=fmt)
     assert result.changed, result.summary()

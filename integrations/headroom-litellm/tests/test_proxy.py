@@ -97,7 +97,9 @@ def test_upstream_gets_compressed_body_and_client_gets_answer(
     if route == "messages":
         assert sent["system"] == request["system"]
     assert int(response.headers["x-headroom-tokens-saved"]) > 0
-    assert int(response.headers["x-headroom-tokens-before"]) > int(response.headers["x-headroom-tokens-after"])
+    assert int(response.headers["x-headroom-tokens-before"]) > int(
+        response.headers["x-headroom-tokens-after"]
+    )
     assert "x-headroom-transforms" in response.headers
 
 

@@ -1,0 +1,230 @@
+"""The callbacks in-process: which calls they take, what they copy, how they fail, what they report."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib
+import json
+from typing import Any
+
+import litellm
+import pytest
+from contract_client import contract_client
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.utils import CallTypes
+from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+
+import headroom.integrations.litellm as hl
+from headroom.engine import Engine, WireFormat
+from headroom.integrations.litellm import HeadroomCallback, HeadroomSDKCallback, compress_kwargs, install
+from headroom.proxy.config import ProxyConfig
+
+CASES = [
+    ("acompletion", chat_request, WireFormat.OPENAI_CHAT),
+    ("completion", chat_request, WireFormat.OPENAI_CHAT),
+    ("anthropic_messages", anthropic_request, WireFormat.ANTHROPIC),
+    ("aanthropic_messages", anthropic_request, WireFormat.ANTHROPIC),
+    ("aresponses", responses_request, WireFormat.RESPONSES),
+    ("responses", responses_request, WireFormat.RESPONSES),
+]
+
+
+def proxy_data(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as LiteLLM's proxy hands it to pre-call hooks: the body plus the proxy's own keys."""
+    return {
+        **request,
+        "litellm_call_id": "call-123",
+        "metadata": {"user_api_key_alias": "k", "headers": {"x": "y"}},
+        "litellm_metadata": {"tags": ["a"]},
+        "proxy_server_request": {"url": "http://p/v1/x", "body": copy.deepcopy(request)},
+        "_headroom_request_context": object(),
+    }
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_hooks_are_defined_on_the_leaf_classes() -> None:
+    """LiteLLM's proxy only runs ``async_pre_call_hook`` found in ``vars(type(callback))``."""
+    assert "async_pre_call_hook" in vars(HeadroomCallback)
+    assert "async_post_call_response_headers_hook" in vars(HeadroomCallback)
+    assert "async_pre_call_deployment_hook" in vars(HeadroomSDKCallback)
+    # Each class owns one stage, so a proxy request is never compressed twice.
+    assert HeadroomCallback.async_pre_call_deployment_hook is CustomLogger.async_pre_call_deployment_hook
+    assert HeadroomSDKCallback.async_pre_call_hook is CustomLogger.async_pre_call_hook
+
+
+def test_names_do_not_collide_with_litellms_builtin_headroom_guardrail() -> None:
+    for cls in (HeadroomCallback, HeadroomSDKCallback):
+        assert cls.__name__ != "HeadroomGuardrail"
+        assert not cls.__module__.startswith("litellm.")
+    data = proxy_data(chat_request("m", "names"))
+    out = run(HeadroomCallback().async_pre_call_hook(None, None, data, "acompletion"))
+    assert {k for k in out if k.startswith("_headroom")} == {"_headroom_request_context"}
+
+
+@pytest.mark.parametrize(("call_type", "build", "fmt"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("as_enum", [False, True], ids=["str", "enum"])
+def test_compresses_supported_calls_and_copies_other_keys(
+    call_type: str, build: Any, fmt: Any, as_enum: bool
+) -> None:
+    request = build("m", call_type)
+    data = proxy_data(request)
+    before = copy.deepcopy({k: v for k, v in data.items() if k != "_headroom_request_context"})
+    callback = HeadroomCallback()
+
+    out = run(callback.async_pre_call_hook(None, None, data, CallTypes(call_type) if as_enum else call_type))
+
+    assert tool_texts(out, fmt) == expected_texts(request, fmt)
+    assert {k: v for k, v in data.items() if k != "_headroom_request_context"} == before  # input not mutated
+    assert list(out) == list(data)
+    for key in data:
+        if key not in ("messages", "input"):
+            assert out[key] is data[key], key
+    assert callback.stats()["compressed"] == 1
+    assert callback.stats()["tokens_saved"] > 0
+
+
+@pytest.mark.parametrize(
+    "call_type",
+    [
+        "aembedding",
+        "atext_completion",
+        "text_completion",
+        "aimage_generation",
+        "_arealtime",
+        "aget_responses",
+        "pass_through_endpoint",
+        "acreate_batch",
+        None,
+        "no_such_call",
+    ],
+)
+def test_leaves_other_calls_alone(call_type: str | None) -> None:
+    data = proxy_data(chat_request("m", "other"))
+    callback = HeadroomCallback()
+    out = run(callback.async_pre_call_hook(None, None, data, call_type))
+    assert out is data
+    assert callback.stats()["requests"] == 0
+
+
+def test_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    callback = HeadroomCallback()
+
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(callback.engine, "acompress_json", boom)
+    data = proxy_data(chat_request("m", "boom"))
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    assert out is data
+    sdk = HeadroomSDKCallback()
+    monkeypatch.setattr(sdk.engine, "acompress_json", boom)
+    assert run(sdk.async_pre_call_deployment_hook(dict(data), CallTypes.acompletion)) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"model": "m", "messages": "not a list"},
+        {"model": "m", "messages": [None, 3, {"role": "tool"}, {"role": "tool", "content": {"x": 1}}]},
+        {"model": "m"},
+        {"model": "m", "input": 42},
+    ],
+)
+def test_odd_bodies_pass_through(data: dict[str, Any]) -> None:
+    for call_type in ("acompletion", "anthropic_messages", "aresponses"):
+        out = run(HeadroomCallback().async_pre_call_hook(None, None, data, call_type))
+        assert out is data
+
+
+def test_large_body_is_compressed_off_the_event_loop() -> None:
+    config = ProxyConfig(limits={"offload_bytes": 0})
+    request = chat_request("m", "offload")
+    out = run(HeadroomCallback(config).async_pre_call_hook(None, None, dict(request), "acompletion"))
+    assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(request, WireFormat.OPENAI_CHAT, config)
+
+
+def test_response_headers_report_each_request_once() -> None:
+    callback = HeadroomCallback()
+    data = proxy_data(chat_request("m", "headers"))
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    headers = run(callback.async_post_call_response_headers_hook(out, None, None))
+    result = Engine().compress_json(chat_request("m", "headers"), format=WireFormat.OPENAI_CHAT)
+    assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
+    assert headers["x-headroom-transforms"] == ",".join(result.applied)
+    assert run(callback.async_post_call_response_headers_hook(out, None, None)) is None
+    other = run(callback.async_post_call_response_headers_hook({"litellm_call_id": "unknown"}, None, None))
+    assert other is None
+
+
+def test_response_headers_can_be_turned_off() -> None:
+    callback = HeadroomCallback(ProxyConfig(telemetry={"response_headers": False}))
+    data = proxy_data(chat_request("m", "quiet"))
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    assert out is not data
+    assert run(callback.async_post_call_response_headers_hook(out, None, None)) is None
+
+
+def test_disabled_config_forwards_everything() -> None:
+    callback = HeadroomCallback(ProxyConfig(enabled=False))
+    data = proxy_data(chat_request("m", "off"))
+    assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is data
+    assert callback.stats()["skips"] == {"disabled": 1}
+
+
+def test_proxy_handler_reads_headroom_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    config_file = tmp_path / "headroom.json"
+    config_file.write_text('{"limits": {"min_tokens_saved": 50}}')
+    monkeypatch.setenv("HEADROOM_CONFIG", str(config_file))
+    monkeypatch.setenv("HEADROOM_ENABLED", "false")
+    module = importlib.reload(hl)
+    try:
+        handler = module.proxy_handler
+        assert isinstance(handler, HeadroomCallback)
+        assert handler.config.enabled is False
+        assert handler.config.limits.min_tokens_saved == 50
+        assert module.proxy_handler is handler
+    finally:
+        monkeypatch.delenv("HEADROOM_CONFIG")
+        monkeypatch.delenv("HEADROOM_ENABLED")
+        importlib.reload(hl)
+
+
+def test_install_is_idempotent_and_replaceable() -> None:
+    hl.uninstall()
+    try:
+        first = install()
+        assert install() is first
+        assert sum(isinstance(c, HeadroomSDKCallback) for c in litellm.callbacks) == 1
+        assert install(first.config) is first
+        other = install(ProxyConfig(limits={"min_tokens_saved": 99}))
+        assert other is not first
+        assert [c for c in litellm.callbacks if isinstance(c, HeadroomSDKCallback)] == [other]
+    finally:
+        hl.uninstall()
+    assert hl.installed() is None
+
+
+def test_compress_kwargs_for_sync_completion() -> None:
+    kwargs = {**chat_request("m", "sync"), "api_key": "secret", "temperature": 0}
+    out = compress_kwargs(kwargs)
+    assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
+    assert out["api_key"] == "secret"
+    assert out["temperature"] == 0
+    assert compress_kwargs(kwargs, "aembedding") == kwargs
+
+
+def test_contract_client_matches_the_engine() -> None:
+    config = ProxyConfig()
+    request = chat_request("m", "contract")
+    body = json.dumps(request).encode()
+    with contract_client(config) as client:
+        assert client.raw_bytes is False
+        got = client.deliver("/v1/chat/completions", body)
+        assert got.json == Engine(config).compress_json(request).body
+        assert int(got.response_headers["x-headroom-tokens-saved"]) > 0
+        assert client.deliver("/v1/embeddings", body).json == request
+        assert client.deliver("/v1/chat/completions", b"{not json").status == 400

@@ -1,0 +1,108 @@
+"""The SDK callback: real LiteLLM SDK calls against the fake provider, after ``install()``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import litellm
+import pytest
+from conftest import Upstream
+from fake_upstream import ANSWER
+from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+
+import headroom.integrations.litellm as hl
+from headroom.engine import WireFormat
+
+KEY = "sk-fake-provider"
+
+
+@pytest.fixture
+def installed() -> Iterator[hl.HeadroomSDKCallback]:
+    hl.uninstall()
+    callback = hl.install()
+    yield callback
+    hl.uninstall()
+
+
+def chat_kwargs(upstream: Upstream, tag: str, **extra: Any) -> dict[str, Any]:
+    request = chat_request("openai/fake-gpt", tag, **extra)
+    return {**request, "api_base": f"{upstream.url}/v1", "api_key": KEY}
+
+
+def only(upstream: Upstream, mark: int, suffix: str) -> dict[str, Any]:
+    received = upstream.recorder.since(mark, suffix)
+    assert len(received) == 1, [r.path for r in upstream.recorder.since(mark)]
+    return received[0].body
+
+
+def test_acompletion_sends_compressed_body(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    kwargs = chat_kwargs(upstream, "sdk-chat")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(litellm.acompletion(**kwargs))
+    assert response.choices[0].message.content == ANSWER
+    sent = only(upstream, mark, "/chat/completions")
+    assert tool_texts(sent, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
+    assert installed.stats()["compressed"] == 1
+
+
+def test_acompletion_stream(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    kwargs = chat_kwargs(upstream, "sdk-chat-stream", stream=True)
+    mark = upstream.recorder.mark()
+
+    async def collect() -> str:
+        stream = await litellm.acompletion(**kwargs)
+        return "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+
+    assert asyncio.run(collect()) == ANSWER
+    sent = only(upstream, mark, "/chat/completions")
+    assert tool_texts(sent, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
+
+
+def test_aresponses_sends_compressed_body(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    request = responses_request("openai/fake-gpt", "sdk-responses")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(litellm.aresponses(**request, api_base=f"{upstream.url}/v1", api_key=KEY))
+    assert response.output[0].content[0].text == ANSWER
+    sent = only(upstream, mark, "/responses")
+    assert tool_texts(sent, WireFormat.RESPONSES) == expected_texts(request, WireFormat.RESPONSES)
+
+
+def test_anthropic_messages_sends_compressed_body(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback
+) -> None:
+    request = anthropic_request("anthropic/claude-fake", "sdk-messages")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(litellm.anthropic.messages.acreate(**request, api_base=upstream.url, api_key=KEY))
+    content = response["content"] if isinstance(response, dict) else response.content
+    assert "".join(block["text"] for block in content) == ANSWER
+    sent = only(upstream, mark, "/v1/messages")
+    assert tool_texts(sent, WireFormat.ANTHROPIC) == expected_texts(request, WireFormat.ANTHROPIC)
+    assert sent["system"] == request["system"]
+
+
+def test_sync_completion_needs_compress_kwargs(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    """Sync ``litellm.completion`` runs no request-rewriting hook: ``compress_kwargs`` is the way."""
+    kwargs = chat_kwargs(upstream, "sdk-sync")
+    mark = upstream.recorder.mark()
+    litellm.completion(**kwargs)
+    assert tool_texts(only(upstream, mark, "/chat/completions"), WireFormat.OPENAI_CHAT) == tool_texts(
+        kwargs, WireFormat.OPENAI_CHAT
+    )
+    mark = upstream.recorder.mark()
+    response = litellm.completion(**hl.compress_kwargs(kwargs))
+    assert response.choices[0].message.content == ANSWER
+    sent = only(upstream, mark, "/chat/completions")
+    assert tool_texts(sent, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
+
+
+def test_uninstalled_sdk_sends_request_as_is(upstream: Upstream) -> None:
+    hl.uninstall()
+    kwargs = chat_kwargs(upstream, "sdk-plain")
+    mark = upstream.recorder.mark()
+    asyncio.run(litellm.acompletion(**kwargs))
+    sent = only(upstream, mark, "/chat/completions")
+    assert tool_texts(sent, WireFormat.OPENAI_CHAT) == tool_texts(kwargs, WireFormat.OPENAI_CHAT)
