@@ -254,3 +254,17 @@ def test_engine_stats_count_the_requests() -> None:
     assert stats["compressed"] == 1
     assert stats["tokens_saved"] > 0
     assert json.dumps(stats)
+
+
+def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    from headroom.integrations.django.middleware import HeadroomMiddleware
+
+    def broken(self: Any, request: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(HeadroomMiddleware, "_passed_on", broken)
+    body = encode(chat(build_log()))
+    response = Client().post(CHAT, body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.content == body
+    assert response["x-headroom-skipped"] == "error"

@@ -106,6 +106,13 @@ class HeadroomMiddleware:
 
         Decided from headers alone; also removes the client's ``x-headroom-*`` request headers.
         """
+        try:
+            return self._passed_on(request)
+        except Exception:  # fail open: a bug of ours must not cost the request
+            logger.warning("headroom: passing request through after an adapter error", exc_info=True)
+            return EngineResult(body=None, skipped="error")
+
+    def _passed_on(self, request: HttpRequest) -> EngineResult | None:
         mode = request.META.get(f"{META_PREFIX}MODE", "").strip().lower()
         for key in [k for k in request.META if k.startswith(META_PREFIX)]:
             del request.META[key]
