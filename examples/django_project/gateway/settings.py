@@ -44,6 +44,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 HEADROOM = {
     "transforms": ["search", "router", "tags"],
     "limits": {"deadline_ms": 500},
+    "telemetry": {"log_level": "INFO"},  # one content-free JSON summary per LLM request
 }
 
 # Where the gateway forwards: one base URL for every route (GATEWAY_UPSTREAM), or the providers' own.
@@ -58,5 +59,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"headroom": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {"headroom": {"handlers": ["console"]}},  # level: HEADROOM["telemetry"]["log_level"]
 }

@@ -5,6 +5,7 @@ The fake LLM provider records what the gateway view forwarded: exactly what the 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -15,6 +16,7 @@ from headroom_django_testing.squeeze import squeeze_config
 from headroom_django_testing.upstream import SSE_EVENTS, Upstream, fake_provider
 
 from headroom.engine import Engine
+from headroom.integrations.django import load_config
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +96,22 @@ def test_streamed_answers_are_relayed(server: str, upstream: Upstream) -> None:
     assert received == b"".join(SSE_EVENTS)
     [seen] = upstream.received
     assert seen.body == Engine(squeeze_config()).compress(raw, path="/v1/chat/completions").body
+
+
+def test_the_example_as_shipped(upstream: Upstream) -> None:
+    """The example's own settings and the built-in transforms: the provider gets what the engine makes."""
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from gateway.settings import HEADROOM
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    engine = Engine(load_config(HEADROOM, env={}))
+    with serve("uvicorn-asgi", upstream.url, settings="gateway.settings") as base:
+        for path, body in all_formats():
+            upstream.received.clear()
+            response = httpx.post(base + path, content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 200
+            want = engine.compress(body, path=path)
+            assert upstream.received[0].body == want.body
+            if want.changed:
+                assert len(want.body) < len(body)

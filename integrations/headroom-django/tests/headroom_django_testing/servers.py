@@ -59,13 +59,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(name: str, upstream_url: str, timeout: float = 30) -> Iterator[str]:
-    """The base URL of the example project served by ``name``; output goes into the failure message."""
+def serve(name: str, upstream_url: str, timeout: float = 30, settings: str | None = None) -> Iterator[str]:
+    """The base URL of the example project served by ``name``; output goes into the failure message.
+
+    ``settings`` defaults to the test settings (the example's, with the test-only compressor).
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADROOM_", "DJANGO_"))}
     env.update(
         PYTHONPATH=os.pathsep.join([str(EXAMPLE), str(TESTS)]),
-        DJANGO_SETTINGS_MODULE=SETTINGS.get(name, "headroom_django_testing.example_settings"),
+        DJANGO_SETTINGS_MODULE=settings or SETTINGS.get(name, "headroom_django_testing.example_settings"),
         GATEWAY_UPSTREAM=upstream_url,
         PYTHONUNBUFFERED="1",
     )
