@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 
+from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
 
-SAMPLE_LINES = 120
+SAMPLE_LINES = 60
 LINE_CHARS = 400
 
 
@@ -108,10 +109,11 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
         line.startswith("@@") for line in lines
     ):
         return ContentType.DIFF
-    parsed = parse_search("\n".join(lines), allow_bare=search_command)
-    structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
-    if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
-        return ContentType.SEARCH
+    if might_be_search(lines, allow_bare=search_command):
+        parsed = parse_search("\n".join(lines), allow_bare=search_command)
+        structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
+        if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
+            return ContentType.SEARCH
     if _ratio(lines, _NL_VIEW) >= 0.6:
         return ContentType.CODE
     tests = _ratio(lines, _TEST)

@@ -32,12 +32,12 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.JSON: "json",
     ContentType.SEARCH: "search",
     ContentType.LOGS: "logs",
-    ContentType.TESTS: "logs",
+    ContentType.TESTS: "testrun,logs",
     ContentType.DIFF: "diff",
     ContentType.CODE: "code",
     ContentType.HTML: "text",
     ContentType.TABLE: "logs",
-    ContentType.TEXT: "text",
+    ContentType.TEXT: "text,logs",
 }
 
 _LONE_TAG = re.compile(r"^\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
@@ -48,6 +48,8 @@ WINDOW = 4
 """Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive
 lines around it occurs in an earlier unit."""
 _MAX_INDEXED_CHARS = 512 * 1024
+_EXACT_CHARS = 16384
+"""Units up to this many chars are counted exactly before and after."""
 
 
 def is_structural(line: str) -> bool:
@@ -116,6 +118,7 @@ def split_parts(lines: Sequence[str]) -> list[Part]:
     return parts
 
 
+@lru_cache(maxsize=64)
 def _load(name: str) -> CompressFn | None:
     """The ``compress`` function of ``headroom.transforms.compressors.<name>``, if that module exists."""
     try:
@@ -156,6 +159,7 @@ class ContentRouter(Compressor):
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
         windows = self._earlier_windows(unit.earlier) if self.dedupe and unit.earlier else None
         out: list[str] = []
+        changed: list[tuple[str, str]] = []  # (original piece, its replacement)
         kinds: list[str] = []
         used: list[str] = []
         deduped = 0
@@ -173,6 +177,7 @@ class ContentRouter(Compressor):
             if windows:
                 pieces, n = self._dedupe(part.lines, windows, unit)
                 deduped += n
+            rewritten: list[str] = []
             for piece_lines, compressible in pieces:
                 piece = "\n".join(piece_lines)
                 result = None
@@ -180,15 +185,18 @@ class ContentRouter(Compressor):
                     result, name = self._compress(kind, piece, unit)
                     if result is not None and name not in used:
                         used.append(name)
-                out.append(piece if result is None else result)
+                rewritten.append(piece if result is None else result)
+            new_body = "\n".join(rewritten)
+            out.append(new_body)
+            if new_body != body:
+                changed.append((body, new_body))
         label = kinds[0] if len(set(kinds)) == 1 else ("mixed" if kinds else "none")
         if deduped:
             used.insert(0, "dedupe")
         result_text = "\n".join(out)
         if result_text == text:
             return Decision(None, label, used, deduped, reason="nothing to save")
-        before = _count(unit, text)
-        after = unit.count_tokens(result_text)
+        before, after = self._tokens(unit, text, result_text, changed)
         if before - after < before * self.min_saving:
             return Decision(None, label, used, deduped, before, after, reason="saving below min_saving")
         return Decision(result_text, label, used, deduped, before, after, reason="compressed")
@@ -196,18 +204,32 @@ class ContentRouter(Compressor):
     # -- helpers -------------------------------------------------------------------------------------
 
     def _compress(self, kind: ContentType, text: str, unit: Unit) -> tuple[str | None, str]:
-        name = self.routes.get(kind.value, "none")
-        if name == "none":
-            return None, name
+        """The first compressor of the type's route (``"a,b"``: a, else b) that changes ``text``."""
+        chain = [n.strip() for n in self.routes.get(kind.value, "none").split(",") if n.strip()]
         part_unit = Unit(text, unit.context, unit.count_tokens, unit.ref, unit.earlier)
-        if name == "search":
-            search = SearchCompressor(**self.options.get("search", {}))
-            return search.compress(part_unit), name
-        fn = _load(name)
-        if fn is None:
-            return None, name
-        out = fn(text, part_unit, **self.options.get(name, {}))
-        return (out if isinstance(out, str) and out != text else None), name
+        for name in chain:
+            if name == "none":
+                break
+            if name == "search":
+                out = SearchCompressor(**self.options.get("search", {})).compress(part_unit)
+            else:
+                fn = _load(name)
+                out = fn(text, part_unit, **self.options.get(name, {})) if fn is not None else None
+            if isinstance(out, str) and out != text:
+                return out, name
+        return None, chain[0] if chain else "none"
+
+    @staticmethod
+    def _tokens(unit: Unit, text: str, result: str, changed: list[tuple[str, str]]) -> tuple[int, int]:
+        """Tokens of the unit before and after. Exact for small units; for large ones only the parts that
+        changed are counted and the unchanged rest is extrapolated at their chars-per-token rate."""
+        if len(text) <= _EXACT_CHARS or not changed:
+            return _count(unit, text), _count(unit, result)
+        orig_chars = sum(len(o) for o, _ in changed)
+        orig_tokens = sum(_count(unit, o) for o, _ in changed)
+        rest = max(0, len(text) - orig_chars)
+        before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
+        return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
     @staticmethod
     def _earlier_windows(earlier: Sequence[str]) -> set[str] | frozenset[str]:

@@ -22,6 +22,10 @@ from headroom.transforms.base import Compressor
 from headroom.transforms.markers import marker
 from headroom.transforms.tags import PLACEHOLDER_RE
 
+PROBE_CHARS = 8192
+PROBE_LINES = 60
+"""A unit's head (at most this many lines and chars) is probed first: is it search output at all?"""
+
 # ---- line grammar (all patterns are anchored and linear: no nested quantifiers over the same chars) ------
 
 # path:line[:col]:text  — the path runs to the first ':' (after an optional Windows drive).
@@ -155,6 +159,23 @@ def is_search_command(tool_input: str | None, tool_name: str | None = None) -> b
     )
 
 
+def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
+    """A cheap pre-check on a few lines: at least three (or most) look like matches."""
+    hits = 0
+    under_heading = allow_bare
+    for line in lines:
+        if len(line) > 2000:
+            line = line[:2000]
+        m = MATCH_RE.match(line)
+        if (m and _plausible_path(m["path"])) or (under_heading and BARE_RE.match(line)):
+            hits += 1
+            if hits >= 3:
+                return True
+        elif not allow_bare:
+            under_heading = _looks_like_path(line)
+    return False
+
+
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
     """Enough of the lines are matches, context, separators or headings."""
     if len(parsed.matches) < min_matches:
@@ -275,6 +296,8 @@ class SearchCompressor(Compressor):
     def compress(self, unit: Unit) -> str | None:
         ctx = unit.context
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
+        if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
+            return None  # a bounded head decides: most units are not search output
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None
@@ -377,4 +400,13 @@ class SearchCompressor(Compressor):
         return "\n".join(out)
 
 
-__all__ = ["BM25", "Parsed", "SearchCompressor", "is_search_command", "looks_like_search", "parse", "terms"]
+__all__ = [
+    "BM25",
+    "Parsed",
+    "SearchCompressor",
+    "is_search_command",
+    "looks_like_search",
+    "might_be_search",
+    "parse",
+    "terms",
+]
