@@ -25,8 +25,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE_CONFIG = REPO / "examples" / "litellm" / "config.yaml"
 MASTER_KEY = "sk-headroom-test"
-OPENAI_MODEL = "gpt-4o-mini"
-ANTHROPIC_MODEL = "claude-sonnet"
+OPENAI_MODEL = "gpt-4o"
+ANTHROPIC_MODEL = "claude-sonnet-4-5"
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ANTHROPIC_MODEL, OPENAI_MODEL, Proxy, Upstream
+from conftest import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, Upstream
 from fake_upstream import ANSWER
 from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
 
@@ -142,3 +142,23 @@ def test_proxy_reads_headroom_config_and_logs_totals_without_prompt(proxy: Proxy
 
 def _call(call_id: str, name: str) -> dict[str, Any]:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{}"}}
+
+
+EXAMPLES = {
+    "agent-session.json": ("/v1/chat/completions", "/chat/completions", WireFormat.OPENAI_CHAT, OPENAI_MODEL),
+    "oncall-logs.anthropic.json": ("/v1/messages", "/v1/messages", WireFormat.ANTHROPIC, ANTHROPIC_MODEL),
+    "support-orders.responses.json": ("/v1/responses", "/responses", WireFormat.RESPONSES, OPENAI_MODEL),
+}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_example_requests_through_the_proxy(proxy: Proxy, upstream: Upstream, name: str) -> None:
+    """The repository's example requests (real agent traffic shapes, with tools) through the real proxy."""
+    path, upstream_path, fmt, model = EXAMPLES[name]
+    request = {**json.loads((REPO / "examples" / "requests" / name).read_text()), "model": model}
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, path, request)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, upstream_path)
+    assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0

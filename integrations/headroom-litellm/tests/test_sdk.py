@@ -106,3 +106,16 @@ def test_uninstalled_sdk_sends_request_as_is(upstream: Upstream) -> None:
     asyncio.run(litellm.acompletion(**kwargs))
     sent = only(upstream, mark, "/chat/completions")
     assert tool_texts(sent, WireFormat.OPENAI_CHAT) == tool_texts(kwargs, WireFormat.OPENAI_CHAT)
+
+
+def test_router_call_is_compressed_once(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    """A Router's call goes through the same deployment hook, once per attempt."""
+    params = {"model": "openai/fake-gpt", "api_base": f"{upstream.url}/v1", "api_key": KEY}
+    router = litellm.Router(model_list=[{"model_name": "fake", "litellm_params": params}])
+    request = chat_request("fake", "sdk-router")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(router.acompletion(**request))
+    assert response.choices[0].message.content == ANSWER
+    sent = only(upstream, mark, "/chat/completions")
+    assert tool_texts(sent, WireFormat.OPENAI_CHAT) == expected_texts(request, WireFormat.OPENAI_CHAT)
+    assert installed.stats()["requests"] == 1
