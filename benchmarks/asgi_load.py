@@ -85,7 +85,7 @@ def build_app(mode: str) -> Any:
         from headroom.integrations.asgi import HeadroomASGIMiddleware
         from headroom.proxy.config import ProxyConfig
 
-        app = HeadroomASGIMiddleware(app, ProxyConfig())
+        app = HeadroomASGIMiddleware(app, ProxyConfig.from_env())
     return app
 
 
@@ -103,9 +103,9 @@ def serve(mode: str) -> None:
 
 
 @contextmanager
-def server(mode: str):  # type: ignore[no-untyped-def]
+def server(mode: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, __file__, "--serve", mode], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
     )
     try:
         assert proc.stdout is not None
@@ -220,6 +220,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/headroom rounds")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--engine-concurrency",
+        type=int,
+        help="limits.max_concurrency of the server's engine (default: the config default or HEADROOM_*)",
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
@@ -255,7 +260,11 @@ def main() -> int:
         print(f"corpus not found at {args.corpus}: skipping the LLM-route workload (set HEADROOM_CORPUS)")
 
     results: dict[tuple[str, str], list[Run]] = {}
-    with server("bare") as bare_url, server("headroom") as hr_url:
+    env = dict(os.environ)
+    if args.engine_concurrency:
+        env["HEADROOM_LIMITS__MAX_CONCURRENCY"] = str(args.engine_concurrency)
+    print(f"engine worker threads: {env.get('HEADROOM_LIMITS__MAX_CONCURRENCY', 'config default')}")
+    with server("bare", env) as bare_url, server("headroom", env) as hr_url:
         urls = {"bare": bare_url, "headroom": hr_url}
         for name, make in workloads:
             for r in range(args.rounds):

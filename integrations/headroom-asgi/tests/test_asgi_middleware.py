@@ -20,6 +20,11 @@ from headroom.proxy.config import ProxyConfig
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the servers Headroom runs under (uvicorn, daphne, hypercorn's default) are asyncio
+
 CHAT = "/v1/chat/completions"
 
 
