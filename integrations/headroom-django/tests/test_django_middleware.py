@@ -268,3 +268,13 @@ def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
     assert response.status_code == 200
     assert response.content == body
     assert response["x-headroom-skipped"] == "error"
+
+
+def test_invalid_setting_stops_the_middleware_from_loading() -> None:
+    from headroom.integrations.django import HeadroomConfigError
+
+    with (
+        override_settings(HEADROOM={"limits": {"offload_bytes": -1}}),
+        pytest.raises(HeadroomConfigError, match=r"HEADROOM\['limits'\]\['offload_bytes'\]"),
+    ):
+        Client().get("/notes")

@@ -115,3 +115,14 @@ def test_the_example_as_shipped(upstream: Upstream) -> None:
             assert upstream.received[0].body == want.body
             if want.changed:
                 assert len(want.body) < len(body)
+
+
+@pytest.mark.parametrize("name", ["uvicorn-asgi", "runserver-wsgi"])
+def test_a_bad_setting_stops_the_server_naming_the_key(name: str, upstream: Upstream) -> None:
+    with (
+        pytest.raises(RuntimeError, match=r"exited") as err,
+        serve(name, upstream.url, extra_env={"HEADROOM_LIMITS__DEADLINE_MS": "0"}),
+    ):
+        pass
+    assert "HEADROOM['limits']['deadline_ms']" in str(err.value)
+    assert "HEADROOM_LIMITS__DEADLINE_MS" in str(err.value)

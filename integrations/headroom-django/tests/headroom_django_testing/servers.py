@@ -59,7 +59,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(name: str, upstream_url: str, timeout: float = 30, settings: str | None = None) -> Iterator[str]:
+def serve(
+    name: str,
+    upstream_url: str,
+    timeout: float = 30,
+    settings: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """The base URL of the example project served by ``name``; output goes into the failure message.
 
     ``settings`` defaults to the test settings (the example's, with the test-only compressor).
@@ -72,6 +78,7 @@ def serve(name: str, upstream_url: str, timeout: float = 30, settings: str | Non
         GATEWAY_UPSTREAM=upstream_url,
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env or {})
     argv = [sys.executable, *(part.format(port=port) for part in COMMANDS[name])]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(argv, cwd=EXAMPLE, env=env, stdout=log, stderr=subprocess.STDOUT)
