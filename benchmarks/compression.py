@@ -127,14 +127,14 @@ def run_config(
     budgets: dict[str, dict[tuple[str | int, ...], int]] = {}
     for case in cases:
         raw = json.dumps(case["body"]).encode()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         res = engine.compress(raw, path=case["path"])
-        first = time.perf_counter() - t0
+        first, first_cpu = time.perf_counter() - t0, time.thread_time() - c0
         t0 = time.perf_counter()
         engine.compress(raw, path=case["path"])
         memo = time.perf_counter() - t0
         out = json.loads(res.body) if res.changed else case["body"]
-        results[case["id"]] = {"out": out, "first": first, "memo": memo, "result": res}
+        results[case["id"]] = {"out": out, "first": first, "cpu": first_cpu, "memo": memo, "result": res}
         fmt = detect_format(case["body"], case["path"])
         if fmt is not None:
             slots = EXTRACTORS[fmt](case["body"], engine.config.pasted_output_tags)
@@ -149,7 +149,7 @@ def run_baseline(
     results: dict[str, dict[str, Any]] = {}
     for case in cases:
         raw = json.dumps(case["body"]).encode()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         body = json.loads(raw)
         fmt = detect_format(body, case["path"])
         updates = {}
@@ -162,7 +162,12 @@ def run_baseline(
                         updates[s.path] = cut
         out = apply_values(body, updates) if updates else body
         serialize(out)
-        results[case["id"]] = {"out": out, "first": time.perf_counter() - t0, "memo": float("nan")}
+        results[case["id"]] = {
+            "out": out,
+            "first": time.perf_counter() - t0,
+            "cpu": time.thread_time() - c0,
+            "memo": float("nan"),
+        }
     return results
 
 
@@ -191,6 +196,7 @@ def summarise(
             if case["kind"] == "small":
                 small_identical += int(r["out"] == case["body"])
         firsts = [results[c["id"]]["first"] * 1000 for c in members]
+        cpus = [results[c["id"]]["cpu"] * 1000 for c in members]
         memos = [results[c["id"]]["memo"] * 1000 for c in members]
         table[kind] = {
             "cases": len(members),
@@ -201,6 +207,8 @@ def summarise(
             "p50": pct(firsts, 0.5),
             "p90": pct(firsts, 0.9),
             "memo_p50": pct(memos, 0.5),
+            "cpu_p50": pct(cpus, 0.5),
+            "cpu_p90": pct(cpus, 0.9),
             "small_identical": small_identical,
         }
     return table
@@ -209,7 +217,7 @@ def summarise(
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     print(f"\n## {title}")
     print("| kind | cases | saved (sum) | saved (mean/case) | needles kept | p50 ms | p90 ms | memo p50 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     order = ["trajectory", "log", "json", "search", "diff", "small", "all"]
     for kind in sorted(table, key=lambda k: order.index(k) if k in order else 99):
         row = table[kind]
@@ -219,7 +227,8 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
         memo = "-" if row["memo_p50"] != row["memo_p50"] else f"{row['memo_p50']:.2f}"
         print(
             f"| {kind} | {row['cases']} | {100 * row['saved_sum']:.1f} % | {100 * row['saved_mean']:.1f} % "
-            f"| {needles} | {row['p50']:.2f} | {row['p90']:.2f} | {memo} |"
+            f"| {needles} | {row['p50']:.2f} | {row['p90']:.2f} | {row['cpu_p50']:.2f} / {row['cpu_p90']:.2f}"
+            f" | {memo} |"
         )
 
 

@@ -102,11 +102,16 @@ def test_dedupe_against_earlier_units_only() -> None:
     assert ContentRouter(dedupe=False).route(make_unit(again, earlier=[earlier])).deduped_lines == 0
 
 
-def test_dedupe_keeps_error_lines() -> None:
-    text = "\n".join([*LOG.split("\n")[:50], "ERROR: it broke", *LOG.split("\n")[50:100]])
-    decision = ContentRouter(routes={"logs": "none"}).route(make_unit(text, earlier=[text]))
-    assert decision.text is not None
-    assert "ERROR: it broke" in decision.text
+def test_dedupe_never_folds_lines_an_earlier_lossy_unit_may_have_dropped() -> None:
+    # search output is compressed by relevance, so a line repeated from it may not be readable there
+    again = "<output>\n" + GREP + "\n</output>"
+    decision = ContentRouter(routes={"search": "none"}).route(make_unit(again, earlier=[GREP]))
+    assert decision.deduped_lines == 0
+    # code is kept as it is by default, but not when the code compressor elides bodies
+    routed = ContentRouter(routes={"code": "none"}).route(make_unit(VIEW, earlier=[VIEW]))
+    assert routed.deduped_lines > 0
+    lossy = ContentRouter(routes={"code": "none"}, options={"code": {"elide_bodies": True}})
+    assert lossy.route(make_unit(VIEW, earlier=[VIEW])).deduped_lines == 0
 
 
 def test_small_gain_keeps_the_original() -> None:
@@ -148,9 +153,10 @@ def test_properties(body: list[str], before: list[str]) -> None:
     if first.text is None:
         return
     out = set(first.text.split("\n"))
+    shown_before = set(before)  # dedupe may fold a line only if an earlier unit shows it verbatim
     for line in body:
         if NEEDLE_CLASS.search(line):
-            assert line in out
+            assert line in out or line in shown_before
     for m in parse_markers(first.text):
         assert m.ref == unit.ref
 

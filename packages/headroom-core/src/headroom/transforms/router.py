@@ -23,7 +23,7 @@ from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import MARKER_RE, marker
-from headroom.transforms.search import DEFINITION_RE, ERROR_RE, SearchCompressor, is_search_command
+from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import PLACEHOLDER_RE
 
 CompressFn = Callable[..., str | None]
@@ -42,9 +42,8 @@ DEFAULT_ROUTES: dict[str, str] = {
 
 _LONE_TAG = re.compile(r"^\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
 _ONE_LINE_ELEMENT = re.compile(r"^<([A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</([A-Za-z][\w.:-]{0,63})>")
-_NL_PREFIX = re.compile(r"^\s{0,12}\d{1,9}\t")
 
-WINDOW = 4
+WINDOW = 3
 """Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive
 lines around it occurs in an earlier unit."""
 _MAX_INDEXED_CHARS = 512 * 1024
@@ -67,15 +66,16 @@ def is_structural(line: str) -> bool:
     return PLACEHOLDER_RE.search(line) is not None
 
 
-def is_needle_line(line: str) -> bool:
-    """Lines dedupe never folds away: errors and definitions (also inside ``nl -ba`` views)."""
-    body = line[m.end() :] if (m := _NL_PREFIX.match(line)) else line
-    return ERROR_RE.search(body) is not None or DEFINITION_RE.match(body) is not None
-
-
 @lru_cache(maxsize=1024)
-def _windows(text: str) -> frozenset[str]:
-    """Every run of ``WINDOW`` consecutive lines of ``text`` (pure; cached by content)."""
+def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
+    """Every run of ``WINDOW`` consecutive lines of an earlier unit (pure; cached by content).
+
+    Units whose compressor drops lines it judges irrelevant (search results, JSON records, and code when
+    bodies are elided) are not indexed: a line folded here must still be readable in the earlier copy.
+    """
+    kind = detect(text)
+    if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
+        return frozenset()
     lines = text.split("\n")
     if len(lines) < WINDOW:
         return frozenset()
@@ -144,7 +144,7 @@ class ContentRouter(Compressor):
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     dedupe: bool = True
-    dedupe_min_lines: int = Field(6, ge=2)
+    dedupe_min_lines: int = Field(4, ge=2)
     min_part_chars: int = Field(400, ge=0)
     min_saving: float = Field(0.1, ge=0.0, lt=1.0)
 
@@ -231,14 +231,14 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    @staticmethod
-    def _earlier_windows(earlier: Sequence[str]) -> set[str] | frozenset[str]:
+    def _earlier_windows(self, earlier: Sequence[str]) -> set[str] | frozenset[str]:
+        lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
         texts = [t for t in earlier if len(t) <= _MAX_INDEXED_CHARS]
         if len(texts) == 1:
-            return _windows(texts[0])
+            return _windows(texts[0], lossy_code)
         merged: set[str] = set()
         for t in texts:
-            merged |= _windows(t)
+            merged |= _windows(t, lossy_code)
         return merged
 
     def _dedupe(
@@ -250,9 +250,6 @@ class ContentRouter(Compressor):
         for i in range(n - WINDOW + 1):
             if "\n".join(lines[i : i + WINDOW]) in windows:
                 covered[i : i + WINDOW] = b"\x01" * WINDOW
-        for i, line in enumerate(lines):
-            if covered[i] and (not line.strip() or is_needle_line(line)):
-                covered[i] = 2 if line.strip() else covered[i]
         pieces: list[tuple[list[str], bool]] = []
         fresh: list[str] = []
         total = 0

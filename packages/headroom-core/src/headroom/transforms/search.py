@@ -166,13 +166,15 @@ def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
     for line in lines:
         if len(line) > 2000:
             line = line[:2000]
-        m = MATCH_RE.match(line)
-        if (m and _plausible_path(m["path"])) or (under_heading and BARE_RE.match(line)):
+        m = MATCH_RE.match(line) if ":" in line else None
+        if (m and _plausible_path(m["path"])) or (
+            under_heading and line[:1].isdigit() and BARE_RE.match(line)
+        ):
             hits += 1
             if hits >= 3:
                 return True
         elif not allow_bare:
-            under_heading = _looks_like_path(line)
+            under_heading = (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
     return False
 
 
