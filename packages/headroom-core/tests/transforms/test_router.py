@@ -189,3 +189,37 @@ def test_regexes_are_linear_on_adversarial_input() -> None:
             pattern.search(text)
         detect(text)
         ContentRouter().route(make_unit(text, earlier=[text]))
+
+
+def session(turns: int) -> list[dict[str, object]]:
+    messages: list[dict[str, object]] = [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "Fix the failing test in src/app.py"},
+    ]
+    outputs = [VIEW, LOG_WITH_ERROR, WRAPPED, VIEW, GREP, WRAPPED]
+    for t in range(turns):
+        messages.append({"role": "assistant", "content": f"THOUGHT: step {t}\n```bash\ncmd {t}\n```"})
+        messages.append(
+            {"role": "user", "content": f"<returncode>0</returncode>\n<output>\n{outputs[t % 6]}\n</output>"}
+        )
+    return messages
+
+
+def test_replaying_a_session_never_changes_a_message_already_sent() -> None:
+    from headroom.engine import Engine
+    from headroom.proxy.config import ProxyConfig
+
+    engine = Engine(ProxyConfig(limits={"memo_entries": 0}))  # recompute every unit on every turn
+    full = session(6)
+    previous: list[object] | None = None
+    changed_any = False
+    for t in range(2, len(full) + 1):
+        body = {"model": "m", "messages": full[:t]}
+        res = engine.compress(json.dumps(body).encode(), path="/v1/chat/completions")
+        changed_any = changed_any or res.changed
+        out = json.loads(res.body)["messages"]
+        if previous is not None:
+            assert out[: len(previous)] == previous
+        previous = out
+    assert changed_any
+    assert engine.stats.snapshot()["transforms"]["router"]["changed"] > 0
