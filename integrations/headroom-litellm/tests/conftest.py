@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-from fake_upstream import Recorder, free_port, serve
-
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-REPO = Path(__file__).resolve().parents[3]
-EXAMPLE_CONFIG = REPO / "examples" / "litellm" / "config.yaml"
-MASTER_KEY = "sk-headroom-test"
-OPENAI_MODEL = "gpt-4o"
-ANTHROPIC_MODEL = "claude-sonnet-4-5"
-
-
-@dataclass
-class Upstream:
-    url: str
-    recorder: Recorder
-
-
-@dataclass
-class Proxy:
-    url: str
-    log: Path
-    headers: dict[str, str]
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+from litellm_proxy import Proxy, run_proxy
+from litellm_upstream import Recorder, Upstream, serve
 
 
 @pytest.fixture(scope="session")
@@ -52,69 +23,11 @@ def upstream() -> Iterator[Upstream]:
         yield Upstream(url, recorder)
 
 
-def proxy_config(upstream_url: str) -> dict[str, Any]:
-    """The example config.yaml, models pointed at the fake provider; ``litellm_settings`` as shipped."""
-    config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
-    for entry in config["model_list"]:
-        params = entry["litellm_params"]
-        params["api_key"] = "sk-fake-provider"
-        params["api_base"] = (
-            upstream_url if params["model"].startswith("anthropic/") else f"{upstream_url}/v1"
-        )
-    return config
-
-
-def _litellm_command() -> list[str]:
-    script = Path(sys.executable).parent / "litellm"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("litellm")
-    return [found] if found else [sys.executable, "-m", "litellm.proxy.proxy_cli"]
-
-
 @pytest.fixture(scope="session")
 def proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    workdir = tmp_path_factory.mktemp("litellm-proxy")
-    config_file = workdir / "config.yaml"
-    config_file.write_text(yaml.safe_dump(proxy_config(upstream.url)))
-    headroom_file = workdir / "headroom.yaml"
-    headroom_file.write_text("telemetry:\n  log_level: INFO\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADROOM_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        LITELLM_MASTER_KEY=MASTER_KEY,
-        HEADROOM_CONFIG=str(headroom_file),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    port = free_port()
-    log = workdir / "proxy.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*_litellm_command(), "--config", str(config_file), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"LiteLLM proxy exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"LiteLLM proxy did not start in time:\n{log.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        yield Proxy(url, log, {"Authorization": f"Bearer {MASTER_KEY}"})
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    """Started once per session (start-up takes tens of seconds). Its Headroom config comes from a
+    HEADROOM_CONFIG file that turns INFO logging on, so the tests can read the savings it logs."""
+    with run_proxy(
+        upstream.url, tmp_path_factory.mktemp("litellm-proxy"), "telemetry:\n  log_level: INFO\n"
+    ) as p:
+        yield p

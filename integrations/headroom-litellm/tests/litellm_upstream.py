@@ -35,6 +35,8 @@ class Received:
 
 @dataclass
 class Recorder:
+    """Every request the fake provider received, in order."""
+
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,6 +51,12 @@ class Recorder:
     def since(self, mark: int, path_suffix: str = "") -> list[Received]:
         with self.lock:
             return [r for r in self.requests[mark:] if r.path.endswith(path_suffix)]
+
+
+@dataclass
+class Upstream:
+    url: str
+    recorder: Recorder
 
 
 def _sse(events: list[tuple[str | None, Any]]) -> AsyncIterator[bytes]:

@@ -13,7 +13,7 @@ import pytest
 from contract_client import contract_client
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.utils import CallTypes
-from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
 
 import headroom.integrations.litellm as hl
 from headroom.engine import Engine, WireFormat

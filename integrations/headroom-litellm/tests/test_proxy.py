@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, Upstream
-from fake_upstream import ANSWER
-from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy
+from litellm_upstream import ANSWER, Upstream
 
 from headroom.engine import WireFormat
 

@@ -8,9 +8,8 @@ from typing import Any
 
 import litellm
 import pytest
-from conftest import Upstream
-from fake_upstream import ANSWER
-from payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_upstream import ANSWER, Upstream
 
 import headroom.integrations.litellm as hl
 from headroom.engine import WireFormat
