@@ -58,15 +58,22 @@ class DjangoContractClient:
     name = "django"
     raw_bytes = True
 
-    def __init__(self, app: Any, recorder: Recorder, portal: anyio.from_thread.BlockingPortal) -> None:
-        self.app = app
+    def __init__(
+        self, overrides: dict[str, Any], recorder: Recorder, portal: anyio.from_thread.BlockingPortal
+    ) -> None:
+        self.overrides = overrides
         self.recorder = recorder
         self.portal = portal
+        with override_settings(**overrides):
+            self.app = get_asgi_application()
 
     def deliver(self, path: str, body: bytes, headers: Mapping[str, str] | None = None) -> Delivery:
         sent = {"content-type": "application/json", **dict(headers or {})}
         before = len(self.recorder.received)
-        response = self.portal.call(self._post, path, body, sent)
+        # The settings are overridden only while a request runs, so that a session-long client leaves the
+        # settings of other tests in the same process alone.
+        with override_settings(**self.overrides):
+            response = self.portal.call(self._post, path, body, sent)
         if len(self.recorder.received) == before:
             return Delivery(
                 body=None, json=None, response_headers=_lower(response.headers), status=response.status_code
@@ -107,8 +114,5 @@ def contract_client(config: ProxyConfig) -> Iterator[DjangoContractClient]:
             USE_TZ=True,
         )
     recorder = Recorder()
-    with (
-        override_settings(**_settings(recorder, config)),
-        anyio.from_thread.start_blocking_portal() as portal,
-    ):
-        yield DjangoContractClient(get_asgi_application(), recorder, portal)
+    with anyio.from_thread.start_blocking_portal() as portal:
+        yield DjangoContractClient(_settings(recorder, config), recorder, portal)
