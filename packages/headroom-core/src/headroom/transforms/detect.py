@@ -78,7 +78,7 @@ def sample(text: str) -> list[str]:
 
 
 def _ratio(lines: Sequence[str], pattern: re.Pattern[str]) -> float:
-    return sum(1 for line in lines if pattern.match(line)) / len(lines) if lines else 0.0
+    return sum(map(bool, map(pattern.match, lines))) / len(lines) if lines else 0.0
 
 
 def _table_like(lines: Sequence[str]) -> bool:
@@ -94,34 +94,33 @@ def _table_like(lines: Sequence[str]) -> bool:
 
 def detect(text: str, *, search_command: bool = False) -> ContentType:
     """The content type of ``text`` judged from a bounded sample."""
-    stripped = text.strip()
-    if not stripped:
-        return ContentType.TEXT
-    if stripped[0] in "{[" and stripped[-1] in "}]":
-        head = stripped[:200].lstrip("[ \n\r\t")
-        json_like = stripped[0] == "{" or head.startswith(("{", '"', "]")) or head[:1] in "-0123456789"
-        if json_like and not _TIMESTAMP.match(stripped) and not _LEVEL.match(stripped[:120]):
+    head = text[:4096].lstrip()
+    if not head:
+        return ContentType.TEXT if not text.strip() else detect(text.lstrip(), search_command=search_command)
+    tail = text[-4096:].rstrip()
+    if head[0] in "{[" and tail[-1:] in ("}", "]"):
+        inner = head[:200].lstrip("[ \n\r\t")
+        json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
+        if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
             return ContentType.JSON
     lines = [line for line in sample(text) if line.strip()]
     if not lines:
         return ContentType.TEXT
-    if sum(1 for line in lines if _DIFF_HEADER.match(line)) >= 2 and any(
-        line.startswith("@@") for line in lines
-    ):
+    if any(line.startswith("@@") for line in lines) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF
+    if _ratio(lines, _NL_VIEW) >= 0.6:
+        return ContentType.CODE
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search("\n".join(lines), allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
         if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
             return ContentType.SEARCH
-    if _ratio(lines, _NL_VIEW) >= 0.6:
-        return ContentType.CODE
     tests = _ratio(lines, _TEST)
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
     if _ratio(lines, _TIMESTAMP) >= 0.5 or _ratio(lines, _LEVEL) >= 0.5:
         return ContentType.LOGS
-    if stripped.startswith("<") and _ratio(lines, _HTML) >= 0.2:
+    if head.startswith("<") and _ratio(lines, _HTML) >= 0.2:
         return ContentType.HTML
     if _ratio(lines, _CODE) >= 0.45:
         return ContentType.CODE

@@ -22,7 +22,7 @@ from pydantic import Field
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.detect import ContentType, detect
-from headroom.transforms.markers import MARKER_RE, marker
+from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import PLACEHOLDER_RE
 
@@ -40,30 +40,58 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.TEXT: "text,logs",
 }
 
-_LONE_TAG = re.compile(r"^\s{0,8}</?[A-Za-z][\w.:-]{0,63}(?:\s[^<>\n]{0,300})?/?>\s{0,8}")
-_ONE_LINE_ELEMENT = re.compile(r"^<([A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</([A-Za-z][\w.:-]{0,63})>")
+# A structural tag line: a lone tag or a one-line element. With re.M each alternative is anchored at a line
+# start and cannot leave the line: linear in the text. Marker and placeholder lines are found with C-level
+# scans (str.find, a character-class search) and widened to their line.
+TAG_LINE_RE = re.compile(
+    r"^(?:[ \t]{0,8}</?[A-Za-z][\w.:-]{0,63}(?:[ \t][^<>\n]{0,300})?/?>[ \t\r]{0,8}"
+    r"|<(?P<tag>[A-Za-z][\w.:-]{0,63})>[^<>\n]{0,200}</(?P=tag)>[ \t\r]{0,8})$",
+    re.M,
+)
+_MARKER_START = "[headroom: omitted "
+
+
+def structural_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every structural line of ``text`` (end excludes the newline), sorted, disjoint."""
+    spans: list[tuple[int, int]] = []
+    if "<" in text:
+        spans.extend(m.span() for m in TAG_LINE_RE.finditer(text))
+    for hit in _line_hits(text):
+        spans.append(hit)
+    if len(spans) > 1:
+        spans = sorted(set(spans))
+    return spans
+
+
+def _line_hits(text: str) -> list[tuple[int, int]]:
+    """Lines holding a marker or a placeholder."""
+    hits: list[tuple[int, int]] = []
+    positions: list[int] = []
+    pos = text.find(_MARKER_START)
+    while pos != -1:
+        positions.append(pos)
+        newline = text.find("\n", pos)
+        pos = -1 if newline == -1 else text.find(_MARKER_START, newline)
+    if PLACEHOLDER_RE.search(text) is not None:
+        positions.extend(m.start() for m in PLACEHOLDER_RE.finditer(text))
+    for pos in sorted(positions):
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        span = (start, len(text) if end == -1 else end)
+        if not hits or hits[-1] != span:
+            hits.append(span)
+    return hits
+
 
 WINDOW = 3
 """Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive
 lines around it occurs in an earlier unit."""
 _MAX_INDEXED_CHARS = 512 * 1024
-_EXACT_CHARS = 16384
-"""Units up to this many chars are counted exactly before and after."""
 
 
 def is_structural(line: str) -> bool:
     """Lines the router never rewrites and splits parts at."""
-    if not line:
-        return False
-    if "<" in line:
-        if _LONE_TAG.fullmatch(line):
-            return True
-        m = _ONE_LINE_ELEMENT.fullmatch(line)
-        if m is not None and m.group(1) == m.group(2):
-            return True
-    if "[headroom: " in line and MARKER_RE.search(line):
-        return True
-    return PLACEHOLDER_RE.search(line) is not None
+    return "\n" not in line and structural_lines(line) == [(0, len(line))]
 
 
 @lru_cache(maxsize=1024)
@@ -80,6 +108,21 @@ def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
     if len(lines) < WINDOW:
         return frozenset()
     return frozenset("\n".join(lines[i : i + WINDOW]) for i in range(len(lines) - WINDOW + 1))
+
+
+@lru_cache(maxsize=256)
+def _merged_windows(texts: tuple[str, ...], lossy_code: bool) -> frozenset[str]:
+    """The windows of all ``texts``. Cached per prefix, so turn t+1 of a session adds one unit's windows to
+    turn t's set instead of rebuilding it (pure; cached by content)."""
+    if not texts:
+        return frozenset()
+    if len(texts) == 1:
+        return _windows(texts[0], lossy_code)
+    return _merged_windows(texts[:-1], lossy_code) | _windows(texts[-1], lossy_code)
+
+
+_MAX_CHAIN = 400
+"""Longer histories are merged directly rather than through the per-prefix cache (recursion depth)."""
 
 
 @dataclass(slots=True)
@@ -107,14 +150,21 @@ class Decision:
     reason: str = ""
 
 
-def split_parts(lines: Sequence[str]) -> list[Part]:
+def split_parts(text: str) -> list[Part]:
+    """``text`` cut into runs of structural lines and runs of body lines, in order."""
     parts: list[Part] = []
-    for line in lines:
-        structural = is_structural(line)
-        if parts and parts[-1].structural == structural:
+    pos = 0  # start of the text not yet assigned
+    for start, end in structural_lines(text):
+        if start > pos:  # body lines before this structural line (without the newline before it)
+            parts.append(Part(text[pos : start - 1].split("\n"), False))
+        line = text[start:end]
+        if parts and parts[-1].structural and start == pos:
             parts[-1].lines.append(line)
         else:
-            parts.append(Part([line], structural))
+            parts.append(Part([line], True))
+        pos = end + 1
+    if pos <= len(text):
+        parts.append(Part(text[pos:].split("\n"), False))
     return parts
 
 
@@ -154,8 +204,7 @@ class ContentRouter(Compressor):
     def route(self, unit: Unit) -> Decision:
         """Route ``unit`` and report the decision (``.text`` is the result to use, or None)."""
         text = unit.text
-        lines = text.split("\n")
-        parts = split_parts(lines)
+        parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
         windows = self._earlier_windows(unit.earlier) if self.dedupe and unit.earlier else None
         out: list[str] = []
@@ -221,9 +270,9 @@ class ContentRouter(Compressor):
 
     @staticmethod
     def _tokens(unit: Unit, text: str, result: str, changed: list[tuple[str, str]]) -> tuple[int, int]:
-        """Tokens of the unit before and after. Exact for small units; for large ones only the parts that
-        changed are counted and the unchanged rest is extrapolated at their chars-per-token rate."""
-        if len(text) <= _EXACT_CHARS or not changed:
+        """Tokens of the unit before and after: the parts that changed are counted exactly, the unchanged
+        rest is extrapolated at their chars-per-token rate (exact when everything changed)."""
+        if not changed:
             return _count(unit, text), _count(unit, result)
         orig_chars = sum(len(o) for o, _ in changed)
         orig_tokens = sum(_count(unit, o) for o, _ in changed)
@@ -231,15 +280,15 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    def _earlier_windows(self, earlier: Sequence[str]) -> set[str] | frozenset[str]:
+    def _earlier_windows(self, earlier: Sequence[str]) -> frozenset[str]:
         lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
-        texts = [t for t in earlier if len(t) <= _MAX_INDEXED_CHARS]
-        if len(texts) == 1:
-            return _windows(texts[0], lossy_code)
-        merged: set[str] = set()
-        for t in texts:
-            merged |= _windows(t, lossy_code)
-        return merged
+        texts = tuple(t for t in earlier if len(t) <= _MAX_INDEXED_CHARS)
+        if len(texts) > _MAX_CHAIN:
+            merged: set[str] = set()
+            for t in texts:
+                merged |= _windows(t, lossy_code)
+            return frozenset(merged)
+        return _merged_windows(texts, lossy_code)
 
     def _dedupe(
         self, lines: list[str], windows: set[str] | frozenset[str], unit: Unit
@@ -289,4 +338,4 @@ def _count(unit: Unit, text: str) -> int:
     return round(unit.count_tokens(chunk) * len(text) / len(chunk))
 
 
-__all__ = ["DEFAULT_ROUTES", "ContentRouter", "Decision", "is_structural", "split_parts"]
+__all__ = ["DEFAULT_ROUTES", "ContentRouter", "Decision", "is_structural", "split_parts", "structural_lines"]
