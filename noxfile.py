@@ -190,7 +190,13 @@ PUBLIC_MODULES = {
     "asgi": ["headroom.integrations.asgi", "headroom.proxy.extensions"],
     "fastapi": ["headroom.integrations.fastapi", "headroom.proxy.extensions"],
     "litellm": ["headroom.integrations.litellm"],
-    "django": ["headroom.integrations.django"],
+    "django": [
+        "headroom.integrations.django",
+        "headroom.integrations.django.apps",
+        "headroom.integrations.django.asgi",
+        "headroom.integrations.django.middleware",
+        "headroom.integrations.django.checks",
+    ],
 }
 PUBLIC_MODULES["all"] = [m for mods in PUBLIC_MODULES.values() for m in mods]
 

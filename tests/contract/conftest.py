@@ -44,6 +44,7 @@ def load_client_factory(path: str) -> Callable[[ProxyConfig], AbstractContextMan
         raise pytest.UsageError(f"cannot load a contract client from {file}")
     sys.path.insert(0, str(file.parent))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the client look their module up here
     spec.loader.exec_module(module)
     factory: Callable[[ProxyConfig], AbstractContextManager[Any]] = module.contract_client
     return factory

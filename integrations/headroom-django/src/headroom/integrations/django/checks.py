@@ -11,6 +11,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
+
 from headroom.integrations.django.conf import SETTING, HeadroomConfigError, load_config
 
 HINTS = {

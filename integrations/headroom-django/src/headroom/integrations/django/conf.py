@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from pydantic import ValidationError
+
 from headroom.engine import Engine
 from headroom.proxy.config import CONFIG_FILE_ENV, ENV_PREFIX, ProxyConfig, merge_env, read_config_file
 from headroom.transforms import create_transform

@@ -29,11 +29,11 @@ import logging
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 from django.http.request import RawPostDataException
+
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import request_record
 from headroom.integrations.django.conf import get_engine
