@@ -11,7 +11,7 @@ from headroom.transforms.markers import marker
 
 
 class HalfLines(Compressor):
-    """Keeps the first half of a unit's lines and marks the rest: deterministic, always saves on long units."""
+    """Keeps the first half of a unit's lines and marks the rest: deterministic, saves on long units."""
 
     name = "test-half"
 

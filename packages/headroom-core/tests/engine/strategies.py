@@ -18,7 +18,9 @@ tool_output = st.lists(
     min_size=1,
     max_size=80,
 ).map("\n".join)
-ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=4, max_size=10).map(lambda s: "call_" + s)
+ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=4, max_size=10).map(
+    lambda s: "call_" + s
+)
 unknown_value = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -40,7 +42,11 @@ def turn(draw: st.DrawFn, fmt: WireFormat) -> list[dict[str, Any]]:
                 "role": "assistant",
                 "content": draw(st.none() | short_text),
                 "tool_calls": [
-                    {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": json.dumps(args)},
+                    }
                 ],
             },
             {"role": "tool", "tool_call_id": call_id, "content": result},

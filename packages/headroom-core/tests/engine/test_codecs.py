@@ -24,11 +24,19 @@ def test_openai_tool_results_carry_their_call_and_the_request() -> None:
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
-                    {"id": "c1", "type": "function", "function": {"name": "grep", "arguments": '{"q": "Response"}'}}
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "grep", "arguments": '{"q": "Response"}'},
+                    }
                 ],
             },
             {"role": "tool", "tool_call_id": "c1", "content": "a.py:1:class Response:"},
-            {"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "x"}, {"type": "image_url"}]},
+            {
+                "role": "tool",
+                "tool_call_id": "c2",
+                "content": [{"type": "text", "text": "x"}, {"type": "image_url"}],
+            },
             {"role": "user", "content": PASTED},
             {"role": "user", "content": [{"type": "text", "text": "thanks"}]},
         ]
@@ -40,7 +48,11 @@ def test_openai_tool_results_carry_their_call_and_the_request() -> None:
         ("messages", 5, "content"),
     ]
     grep = found[0].context
-    assert (grep.tool_name, grep.tool_input, grep.user_request) == ("grep", '{"q": "Response"}', "find the Response class")
+    assert (grep.tool_name, grep.tool_input, grep.user_request) == (
+        "grep",
+        '{"q": "Response"}',
+        "find the Response class",
+    )
     assert found[1].context.tool_name is None  # an unknown call id: no invented context
     assert found[2].context.source == "pasted"
 
@@ -63,7 +75,12 @@ def test_anthropic_skips_cache_control_thinking_and_unknown_blocks() -> None:
                 "role": "user",
                 "content": [
                     {"type": "tool_result", "tool_use_id": "t1", "content": "log line", "is_error": True},
-                    {"type": "tool_result", "tool_use_id": "t2", "content": "cached", "cache_control": {"type": "x"}},
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t2",
+                        "content": "cached",
+                        "cache_control": {"type": "x"},
+                    },
                     {"type": "x_new_block", "text": "never touched"},
                     {"type": "text", "text": PASTED},
                     {
@@ -82,9 +99,10 @@ def test_anthropic_skips_cache_control_thinking_and_unknown_blocks() -> None:
         ("messages", 2, "content", 4, "content", 0, "text"),
     ]
     first, pasted, _ = (u.context for u in found)
-    assert first.is_error and first.tool_name == "bash" and first.tool_input == '{"command": "cat log"}'
+    assert first.is_error
+    assert (first.tool_name, first.tool_input) == ("bash", '{"command": "cat log"}')
     assert first.user_request == "read the log"
-    assert pasted.source == "pasted" and pasted.tool_input == "running cat"
+    assert (pasted.source, pasted.tool_input) == ("pasted", "running cat")
 
 
 def test_responses_outputs_and_string_input() -> None:
@@ -95,7 +113,11 @@ def test_responses_outputs_and_string_input() -> None:
             {"type": "function_call", "call_id": "f1", "name": "ls", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "f1", "output": "a\nb"},
             {"type": "reasoning", "summary": [{"type": "summary_text", "text": "never touched"}]},
-            {"type": "function_call_output", "call_id": "f1", "output": [{"type": "input_text", "text": "c"}]},
+            {
+                "type": "function_call_output",
+                "call_id": "f1",
+                "output": [{"type": "input_text", "text": "c"}],
+            },
         ],
     }
     found = units(WireFormat.RESPONSES, body)

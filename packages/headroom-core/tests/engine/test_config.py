@@ -22,7 +22,9 @@ def test_seed_configs_work_as_written() -> None:
 
 
 def test_transforms_from_names_and_dicts_round_trip() -> None:
-    config = ProxyConfig.model_validate({"transforms": ["search", {"name": "ContentRouter"}, {"name": "tags"}]})
+    config = ProxyConfig.model_validate(
+        {"transforms": ["search", {"name": "ContentRouter"}, {"name": "tags"}]}
+    )
     assert [type(t) for t in config.transforms] == [SearchCompressor, ContentRouter, TagProtector]
     dumped = json.loads(config.model_dump_json())
     assert [t["name"] for t in dumped["transforms"]] == ["search", "router", "tags"]

@@ -37,4 +37,5 @@ def test_every_case_finds_units_in_each_wire_format(corpus: list[dict[str, Any]]
         if case["kind"] == "trajectory" and not case["id"].startswith("traj-native"):
             by_session.setdefault(case["id"].split("/", 1)[1], set()).add(result.units)
     # The same session in the three tool-call formats has the same number of tool outputs.
-    assert by_session and all(len(counts) == 1 for counts in by_session.values())
+    assert by_session
+    assert all(len(counts) == 1 for counts in by_session.values())

@@ -51,7 +51,9 @@ def test_round_trip_changes_only_unit_texts(case: tuple[WireFormat, dict[str, An
 
 @SETTINGS
 @given(session(), st.sampled_from([None, 2]))
-def test_passthrough_is_byte_exact(case: tuple[WireFormat, dict[str, Any], list[int]], indent: int | None) -> None:
+def test_passthrough_is_byte_exact(
+    case: tuple[WireFormat, dict[str, Any], list[int]], indent: int | None
+) -> None:
     fmt, body, _ = case
     raw = json.dumps(body, indent=indent, ensure_ascii=False).encode()
     engine = Engine(ProxyConfig(transforms=[HalfLines()], limits=Limits(min_unit_tokens=10**9)))
@@ -112,7 +114,9 @@ def test_a_raising_transform_fails_open(case: tuple[WireFormat, dict[str, Any], 
 
 
 def test_a_raising_transform_leaves_the_unit_to_the_next_one() -> None:
-    body = {"messages": [{"role": "tool", "tool_call_id": "a", "content": "\n".join(f"l{i}" for i in range(40))}]}
+    body = {
+        "messages": [{"role": "tool", "tool_call_id": "a", "content": "\n".join(f"l{i}" for i in range(40))}]
+    }
     result = Engine(ProxyConfig(transforms=[Raising(), HalfLines()], limits=EAGER)).compress(encode(body))
     assert result.changed
     assert result.applied == ["test-half"]
@@ -122,7 +126,9 @@ def test_a_raising_transform_leaves_the_unit_to_the_next_one() -> None:
 def test_a_sleeping_transform_past_the_deadline_fails_open() -> None:
     body = {"messages": [{"role": "tool", "tool_call_id": "a", "content": "word " * 400}]}
     raw = encode(body)
-    config = ProxyConfig(transforms=[Sleeping(seconds=0.2)], limits=EAGER.model_copy(update={"deadline_ms": 20}))
+    config = ProxyConfig(
+        transforms=[Sleeping(seconds=0.2)], limits=EAGER.model_copy(update={"deadline_ms": 20})
+    )
     result = Engine(config).compress(raw)
     assert result.body is raw
     assert result.skipped == "deadline"
@@ -153,7 +159,9 @@ for raw in sys.stdin.buffer.read().split(b"\\n"):
 
 @settings(max_examples=1, deadline=None)
 @given(st.lists(session(), min_size=8, max_size=8))
-def test_results_are_identical_across_processes(cases: list[tuple[WireFormat, dict[str, Any], list[int]]]) -> None:
+def test_results_are_identical_across_processes(
+    cases: list[tuple[WireFormat, dict[str, Any], list[int]]],
+) -> None:
     from pathlib import Path
 
     raws = [encode(body) for _, body, _ in cases]
