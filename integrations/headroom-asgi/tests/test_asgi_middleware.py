@@ -25,6 +25,7 @@ pytestmark = pytest.mark.anyio
 def anyio_backend() -> str:
     return "asyncio"  # the servers Headroom runs under (uvicorn, daphne, hypercorn's default) are asyncio
 
+
 CHAT = "/v1/chat/completions"
 
 
