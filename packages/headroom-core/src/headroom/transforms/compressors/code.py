@@ -29,12 +29,12 @@ import re
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import omitted, request_identifiers
 
-_NUMBERED = re.compile(r"[ \t]{0,12}\d{1,9}(?:\t|  |: )")
-_PY_DEF = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)")
-_PY_CLASS = re.compile(r"[ \t]*class[ \t]+\w+")
+_NUMBERED = re.compile(r"^[ \t]{0,12}+\d{1,9}+(?:\t|  |: )")
+_PY_DEF = re.compile(r"^[ \t]*+(?:async[ \t]++)?def[ \t]++(\w+)")
+_PY_CLASS = re.compile(r"^[ \t]*+class[ \t]++\w")
 _BRACE_DEF = re.compile(
-    r"[ \t]*(?:(?:export|default|public|private|protected|internal|static|async|pub(?:\([a-z]+\))?|"
-    r"unsafe|extern|virtual|override|final|inline|const)[ \t]+)*"
+    r"^[ \t]*+(?>(?:(?:export|default|public|private|protected|internal|static|async|pub(?:\([a-z]+\))?|"
+    r"unsafe|extern|virtual|override|final|inline|const)[ \t]++)*)"
     r"(?:function[ \t]*\*?[ \t]*(\w+)|func[ \t]+(?:\([^)\n]{0,200}\)[ \t]*)?(\w+)|fn[ \t]+(\w+)|"
     r"[\w<>\[\],.*&: ]{1,200}?[ \t*&](\w+)[ \t]*\()"
 )

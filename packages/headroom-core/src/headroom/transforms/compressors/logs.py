@@ -51,7 +51,7 @@ _DIGIT = "0"
 _DIGITS = str.maketrans(dict.fromkeys("0123456789", _DIGIT) | {"-": None})
 _DIGIT_RUN = re.compile(_DIGIT + _DIGIT + "+")
 _WILD = "<*>"
-_TRACE = re.compile(r"(?:\s+at \S|\s*File \"|Caused by:|\s+\.\.\. \d+ more|\s*Traceback )")
+_TRACE = re.compile(r"^(?:\s++at \S|\s*+File \"|Caused by:|\s++\.\.\. \d+ more|\s*+Traceback )")
 _PREFIX = re.compile(
     r"^(?:\[?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
     r"|<n>|<ip>|<hex>|<id>|[\[\]:/.,\- ])*"

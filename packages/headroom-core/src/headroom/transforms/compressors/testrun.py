@@ -33,8 +33,8 @@ _SIGNS = re.compile(
     r"^test result: |^Tests?: [^\n]*\b(?:passed|failed)\b|^(?:PASS|FAIL) ",
     re.M,
 )
-_PROGRESS = re.compile(r"\S+ [.sxX]+(?:\s+\[\s?\d{1,3}%\])?")
-_DOTS_ONLY = re.compile(r"[.sxX]+(?:\s+\[\s?\d{1,3}%\])?")
+_PROGRESS = re.compile(r"^\S++ [.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
+_DOTS_ONLY = re.compile(r"^[.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
 _PASS_WORDS = frozenset({"PASSED", "SKIPPED", "XFAIL", "XPASS"})
 _STARTS = ("--- PASS:", "--- SKIP:", "=== RUN ", "=== PAUSE ", "=== CONT ", "✓ ", "√ ")
 

@@ -1,0 +1,101 @@
+"""The contract the ContentRouter relies on, and a sweep of every compressor regex over adversarial input."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import string
+
+import pytest
+
+from headroom.transforms.compressors import COMPRESSORS
+
+from .helpers import make_unit
+
+MODULES = ["json", "logs", "diff", "code", "text", "testrun", "_util"]
+
+
+def test_the_mapping_names_every_compressor() -> None:
+    assert set(COMPRESSORS) == {"json", "logs", "diff", "code", "text", "testrun"}
+    for name, fn in COMPRESSORS.items():
+        module = importlib.import_module(f"headroom.transforms.compressors.{name}")
+        assert fn is module.compress  # the router also loads modules by name
+
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+def test_signature_and_documented_options(name: str) -> None:
+    fn = COMPRESSORS[name]
+    params = list(inspect.signature(fn).parameters.values())
+    assert [p.name for p in params[:2]] == ["text", "unit"]
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params[:2])
+    module_doc = importlib.import_module(f"headroom.transforms.compressors.{name}").__doc__ or ""
+    for p in params[2:]:
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY, p.name
+        assert p.default is not inspect.Parameter.empty, p.name
+        assert p.name in module_doc, f"option {p.name} of {name} is not documented"
+
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+@pytest.mark.parametrize("text", ["", "\n", "x", "\n\n\n", "[]", "{}", "\x00\x1b\r"])
+def test_tiny_inputs_pass_through(name: str, text: str) -> None:
+    assert COMPRESSORS[name](text, make_unit(text)) is None
+
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+def test_unknown_option_is_a_clear_error(name: str) -> None:
+    with pytest.raises(TypeError):
+        COMPRESSORS[name]("text", make_unit("text"), no_such_option=1)
+
+
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
+    found = []
+    for mod_name in MODULES:
+        module = importlib.import_module(f"headroom.transforms.compressors.{mod_name}")
+        for attr, value in vars(module).items():
+            if isinstance(value, re.Pattern):
+                found.append((f"{mod_name}.{attr}", value))
+    return found
+
+
+ADVERSARIAL_UNITS = [
+    *string.printable,
+    "█",
+    "━",
+    "\x1b[",
+    "\x1b]",
+    "a1",
+    "0x",
+    "1.",
+    "<n>",
+    "Mon ",
+    "[ ",
+    " PASSED",
+    "= ",
+    "blk_-1",
+    "ab-",
+    "(a",
+    "\\n",
+    "def ",
+    "pub ",
+    "'a",
+    '"a',
+    "`a",
+    "-1",
+    "1:",
+    "Error ",
+    "  at x\n",
+]
+
+
+@pytest.mark.parametrize(("where", "pattern"), _patterns(), ids=[w for w, _ in _patterns()])
+def test_every_regex_is_linear_on_adversarial_input(where: str, pattern: re.Pattern[str]) -> None:
+    # Completes only if the pattern never backtracks quadratically: 20k-char runs of one unit, plus the
+    # same run with a character that breaks a match at the very end.
+    for unit in ADVERSARIAL_UNITS:
+        text = unit * (20_000 // len(unit))
+        for candidate in (text, text + "\x00", "\n".join([text[:200]] * 100)):
+            for _ in pattern.finditer(candidate):
+                pass
+            pattern.match(candidate)
+            pattern.fullmatch(candidate)
