@@ -139,7 +139,14 @@ def run_config(
         engine.compress(raw, path=case["path"])
         memo = time.perf_counter() - t0
         out = json.loads(res.body) if res.changed else case["body"]
-        results[case["id"]] = {"out": out, "first": first, "cpu": first_cpu, "memo": memo, "result": res}
+        results[case["id"]] = {
+            "out": out,
+            "first": first,
+            "cpu": first_cpu,
+            "memo": memo,
+            "result": res,
+            "identical": res.body == raw,
+        }
         fmt = detect_format(case["body"], case["path"])
         if fmt is not None:
             slots = EXTRACTORS[fmt](case["body"], engine.config.pasted_output_tags)
@@ -199,7 +206,7 @@ def summarise(
             needles += len(case["needles"])
             kept += sum(1 for n in case["needles"] if n in text)
             if case["kind"] == "small":
-                small_identical += int(r["out"] == case["body"])
+                small_identical += int(r.get("identical", r["out"] == case["body"]))
         firsts = [results[c["id"]]["first"] * 1000 for c in members]
         cpus = [results[c["id"]]["cpu"] * 1000 for c in members]
         memos = [results[c["id"]]["memo"] * 1000 for c in members]
@@ -227,17 +234,22 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     order = ["trajectory", "log", "json", "search", "diff", "small", "all"]
+    smalls = ""
     for kind in sorted(table, key=lambda k: order.index(k) if k in order else 99):
         row = table[kind]
         needles = f"{row['kept']}/{row['needles']}" + (
             f" ({100 * row['kept'] / row['needles']:.1f} %)" if row["needles"] else ""
         )
         memo = "-" if row["memo_p50"] != row["memo_p50"] else f"{row['memo_p50']:.2f}"
+        if kind == "small":
+            smalls = f"small cases forwarded byte for byte: {row['small_identical']}/{row['cases']}"
         print(
             f"| {kind} | {row['cases']} | {100 * row['saved_sum']:.1f} % | {100 * row['saved_mean']:.1f} % "
             f"| {needles} | {row['p50']:.2f} | {row['p90']:.2f} | {row['cpu_p50']:.2f} / {row['cpu_p90']:.2f}"
             f" | {memo} |"
         )
+    if smalls:
+        print(f"\n{smalls}")
 
 
 def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
