@@ -59,17 +59,20 @@ class LiteLLMContractClient:
         if not isinstance(parsed, dict):
             # LiteLLM's proxy rejects a body that is not a JSON object before any hook runs.
             return Delivery(body=None, json=None, status=400)
+        request_headers = {k.lower(): v for k, v in (headers or {}).items()}
         data = {
             **parsed,
             "litellm_call_id": str(uuid.uuid4()),
-            "metadata": {"user_api_key_alias": "contract"},
-            "proxy_server_request": {"url": path, "method": "POST", "headers": dict(headers or {})},
+            "metadata": {"user_api_key_alias": "contract", "headers": request_headers},
+            "proxy_server_request": {"url": path, "method": "POST", "headers": request_headers},
         }
         out, response_headers = asyncio.run(self._run(data, call_type_for(path)))
+        # LiteLLM does not forward the client's headers to the provider (unless an operator turns on
+        # forward_client_headers_to_llm_api), so the provider receives none of them.
         return Delivery(
             body=None,
             json={key: out[key] for key in parsed if key in out},
-            headers={k.lower(): v for k, v in (headers or {}).items()},
+            headers={},
             response_headers=response_headers,
         )
 

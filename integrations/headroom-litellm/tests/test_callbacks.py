@@ -160,6 +160,19 @@ def test_response_headers_report_each_request_once() -> None:
     assert other is None
 
 
+def test_x_headroom_mode_off_skips_the_request() -> None:
+    callback = HeadroomCallback()
+    data = proxy_data(chat_request("m", "off-header"))
+    data["proxy_server_request"]["headers"] = {"X-Headroom-Mode": " OFF ", "user-agent": "t"}
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    assert out is data
+    headers = run(callback.async_post_call_response_headers_hook(out, None, None))
+    assert headers["x-headroom-skipped"] == "off"
+    assert headers["x-headroom-tokens-saved"] == "0"
+    data["proxy_server_request"]["headers"] = {"x-headroom-mode": "on"}
+    assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is not data
+
+
 def test_response_headers_can_be_turned_off() -> None:
     callback = HeadroomCallback(ProxyConfig(telemetry={"response_headers": False}))
     data = proxy_data(chat_request("m", "quiet"))

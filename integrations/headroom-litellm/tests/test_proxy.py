@@ -61,10 +61,14 @@ def streamed_text(route: str, raw: str) -> str:
     return "".join(text)
 
 
-def send(proxy: Proxy, path: str, body: dict[str, Any]) -> tuple[httpx.Response, str]:
+def send(
+    proxy: Proxy, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[httpx.Response, str]:
     with (
         httpx.Client(timeout=60) as client,
-        client.stream("POST", proxy.url + path, json=body, headers=proxy.headers) as response,
+        client.stream(
+            "POST", proxy.url + path, json=body, headers={**proxy.headers, **(headers or {})}
+        ) as response,
     ):
         raw = response.read().decode()
     return response, raw
@@ -114,6 +118,17 @@ def test_request_headroom_cannot_use_passes_unchanged(proxy: Proxy, upstream: Up
     assert received.body["input"] == request["input"]
     assert response.headers.get("x-headroom-tokens-saved") == "0"
     assert response.headers.get("x-headroom-skipped") == "no_units"
+
+
+def test_client_can_opt_out_per_request(proxy: Proxy, upstream: Upstream) -> None:
+    request = chat_request(OPENAI_MODEL, "opt-out")
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/chat/completions", request, {"x-headroom-mode": "off"})
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/chat/completions")
+    fmt = WireFormat.OPENAI_CHAT
+    assert tool_texts(received.body, fmt) == tool_texts(request, fmt)
+    assert response.headers["x-headroom-skipped"] == "off"
 
 
 def test_short_chat_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:

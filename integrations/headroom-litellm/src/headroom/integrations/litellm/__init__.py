@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import litellm
+
 from headroom.engine import Engine
 from headroom.integrations.litellm._callbacks import HeadroomCallback, HeadroomSDKCallback, response_headers
 from headroom.integrations.litellm._request import CALL_FORMATS, merged, message_view, wire_format

@@ -8,10 +8,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from headroom.engine import Engine, EngineResult
-from headroom.integrations.litellm._request import call_id, merged, message_view, wire_format
-from headroom.proxy.config import ProxyConfig
 from litellm.integrations.custom_logger import CustomLogger
+
+from headroom.engine import Engine, EngineResult
+from headroom.integrations.litellm._request import call_id, merged, message_view, opted_out, wire_format
+from headroom.proxy.config import ProxyConfig
 
 logger = logging.getLogger("headroom.integrations.litellm")
 
@@ -83,9 +84,18 @@ class HeadroomCallback(_HeadroomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
-        """Compress the request's messages; every other key is copied through. Returns the data to send."""
-        out, result = await self.compress(data, call_type)
-        if result.format is not None and self.config.telemetry.response_headers:
+        """Compress the request's messages; every other key is copied through. Returns the data to send.
+
+        Other call types, and requests sent with ``x-headroom-mode: off``, come back as they were.
+        """
+        fmt = wire_format(call_type)
+        if fmt is None:
+            return data
+        if opted_out(data):
+            out, result = data, EngineResult(body=data, format=fmt, skipped="off")
+        else:
+            out, result = await self.compress(data, call_type)
+        if self.config.telemetry.response_headers:
             self._remember(call_id(data), result)
         return out
 
@@ -126,14 +136,17 @@ class HeadroomSDKCallback(_HeadroomLogger):
 
 
 def response_headers(result: EngineResult) -> dict[str, str]:
-    """What one request's compression is reported as, in ``x-headroom-*`` response headers."""
+    """One request's ``x-headroom-*`` response headers (the same set the ASGI middleware sends).
+
+    ``x-headroom-transforms`` names the transforms that changed something (empty when none);
+    ``x-headroom-skipped`` says why nothing changed (the engine's reasons, or ``off``).
+    """
     headers = {
         "x-headroom-tokens-before": str(result.tokens_before),
         "x-headroom-tokens-after": str(result.tokens_after),
         "x-headroom-tokens-saved": str(result.tokens_saved),
+        "x-headroom-transforms": ",".join(result.applied),
     }
-    if result.applied:
-        headers["x-headroom-transforms"] = ",".join(result.applied)
     if result.skipped:
         headers["x-headroom-skipped"] = result.skipped
     return headers

@@ -61,6 +61,23 @@ def merged(data: Mapping[str, Any], compressed: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+MODE_HEADER = "x-headroom-mode"
+"""A request header: ``off`` sends that request on uncompressed (the same opt-out as the ASGI middleware)."""
+
+
+def opted_out(data: Mapping[str, Any]) -> bool:
+    """True when the client sent ``x-headroom-mode: off`` (the proxy keeps request headers in
+    ``proxy_server_request``)."""
+    request = data.get("proxy_server_request")
+    headers = request.get("headers") if isinstance(request, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return False
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == MODE_HEADER:
+            return isinstance(value, str) and value.strip().lower() == "off"
+    return False
+
+
 def call_id(data: Mapping[str, Any]) -> str | None:
     """LiteLLM's id for one request (set by the proxy before its pre-call hooks), if any."""
     value = data.get("litellm_call_id")
