@@ -241,3 +241,14 @@ def test_contract_client_matches_the_engine() -> None:
         assert int(got.response_headers["x-headroom-tokens-saved"]) > 0
         assert client.deliver("/v1/embeddings", body).json == request
         assert client.deliver("/v1/chat/completions", b"{not json").status == 400
+
+
+def test_sdk_hook_keeps_litellm_message_objects() -> None:
+    """SDK users append the previous response's ``Message`` object to ``messages``: it is passed on as is."""
+    request = chat_request("m", "message-object")
+    assistant = litellm.Message(role="assistant", content="Let me grep.")
+    kwargs = {**request, "messages": [*request["messages"][:2], assistant, *request["messages"][2:]]}
+    out = run(HeadroomSDKCallback().async_pre_call_deployment_hook(kwargs, CallTypes.acompletion))
+    assert out is not None
+    assert out["messages"][2] is assistant
+    assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
