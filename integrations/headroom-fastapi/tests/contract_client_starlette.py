@@ -10,8 +10,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from contract_client import HttpClient, running
-from fastapi_support import Log, starlette_app
+from starlette_support import HttpClient, Log, running, starlette_app
 
 from headroom.integrations.asgi import HeadroomASGIMiddleware
 from headroom.proxy.config import ProxyConfig
