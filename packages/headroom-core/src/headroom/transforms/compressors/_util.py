@@ -22,6 +22,8 @@ _HEX = re.compile(r"\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0
 _IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 _NUM = re.compile(r"-?\d+")
 _SPACE = re.compile(r"[ \t]+")
+_DIGITS = str.maketrans(dict.fromkeys("0123456789", "0") | {"-": None})
+_DIGIT_RUN = re.compile("00+")
 
 _DETAIL_MAX = 160
 
@@ -74,9 +76,10 @@ def template(line: str) -> str:
     return _mask(line).strip()
 
 
-def templates(text: str) -> list[str]:
-    """The template of every line of ``text`` (split on ``\\n``), masked in one pass over the whole text."""
-    return [t.strip() for t in _mask(text).split("\n")]
+def line_keys(text: str) -> list[str]:
+    """A cheap grouping key for every line of ``text`` (split on ``\\n``): digit runs become one ``0``
+    and ``-`` is dropped (so ``blk_-12`` and ``blk_34`` agree). One C-speed pass plus one regex."""
+    return _DIGIT_RUN.sub("0", text.translate(_DIGITS)).split("\n")
 
 
 def detail_text(parts: Iterable[str], limit: int = _DETAIL_MAX) -> str:

@@ -383,13 +383,15 @@ def _special(
     errors: list[int] = []
     odd: list[int] = []
     common = set(common_shape)
+    rare_null = {k for k, share in null_share.items() if share <= 0.1}
+    kinds: dict[str, int] = {}  # key -> 1 error-like, 2 status-like, 0 neither
     for i, r in enumerate(records):
         if not isinstance(r, dict):
             odd.append(i)
             continue
-        if _is_error(r):
+        if _is_error(r, kinds):
             errors.append(i)
-        elif set(r) != common or any(v is None and null_share.get(k, 1.0) <= 0.1 for k, v in r.items()):
+        elif r.keys() != common or any(r.get(k, 0) is None for k in rare_null):
             odd.append(i)
     return sorted((errors + odd)[:limit])
 
@@ -416,12 +418,17 @@ def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) 
     return found
 
 
-def _is_error(record: Mapping[str, Any]) -> bool:
+def _is_error(record: Mapping[str, Any], kinds: dict[str, int]) -> bool:
+    """True for a record with a non-empty error-like field or a failing status (``"error": null`` is fine)."""
     for key, value in record.items():
-        low = str(key).lower()
-        if any(word in low for word in _ERROR_KEYS):
+        kind = kinds.get(key)
+        if kind is None:
+            low = str(key).lower()
+            kind = 1 if any(word in low for word in _ERROR_KEYS) else 2 if low in _STATUS_KEYS else 0
+            kinds[key] = kind
+        if kind == 1:
             if value not in (None, False, "", 0, [], {}):
                 return True
-        elif low in _STATUS_KEYS and isinstance(value, str) and value.strip().lower() in _BAD_STATUS:
+        elif kind == 2 and isinstance(value, str) and value.strip().lower() in _BAD_STATUS:
             return True
     return False

@@ -41,15 +41,13 @@ from itertools import accumulate
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import (
     detail_text,
+    line_keys,
     omitted,
     quote_template,
     request_terms,
     template,
 )
 
-_DIGIT = "0"
-_DIGITS = str.maketrans(dict.fromkeys("0123456789", _DIGIT) | {"-": None})
-_DIGIT_RUN = re.compile(_DIGIT + _DIGIT + "+")
 _WILD = "<*>"
 _TRACE = re.compile(r"^(?:\s++at \S|\s*+File \"|Caused by:|\s++\.\.\. \d+ more|\s*+Traceback )")
 _PREFIX = re.compile(
@@ -92,7 +90,7 @@ def compress(
     n = len(lines)
     if n < min_lines or sum(1 for line in lines if line.strip()) < min_lines:
         return None
-    keys = _DIGIT_RUN.sub(_DIGIT, text.translate(_DIGITS)).split("\n")
+    keys = line_keys(text)
     if len(keys) != n:
         return None
     budget = n * _COMPARE_BUDGET

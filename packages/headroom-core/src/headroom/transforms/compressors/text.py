@@ -31,12 +31,13 @@ import re
 from collections.abc import Callable
 
 from headroom.engine.units import Unit
-from headroom.transforms.compressors._util import detail_text, omitted, quote_template, templates
+from headroom.transforms.compressors._util import detail_text, line_keys, omitted, quote_template, template
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
 _PERCENT = re.compile(r"\b\d{1,3}(?:\.\d+)?%")
 _BAR = re.compile(r"[█▉▊▋▌▍▎▏#=━─>|]{3}|\d(?:it/s|s/it)\b|it/s\]|\bETA\b|\beta \d")
 _MARKER_START = "[headroom: omitted"
+_PROGRESS_CUES = ("%", "it/s", "eta ", "ETA ")
 _ERRORISH = re.compile(r"(?i:\berror\b|\bfatal\b|\bfail)|Error\b|Exception\b|Traceback|FAILED")
 
 
@@ -101,7 +102,11 @@ def fold_overwrites(lines: list[str], unit: Unit) -> list[str]:
 
 
 def _is_progress(line: str) -> bool:
-    if len(line) >= 400 or not _BAR.search(line):
+    if len(line) >= 400 or (
+        "%" not in line and "it/s" not in line and "eta " not in line and "ETA " not in line
+    ):
+        return False
+    if not _BAR.search(line):
         return False
     return bool(_PERCENT.search(line)) or "it/s" in line or "eta " in line or "ETA " in line
 
@@ -166,7 +171,7 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     """Runs of at least ``min_run`` lines with one template (numbers, ids masked) keep first and last."""
     if len(lines) < min_run:
         return lines
-    keys = templates("\n".join(lines))
+    keys = [k.strip() for k in line_keys("\n".join(lines))]
     if len(keys) != len(lines):
         return lines
     out: list[str] = []
@@ -180,7 +185,7 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
                 j += 1
         if j - i >= min_run:
             out.append(lines[i])
-            shown = quote_template(key, 80)
+            shown = quote_template(template(lines[i]), 80)
             out.append(omitted(unit, [(j - i - 2, "lines")], detail_text([f"{j - i - 2}x {shown}"])))
             out.append(lines[j - 1])
         else:
