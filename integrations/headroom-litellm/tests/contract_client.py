@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import (read by litellm)
 
 from headroom.integrations.litellm import HeadroomCallback
 from headroom.proxy.config import ProxyConfig
