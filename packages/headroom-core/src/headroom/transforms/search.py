@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -196,11 +197,19 @@ def terms(text: str) -> list[str]:
     """Lowercased words and identifier sub-words (``url_path_for`` -> url_path_for, url, path, for)."""
     out: list[str] = []
     for word in WORD_RE.findall(text):
-        low = word.lower()
-        out.append(low)
-        if "_" in word or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)):
-            out.extend(s.lower() for part in word.split("_") for s in SUBWORD_RE.findall(part) if s)
+        out.extend(_word_terms(word))
     return out
+
+
+_COMPOUND_RE = re.compile(r"_|[a-z][A-Z]|[A-Z]{2}[a-z]")
+
+
+@lru_cache(maxsize=65536)
+def _word_terms(word: str) -> tuple[str, ...]:
+    low = word.lower()
+    if not _COMPOUND_RE.search(word):
+        return (low,)
+    return (low, *(s.lower() for part in word.split("_") for s in SUBWORD_RE.findall(part) if s))
 
 
 def identifiers(text: str) -> set[str]:
