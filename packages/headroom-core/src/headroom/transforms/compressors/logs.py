@@ -22,8 +22,8 @@ Options (keyword-only):
     keep_tail (int, 3): trailing lines always kept.
     rare_max (int, 2): a template seen at most this many times is rare; all its lines are kept.
     min_lines (int, 12): fewer non-blank lines than this is not worth compressing (None).
-    min_gap (int, 2): runs of droppable lines this short are kept rather than marked (a marker costs
-        about as much as two lines).
+    min_gap_chars (int, 60): runs of droppable lines with at most this many characters are kept rather
+        than marked (a marker costs about 50 characters).
     lead_tokens (int, 6): templates merge only when their first ``lead_tokens`` tokens agree.
     similarity (float, 0.7): share of the other tokens that must agree for two templates to merge.
     distinct_max (int, 4): a merged template with at most this many variants is a set of distinct events,
@@ -78,7 +78,7 @@ def compress(
     keep_tail: int = 3,
     rare_max: int = 2,
     min_lines: int = 12,
-    min_gap: int = 2,
+    min_gap_chars: int = 60,
     lead_tokens: int = 6,
     similarity: float = 0.7,
     distinct_max: int = 4,
@@ -135,19 +135,17 @@ def compress(
         j = i
         while j < n and not keep[j]:
             j += 1
+        repeats = 0
         if i > 0:
-            r = i
-            while r < j and lines[r] == lines[i - 1]:
-                r += 1
-            if r > i:  # exact repeats of the line above come first: say so
-                dropped += r - i
-                out.append(omitted(unit, [(r - i, "lines")], "repeats of the line above"))
-                i = r
-        if j - i <= min_gap:
+            while i + repeats < j and lines[i + repeats] == lines[i - 1]:
+                repeats += 1
+        if repeats < j - i and sum(len(line) + 1 for line in lines[i:j]) <= min_gap_chars:
             out.extend(lines[i:j])
-        elif j > i:
+        else:
             dropped += j - i
-            detail = _gap_detail(lines, cluster_of_line, cluster_tokens, i, j, named, templates_in_marker)
+            detail = _gap_detail(
+                lines, cluster_of_line, cluster_tokens, i, j, repeats, named, templates_in_marker
+            )
             out.append(omitted(unit, [(j - i, "lines")], detail))
         i = j
     if not dropped:
@@ -271,21 +269,27 @@ def _gap_detail(
     cluster_tokens: list[list[str]],
     start: int,
     end: int,
+    repeats: int,
     named: set[int],
     shown: int,
 ) -> str:
+    """What a run of dropped lines held: leading repeats of the line above, templates not named before."""
+    parts = []
+    if repeats:
+        parts.append(
+            "repeats of the line above" if repeats == end - start else f"{repeats} repeats of the line above"
+        )
     tally: dict[int, int] = {}
     first: dict[int, int] = {}
-    for i in range(start, end):
+    for i in range(start + repeats, end):
         c = cluster_of_line[i]
         tally[c] = tally.get(c, 0) + 1
         first.setdefault(c, i)
     fresh = [c for c in sorted(tally, key=lambda c: -tally[c]) if c not in named and lines[first[c]].strip()]
-    parts = []
     for c in fresh[:shown]:
         named.add(c)
         parts.append(f"{tally[c]}x {quote_template(_display(lines[first[c]], cluster_tokens[c]), 80)}")
-    rest = (end - start) - sum(tally[c] for c in fresh[:shown])
-    if rest and parts:
+    rest = (end - start - repeats) - sum(tally[c] for c in fresh[:shown])
+    if rest and len(parts) > (1 if repeats else 0):
         parts.append(f"{rest} others")
     return detail_text(parts, 220)
