@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from headroom.engine import Engine
 from headroom.integrations.asgi import (
     HeadroomASGIMiddleware,
