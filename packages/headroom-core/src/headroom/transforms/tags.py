@@ -10,8 +10,6 @@ dropped, duplicated or reordered makes ``restore`` return None, and the engine k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pydantic import Field
 
@@ -51,43 +49,14 @@ DEFAULT_INSIDE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Tag:
-    start: int
-    end: int
-    name: str
-    closing: bool
-
-
 def is_custom_tag(name: str) -> bool:
     """True for a tag name that is not an HTML element (``system-reminder``, ``returncode``, ``x:y``...)."""
     return name.lower() not in HTML_TAGS
 
 
-def _scan(text: str) -> list[_Tag]:
-    tags: list[_Tag] = []
-    for m in TAG_RE.finditer(text):
-        attrs = m.group(3)
-        if attrs.endswith("/"):
-            continue  # self-closing: nothing inside to protect, and often JSX/generics in code
-        tags.append(_Tag(m.start(), m.end(), m.group(2), m.group(1) == "/"))
-    return tags
-
-
-def _pairs(tags: Iterable[_Tag]) -> list[tuple[_Tag, _Tag]]:
-    """Open/close pairs by name; a close tag pops any unclosed tags above its opener; strays are ignored."""
-    stack: list[_Tag] = []
-    pairs: list[tuple[_Tag, _Tag]] = []
-    for tag in tags:
-        if not tag.closing:
-            stack.append(tag)
-            continue
-        for depth in range(len(stack) - 1, max(-1, len(stack) - 65), -1):
-            if stack[depth].name == tag.name:
-                pairs.append((stack[depth], tag))
-                del stack[depth:]
-                break
-    return pairs
+_IGNORE, _WHOLE, _INSIDE, _CUSTOM = 0, 1, 2, 3
+_MAX_DEPTH = 64
+"""A closing tag looks this far down the stack for its opener (bounds the pass on unbalanced input)."""
 
 
 def _sentinels(text: str) -> tuple[str, str]:
@@ -112,21 +81,33 @@ class TagProtector(Protector):
     max_block_chars: int = Field(2000, ge=0)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """The protected (start, end) spans of ``text``, sorted and disjoint."""
+        """The protected (start, end) spans of ``text``, sorted and disjoint (one pass with a tag stack)."""
         if "<" not in text:
             return []
-        whole, inside = set(self.tags), set(self.inside)
+        kinds: dict[str, int] = {}
+        stack: list[tuple[str, int, int]] = []  # open tags that matter: (name, start, end)
         found: list[tuple[int, int]] = []
-        for open_, close in _pairs(_scan(text)):
-            name = open_.name
-            if name in whole:
-                found.append((open_.start, close.end))
-            elif name in inside or (self.custom and is_custom_tag(name)):
-                if name not in inside and close.end - open_.start <= self.max_block_chars:
-                    found.append((open_.start, close.end))
-                else:
-                    found.append((open_.start, open_.end))
-                    found.append((close.start, close.end))
+        for m in TAG_RE.finditer(text):
+            closing, name, attrs = m.group(1, 2, 3)
+            kind = kinds.get(name)
+            if kind is None:
+                kind = kinds[name] = self._kind(name)
+            if kind == _IGNORE or attrs.endswith("/"):
+                continue  # HTML, or self-closing (nothing inside; often JSX or generics in code)
+            start, end = m.span()
+            if not closing:
+                stack.append((name, start, end))
+                continue
+            for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _MAX_DEPTH), -1):
+                if stack[depth][0] == name:  # a close tag pops any unclosed tags above its opener
+                    _, open_start, open_end = stack[depth]
+                    del stack[depth:]
+                    if kind == _WHOLE or (kind == _CUSTOM and end - open_start <= self.max_block_chars):
+                        found.append((open_start, end))
+                    else:
+                        found.append((open_start, open_end))
+                        found.append((start, end))
+                    break
         found.sort()
         disjoint: list[tuple[int, int]] = []
         for start, end in found:
@@ -134,6 +115,13 @@ class TagProtector(Protector):
                 continue  # nested in a block already kept whole
             disjoint.append((start, end))
         return disjoint
+
+    def _kind(self, name: str) -> int:
+        if name in self.tags:
+            return _WHOLE
+        if name in self.inside:
+            return _INSIDE
+        return _CUSTOM if self.custom and is_custom_tag(name) else _IGNORE
 
     def protect(self, unit: Unit) -> tuple[str, Restore]:
         text = unit.text
