@@ -26,7 +26,6 @@ STATE_KEY = "headroom"
 
 HEADER_PREFIX = b"x-headroom-"
 MODE_HEADER = b"x-headroom-mode"
-_JSON_TYPES = (b"application/json",)
 
 
 @dataclass(frozen=True, slots=True)
