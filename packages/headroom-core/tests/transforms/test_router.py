@@ -226,3 +226,10 @@ def test_replaying_a_session_never_changes_a_message_already_sent() -> None:
         previous = out
     assert changed_any
     assert engine.stats.snapshot()["transforms"]["router"]["changed"] > 0
+
+
+def test_json_and_search_parts_are_never_folded_line_by_line() -> None:
+    data = json.dumps([{"name": f"n{i}", "value": i} for i in range(80)], indent=2)
+    router = ContentRouter(routes={"json": "none", "search": "none"})
+    assert router.route(make_unit(data, earlier=[data])).deduped_lines == 0
+    assert router.route(make_unit(GREP, earlier=[GREP])).deduped_lines == 0

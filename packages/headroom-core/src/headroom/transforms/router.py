@@ -94,6 +94,11 @@ def is_structural(line: str) -> bool:
     return "\n" not in line and structural_lines(line) == [(0, len(line))]
 
 
+_NO_DEDUPE = frozenset({ContentType.JSON, ContentType.SEARCH})
+"""Types whose compressors rank by the request: their parts are never folded line by line (a marker inside
+JSON would also break its syntax)."""
+
+
 @lru_cache(maxsize=1024)
 def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
     """Every run of ``WINDOW`` consecutive lines of an earlier unit (pure; cached by content).
@@ -223,7 +228,7 @@ class ContentRouter(Compressor):
             kind = detect(body, search_command=search_cmd)
             kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
-            if windows:
+            if windows and kind not in _NO_DEDUPE:
                 pieces, n = self._dedupe(part.lines, windows, unit)
                 deduped += n
             rewritten: list[str] = []
