@@ -224,9 +224,25 @@ def packaging(session: nox.Session) -> None:
         shutil.rmtree(env, ignore_errors=True)
 
 
+TIKTOKEN_FILES = ("--no-deps", "litellm>=1.60,!=1.82.7,!=1.82.8")
+"""LiteLLM's wheel carries tiktoken's o200k_base and cl100k_base files; installed without its dependencies
+it is only that: exact token counts with no download at run time."""
+
+
+@nox.session(python=PYTHON, tags=["demo"])
+def demo(session: nox.Session) -> None:
+    """The main job: a FastAPI gateway with Headroom before a local fake provider, fed examples/requests."""
+    session.install("-e", CORE, "-e", ASGI, "-e", FASTAPI, "uvicorn>=0.30", "httpx>=0.27")
+    session.install(*TIKTOKEN_FILES)
+    session.run("python", "examples/demo.py", *session.posargs)
+
+
 @nox.session(python=PYTHON, tags=["bench"])
 def bench(session: nox.Session) -> None:
-    """Compression benchmark on the dev corpus (``nox -s bench -- --corpus PATH``)."""
-    session.install("-e", CORE)
-    session.install("--no-deps", "litellm>=1.60,!=1.82.7,!=1.82.8")  # only for its bundled tiktoken files
+    """Benchmarks: compression on the dev corpus (``nox -s bench -- --corpus PATH``), token estimator error,
+    and the ASGI middleware under load."""
+    session.install("-e", CORE, "-e", ASGI, "uvicorn>=0.30", "httpx>=0.27")
+    session.install(*TIKTOKEN_FILES)
     session.run("python", "benchmarks/compression.py", *session.posargs, env={"PYTHONHASHSEED": "0"})
+    session.run("python", "benchmarks/token_estimator.py")
+    session.run("python", "benchmarks/asgi_load.py")

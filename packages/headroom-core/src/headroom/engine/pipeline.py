@@ -221,16 +221,17 @@ class Engine:
     ) -> UnitOutcome:
         count = self.counter.count
         limits = self.config.limits
-        before = count(slot.text)
-        unchanged = UnitOutcome(None, None, before, before)
-        if before < limits.min_unit_tokens:
-            return unchanged
         key = unit_key(fingerprint, slot.text, slot.context, history.digest)
         hit = self.memo.get(key)
-        if hit is not None:
+        if hit is not None:  # a replayed unit costs a hash, not even a token count
             result.memo_hits += 1
             self._credit(result, hit)
             return hit
+        before = count(slot.text)
+        unchanged = UnitOutcome(None, None, before, before)
+        if before < limits.min_unit_tokens:
+            self.memo.put(key, unchanged)
+            return unchanged
 
         text = slot.text
         ref = unit_ref(slot.text)

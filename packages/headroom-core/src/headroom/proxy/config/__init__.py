@@ -72,7 +72,12 @@ class Limits(BaseModel):
     offload_bytes: int = Field(
         32 * 1024, ge=0, description="bodies at least this large are compressed in a worker thread"
     )
-    max_concurrency: int = Field(4, gt=0, description="worker threads compressing at once, per engine")
+    max_concurrency: int = Field(
+        1,
+        gt=0,
+        description="worker threads compressing at once, per engine; compression is CPU-bound Python, so more "
+        "threads add little throughput and lengthen event-loop stalls (GIL contention)",
+    )
     memo_entries: int = Field(8192, ge=0, description="memoized unit results kept (LRU)")
 
 
