@@ -118,3 +118,14 @@ def test_router_call_is_compressed_once(upstream: Upstream, installed: hl.Headro
     sent = only(upstream, mark, "/chat/completions")
     assert tool_texts(sent, WireFormat.OPENAI_CHAT) == expected_texts(request, WireFormat.OPENAI_CHAT)
     assert installed.stats()["requests"] == 1
+
+
+def test_sync_responses_is_compressed(upstream: Upstream, installed: hl.HeadroomSDKCallback) -> None:
+    """LiteLLM's sync ``responses()`` runs the deployment hook itself (1.94 and later)."""
+    request = responses_request("openai/fake-gpt", "sdk-sync-responses")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response = litellm.responses(**request, api_base=f"{upstream.url}/v1", api_key=KEY)
+    assert response.output[0].content[0].text == ANSWER
+    sent = only(upstream, mark, "/responses")
+    assert tool_texts(sent, WireFormat.RESPONSES) == expected_texts(request, WireFormat.RESPONSES)
