@@ -28,15 +28,27 @@ from typing import Any
 
 from headroom.engine import Engine, get_token_counter, serialize
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
+from headroom.engine.units import Unit
 from headroom.proxy.config import ProxyConfig
-from headroom.transforms import ContentRouter, SearchCompressor, TagProtector, Transform
+from headroom.transforms import Compressor, ContentRouter, SearchCompressor, TagProtector, Transform
 from headroom.transforms.markers import marker, unit_ref
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev-cases.jsonl.gz"
 NOT_READ = frozenset({"role", "type", "id", "tool_call_id", "tool_use_id", "call_id", "model", "status"})
 
+
+class NoOp(Compressor):
+    """Changes nothing: the engine's own cost (parse, token counts, memo keys) with no real transform."""
+
+    name = "noop"
+
+    def compress(self, unit: Unit) -> str | None:
+        return None
+
+
 CONFIGS: dict[str, Callable[[], list[Transform]]] = {
+    "engine-only": lambda: [NoOp()],
     "default": lambda: [SearchCompressor(), ContentRouter(), TagProtector()],
     "search": lambda: [SearchCompressor()],
     "router": lambda: [ContentRouter()],
