@@ -184,3 +184,15 @@ def test_regexes_are_linear_on_adversarial_lines() -> None:
             pattern.fullmatch(text)
         parse(text, allow_bare=True)
         SearchCompressor(min_matches=1).compress(make_unit(text, tool_input="grep", user_request=text[:5000]))
+
+
+def test_vimgrep_columns_and_single_file_grep() -> None:
+    vim = [f"src/f{f}.py:{k}:{k % 7 + 1}:    x = call_{f}_{k}()" for f in range(6) for k in range(1, 9)]
+    parsed = parse("\n".join(vim))
+    assert len(parsed.matches) == len(vim)
+    assert parsed.matches[0].path == "src/f0.py"
+    single = "\n".join(f"{n}:    total += item_{n}" for n in range(1, 60))
+    assert parse(single).matches == []  # bare line:text is not search output on its own...
+    out = SearchCompressor().compress(make_unit(single, tool_input='{"command": "grep -n item_ src/a.py"}'))
+    assert out is not None  # ...but it is when the tool call was a grep
+    assert "[headroom: omitted" in out
