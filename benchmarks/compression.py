@@ -126,8 +126,9 @@ class Truncator:
         if len(tokens) <= budget:
             return text
         half = max(1, budget // 2)
-        head, tail = self.enc.decode(tokens[:half]), self.enc.decode(tokens[-half:])
-        omitted = self.enc.decode(tokens[half:-half])
+        head: str = self.enc.decode(tokens[:half])
+        tail: str = self.enc.decode(tokens[-half:])
+        omitted = str(self.enc.decode(tokens[half:-half]))
         return head + "\n" + self._marker(omitted, text) + "\n" + tail
 
     @staticmethod
