@@ -125,6 +125,22 @@ def test_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) 
     assert run(sdk.async_pre_call_deployment_hook(dict(data), CallTypes.acompletion)) is None
 
 
+def test_adapter_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    callback = HeadroomCallback()
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("adapter bug")
+
+    monkeypatch.setattr(callback, "_remember", boom)
+    data = proxy_data(chat_request("m", "adapter-bug"))
+    assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is data
+    monkeypatch.setattr(callback, "_pending", None)
+    assert run(callback.async_post_call_response_headers_hook(data, None, None)) is None
+    sdk = HeadroomSDKCallback()
+    monkeypatch.setattr(sdk, "compress", boom)
+    assert run(sdk.async_pre_call_deployment_hook(dict(data), CallTypes.acompletion)) is None
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -57,9 +57,9 @@ def __getattr__(name: str) -> Any:
 
 def _log_to_stderr() -> None:
     """In a LiteLLM proxy nobody configures the ``headroom`` logger: give it a handler, so that
-    ``telemetry.log_level`` takes effect. A handler already set up by the application is kept."""
+    ``telemetry.log_level`` takes effect. Handlers already set up (on it or on the root logger) are kept."""
     log = logging.getLogger("headroom")
-    if not log.handlers:
+    if not log.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         log.addHandler(handler)

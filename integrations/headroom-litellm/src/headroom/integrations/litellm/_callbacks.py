@@ -91,12 +91,16 @@ class HeadroomCallback(_HeadroomLogger):
         fmt = wire_format(call_type)
         if fmt is None:
             return data
-        if opted_out(data):
-            out, result = data, EngineResult(body=data, format=fmt, skipped="off")
-        else:
-            out, result = await self.compress(data, call_type)
-        if self.config.telemetry.response_headers:
-            self._remember(call_id(data), result)
+        try:
+            if opted_out(data):
+                out, result = data, EngineResult(body=data, format=fmt, skipped="off")
+            else:
+                out, result = await self.compress(data, call_type)
+            if self.config.telemetry.response_headers:
+                self._remember(call_id(data), result)
+        except Exception:
+            logger.warning("headroom: passing request through", exc_info=True)
+            return data
         return out
 
     async def async_post_call_response_headers_hook(
@@ -108,9 +112,13 @@ class HeadroomCallback(_HeadroomLogger):
         litellm_call_info: dict[str, object] | None = None,
     ) -> dict[str, str] | None:
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
-        key = call_id(data)
-        result = self._pending.pop(key, None) if key is not None else None
-        return response_headers(result) if result is not None else None
+        try:
+            key = call_id(data)
+            result = self._pending.pop(key, None) if key is not None else None
+            return response_headers(result) if result is not None else None
+        except Exception:
+            logger.warning("headroom: no response headers for this request", exc_info=True)
+            return None
 
     def _remember(self, key: str | None, result: EngineResult) -> None:
         if key is None:
@@ -131,7 +139,11 @@ class HeadroomSDKCallback(_HeadroomLogger):
         self, kwargs: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
         """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs)."""
-        out, result = await self.compress(kwargs, call_type)
+        try:
+            out, result = await self.compress(kwargs, call_type)
+        except Exception:
+            logger.warning("headroom: passing request through", exc_info=True)
+            return None
         return out if result.changed else None
 
 
