@@ -168,3 +168,33 @@ def test_regexes_are_linear_on_adversarial_input() -> None:
     deep = "<note>" * 30_000 + "</note>" * 30_000
     protected, restore = TagProtector().protect(make_unit(deep))
     assert restore(protected) == deep
+
+
+def test_inline_custom_tags_are_not_blocks() -> None:
+    grep = "\n".join(
+        f"src/App{f}.jsx:{k}:      <Button>Save {k}</Button>" for f in range(10) for k in range(1, 9)
+    )
+    protected, _ = TagProtector().protect(make_unit(grep))
+    assert protected == grep  # a tag inside a match line is content, not a protected block
+    view = "<Layout>\n  <Button>Save</Button>\n</Layout>"
+    protected, restore = TagProtector().protect(make_unit(view))
+    assert len(PLACEHOLDER_RE.findall(protected)) == 1  # a block whose tag starts a line is kept whole
+    assert restore(protected) == view
+    body = json.dumps(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "where is the Save button of App3?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c", "content": grep},
+            ],
+        }
+    ).encode()
+    res = Engine(ProxyConfig()).compress(body, path="/v1/chat/completions")
+    assert res.applied == ["search"]

@@ -69,8 +69,8 @@ class TagProtector(Protector):
     """Keeps tagged blocks intact through every compressor.
 
     Options: ``tags`` (blocks kept whole), ``inside`` (only the tags are kept; the content may be
-    compressed), ``custom`` (also keep any other non-HTML tag pair whole, up to ``max_block_chars``; larger
-    custom blocks keep their tags only).
+    compressed), ``custom`` (also keep any other non-HTML tag pair whose opening tag starts a line whole, up
+    to ``max_block_chars``; larger custom blocks keep their tags only).
     """
 
     name = "tags"
@@ -87,15 +87,24 @@ class TagProtector(Protector):
         kinds: dict[str, int] = {}
         stack: list[tuple[str, int, int]] = []  # open tags that matter: (name, start, end)
         found: list[tuple[int, int]] = []
+        prev_end, fresh_line = 0, True  # fresh_line: nothing but blanks since the last newline
         for m in TAG_RE.finditer(text):
+            start, end = m.span()
+            gap = text[prev_end:start]
+            newline = gap.rfind("\n")
+            starts_line = (
+                not gap[newline + 1 :].strip(" \t") if newline != -1 else fresh_line and not gap.strip(" \t")
+            )
+            prev_end, fresh_line = end, False
             closing, name, attrs = m.group(1, 2, 3)
             kind = kinds.get(name)
             if kind is None:
                 kind = kinds[name] = self._kind(name)
             if kind == _IGNORE or attrs.endswith("/"):
                 continue  # HTML, or self-closing (nothing inside; often JSX or generics in code)
-            start, end = m.span()
             if not closing:
+                if kind == _CUSTOM and not starts_line:
+                    continue  # an inline custom tag (a grep match, JSX in a line of code): not a block
                 stack.append((name, start, end))
                 continue
             for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _MAX_DEPTH), -1):
