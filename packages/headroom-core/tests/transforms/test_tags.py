@@ -198,3 +198,17 @@ def test_inline_custom_tags_are_not_blocks() -> None:
     ).encode()
     res = Engine(ProxyConfig()).compress(body, path="/v1/chat/completions")
     assert res.applied == ["search"]
+
+
+def test_text_using_every_private_use_character_passes_through_the_engine_unchanged() -> None:
+    pua = "".join(chr(c) for c in range(0xE000, 0xF900))
+    text = (
+        pua
+        + "\n<system-reminder>x</system-reminder>\n"
+        + "\n".join(f"line {i} of output" for i in range(200))
+    )
+    res = Engine(ProxyConfig()).compress(
+        body_with(f"<output>\n{text}\n</output>"), path="/v1/chat/completions"
+    )
+    assert not res.changed
+    assert any(e.startswith("tags: ValueError") for e in res.errors)

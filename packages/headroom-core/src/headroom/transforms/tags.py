@@ -61,8 +61,10 @@ _MAX_DEPTH = 64
 
 def _sentinels(text: str) -> tuple[str, str]:
     present = {ord(c) for c in _PUA_RE.findall(text)}
-    free = (cp for cp in range(_PUA_FIRST, _PUA_LAST + 1) if cp not in present)
-    return chr(next(free)), chr(next(free))
+    free = [cp for cp in range(_PUA_FIRST, _PUA_LAST + 1) if cp not in present][:2]
+    if len(free) < 2:  # the engine then leaves the unit as it was
+        raise ValueError("no private-use characters left for placeholders")
+    return chr(free[0]), chr(free[1])
 
 
 class TagProtector(Protector):
