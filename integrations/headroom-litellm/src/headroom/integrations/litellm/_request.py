@@ -21,9 +21,11 @@ CALL_FORMATS: dict[str, WireFormat] = {
 }
 """LiteLLM call types (proxy route types and SDK function names, old and new) and their body formats.
 
-LiteLLM <= 1.80 passed ``completion``/``responses`` to the proxy hook for chat and Responses; later
-versions pass ``acompletion``/``aresponses``. ``/v1/messages`` is ``anthropic_messages`` since 1.80; the SDK
-names its Anthropic call ``anthropic_messages`` too. Every other call type is left alone.
+The proxy passed ``completion``/``responses`` to pre-call hooks for chat and Responses up to 1.80, and
+passes ``acompletion``/``aresponses`` since 1.81. ``/v1/messages`` is ``anthropic_messages`` since 1.80
+(earlier proxies passed ``text_completion``, which is also the legacy ``/completions`` route, and are not
+supported). The SDK's deployment hook gets the function's name: ``acompletion``, ``aresponses``,
+``responses`` (sync, run by its handler) and ``anthropic_messages``. Every other call type is left alone.
 """
 
 MESSAGE_KEYS: tuple[str, ...] = ("messages", "system", "input")
