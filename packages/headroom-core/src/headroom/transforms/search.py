@@ -324,8 +324,8 @@ class SearchCompressor(Compressor):
         keep: set[int] = set()  # indices into parsed.matches
         for i in order:
             e = parsed.matches[i]
-            if must_keep(e, request_idents):
-                keep.add(i)
+            if len(keep) < 2 * self.max_matches and must_keep(e, request_idents):
+                keep.add(i)  # definitions of what the user asks about (best first, bounded)
                 per_file[e.path or ""] += 1
         for i in order:
             if len(keep) >= self.max_matches:
