@@ -61,7 +61,12 @@ _MAX_DEPTH = 64
 
 def _sentinels(text: str) -> tuple[str, str]:
     present = {ord(c) for c in _PUA_RE.findall(text)}
-    free = [cp for cp in range(_PUA_FIRST, _PUA_LAST + 1) if cp not in present][:2]
+    free: list[int] = []
+    for cp in range(_PUA_FIRST, _PUA_LAST + 1):
+        if cp not in present:
+            free.append(cp)
+            if len(free) == 2:
+                break
     if len(free) < 2:  # the engine then leaves the unit as it was
         raise ValueError("no private-use characters left for placeholders")
     return chr(free[0]), chr(free[1])
