@@ -99,7 +99,12 @@ def test_sync_completion_needs_compress_kwargs(upstream: Upstream, installed: hl
 
 
 def test_uninstalled_sdk_sends_request_as_is(upstream: Upstream) -> None:
+    callback = hl.install()
+    asyncio.run(litellm.acompletion(**chat_kwargs(upstream, "sdk-before-uninstall")))
+    assert callback in litellm._async_success_callback  # LiteLLM copies registered callbacks around
     hl.uninstall()
+    for name in ("callbacks", "input_callback", "success_callback", "_async_success_callback"):
+        assert callback not in getattr(litellm, name), name
     kwargs = chat_kwargs(upstream, "sdk-plain")
     mark = upstream.recorder.mark()
     asyncio.run(litellm.acompletion(**kwargs))

@@ -110,8 +110,23 @@ def _sync_engine() -> Engine:
         return _default_engine
 
 
+_CALLBACK_LISTS = (
+    "callbacks",
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+"""Where LiteLLM keeps (or copies) registered callbacks."""
+
+
 def _remove(callback: HeadroomSDKCallback) -> None:
-    litellm.callbacks[:] = [c for c in litellm.callbacks if c is not callback]
+    for name in _CALLBACK_LISTS:
+        registered = getattr(litellm, name, None)
+        if isinstance(registered, list):
+            registered[:] = [c for c in registered if c is not callback]
 
 
 def compress_kwargs(
