@@ -268,3 +268,20 @@ def test_sdk_hook_keeps_litellm_message_objects() -> None:
     assert out is not None
     assert out["messages"][2] is assistant
     assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(kwargs, WireFormat.OPENAI_CHAT)
+
+
+def test_pending_response_headers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests whose headers hook never runs (LiteLLM errors) cannot grow memory without bound."""
+    from headroom.integrations.litellm import _callbacks
+
+    monkeypatch.setattr(_callbacks, "_PENDING_HEADERS", 3)
+    callback = HeadroomCallback()
+    small = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    for i in range(5):
+        run(callback.async_pre_call_hook(None, None, {**small, "litellm_call_id": f"id-{i}"}, "acompletion"))
+    assert list(callback._pending) == ["id-2", "id-3", "id-4"]
+    assert all(isinstance(v, dict) for v in callback._pending.values())
+    hook = callback.async_post_call_response_headers_hook
+    assert run(hook({"litellm_call_id": "id-0"}, None, None)) is None
+    headers = run(hook({"litellm_call_id": "id-4"}, None, None))
+    assert headers["x-headroom-skipped"] == "no_units"

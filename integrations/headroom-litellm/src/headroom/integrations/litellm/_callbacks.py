@@ -17,7 +17,8 @@ from headroom.proxy.config import ProxyConfig
 logger = logging.getLogger("headroom.integrations.litellm")
 
 _PENDING_HEADERS = 4096
-"""Per-request summaries kept for the response-headers hook (the oldest go first)."""
+"""Requests whose response headers wait for LiteLLM's response-headers hook (the oldest go first). Only the
+small header dicts are kept, never a body."""
 
 
 class _HeadroomLogger(CustomLogger):
@@ -79,7 +80,7 @@ class HeadroomCallback(_HeadroomLogger):
 
     def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
         super().__init__(config, engine=engine)
-        self._pending: OrderedDict[str, EngineResult] = OrderedDict()
+        self._pending: OrderedDict[str, dict[str, str]] = OrderedDict()
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
@@ -114,8 +115,7 @@ class HeadroomCallback(_HeadroomLogger):
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
         try:
             key = call_id(data)
-            result = self._pending.pop(key, None) if key is not None else None
-            return response_headers(result) if result is not None else None
+            return self._pending.pop(key, None) if key is not None else None
         except Exception:
             logger.warning("headroom: no response headers for this request", exc_info=True)
             return None
@@ -123,7 +123,7 @@ class HeadroomCallback(_HeadroomLogger):
     def _remember(self, key: str | None, result: EngineResult) -> None:
         if key is None:
             return
-        self._pending[key] = result
+        self._pending[key] = response_headers(result)
         while len(self._pending) > _PENDING_HEADERS:
             self._pending.popitem(last=False)
 
