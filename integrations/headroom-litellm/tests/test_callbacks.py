@@ -209,6 +209,9 @@ def test_proxy_handler_reads_headroom_environment(monkeypatch: pytest.MonkeyPatc
     config_file.write_text('{"limits": {"min_tokens_saved": 50}}')
     monkeypatch.setenv("HEADROOM_CONFIG", str(config_file))
     monkeypatch.setenv("HEADROOM_ENABLED", "false")
+    # LiteLLM's own built-in headroom guardrail reads these; they are no ProxyConfig field and are ignored.
+    monkeypatch.setenv("HEADROOM_API_BASE", "https://compress.example")
+    monkeypatch.setenv("HEADROOM_API_KEY", "secret")
     module = importlib.reload(hl)
     try:
         handler = module.proxy_handler
