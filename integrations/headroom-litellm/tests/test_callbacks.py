@@ -98,6 +98,8 @@ def test_compresses_supported_calls_and_copies_other_keys(
         "aget_responses",
         "pass_through_endpoint",
         "acreate_batch",
+        "_aresponses_websocket",
+        "acompact_responses",
         None,
         "no_such_call",
     ],
