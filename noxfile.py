@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ LITELLM = "integrations/headroom-litellm"
 DJANGO = "integrations/headroom-django"
 DISTRIBUTIONS = [CORE, ASGI, FASTAPI, LITELLM, DJANGO, META]
 ENVS = ROOT / ".nox" / "_envs"
+
+# LiteLLM otherwise spends seconds at import retrying a network fetch of its model cost map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def group(path: str, name: str = "test") -> list[str]:
@@ -80,7 +84,7 @@ ADAPTERS = {
             (CORE, LITELLM),
             (f"{LITELLM}/tests",),
             f"{LITELLM}/tests/contract_client.py",
-            versions={"oldest": ("litellm==1.60.*",), "newest": ()},
+            versions={"1.94": ("litellm[proxy]==1.94.0",), "newest": ()},
         ),
         Adapter(
             "django",
@@ -224,7 +228,7 @@ def packaging(session: nox.Session) -> None:
         shutil.rmtree(env, ignore_errors=True)
 
 
-TIKTOKEN_FILES = ("--no-deps", "litellm>=1.60,!=1.82.7,!=1.82.8")
+TIKTOKEN_FILES = ("--no-deps", "litellm>=1.94,!=1.82.7,!=1.82.8")
 """LiteLLM's wheel carries tiktoken's o200k_base and cl100k_base files; installed without its dependencies
 it is only that: exact token counts with no download at run time."""
 
