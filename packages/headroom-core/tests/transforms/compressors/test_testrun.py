@@ -179,3 +179,86 @@ def test_properties_failure_lines_survive(rows: list[str]) -> None:
             or "F" in row.split(" ")[-1]
         ):
             assert row in kept
+
+
+def unittest_errors(tests: list[str]) -> str:
+    frames = [
+        '  File "/testbed/requests/api.py", line 55, in get',
+        "    return request('get', url, **kwargs)",
+        '  File "/testbed/requests/sessions.py", line 373, in send',
+        "    r = adapter.send(request, **kwargs)",
+        '  File "/testbed/requests/packages/urllib3/connectionpool.py", line 196, in _new_conn',
+        "    return HTTPConnection(host=self.host,",
+        "TypeError: HTTPConnection.__init__() got an unexpected keyword argument 'strict'",
+    ]
+    out = ["EE.E", ""]
+    for k, name in enumerate(tests):
+        out += [
+            "=" * 70,
+            f"ERROR: {name} (__main__.RequestsTestCase)",
+            "-" * 70,
+            "Traceback (most recent call last):",
+            f'  File "/testbed/test_requests.py", line {100 + 7 * k}, in {name}',
+            "    r = requests.get(url, auth=auth)",
+            *frames,
+            "",
+        ]
+    return "\n".join(
+        [*out, "-" * 70, f"Ran {len(tests) + 1} tests in 0.2s", "", f"FAILED (errors={len(tests)})"]
+    )
+
+
+def test_tracebacks_sharing_frames_keep_the_first_copy_and_every_header() -> None:
+    names = [f"test_case_{k}" for k in range(5)]
+    text = unittest_errors(names)
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    for k, name in enumerate(names):
+        assert f"ERROR: {name} (__main__.RequestsTestCase)" in lines
+        assert f'  File "/testbed/test_requests.py", line {100 + 7 * k}, in {name}' in lines
+    error = "TypeError: HTTPConnection.__init__() got an unexpected keyword argument 'strict'"
+    assert lines.count(error) == 1
+    repeats = [m for m in marker_lines(out) if "same as" in m]
+    assert len(repeats) == 4
+    assert all('ending "TypeError: HTTPConnection.__init__() got' in m for m in repeats)
+    assert "FAILED (errors=5)" in lines
+    assert_markers_valid(out, unit)
+
+
+def test_long_traceback_listings_are_trimmed_around_the_failing_line() -> None:
+    listing = ["    def convert(filename, cache):"]
+    listing += [f"        step_{i} = prepare({i})" for i in range(30)]
+    listing += ["        try:", "            run()", "        except OSError:", "            pass"]
+    listing += [f"        more_{i} = finish({i})" for i in range(5)]
+    text = "\n".join(
+        [
+            "=" * 20 + " test session starts " + "=" * 20,
+            "=" * 20 + " FAILURES " + "=" * 20,
+            "_" * 10 + " test_convert " + "_" * 10,
+            "",
+            *listing,
+            ">       assert result.ok",
+            "E       assert False",
+            "",
+            "lib/convert.py:88: AssertionError",
+            "=" * 10 + " 1 failed in 0.1s " + "=" * 10,
+        ]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    for kept in (
+        "    def convert(filename, cache):",
+        "        except OSError:",
+        "        more_2 = finish(2)",
+        "        more_4 = finish(4)",
+        ">       assert result.ok",
+        "E       assert False",
+    ):
+        assert kept in lines
+    assert "        step_10 = prepare(10)" not in lines
+    assert any("source lines; traceback listing" in m for m in marker_lines(out))
+    assert_markers_valid(out, unit)

@@ -142,3 +142,20 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
     out = text_compressor.compress(text, unit, min_saving=0.0, min_repeat=2, min_template_run=2)
     if out is not None:
         assert_markers_valid(out, unit)
+
+
+def test_repeated_blocks_become_one_marker_and_the_first_copy_stays() -> None:
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    block = [f"  config.{w} = {w.upper()}  # {w[::-1]}" for w in words]
+    text = "\n".join(["first dump:", *block, "second dump:", *block, "done"])
+    unit = make_unit(text)
+    out = text_compressor.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert all(lines.count(b) == 1 for b in block)
+    assert "second dump:" in lines
+    assert "done" in lines
+    markers = marker_lines(out)
+    assert len(markers) == 1
+    assert "omitted 8 lines; same as 8 lines above" in markers[0]
+    assert_markers_valid(out, unit)

@@ -6,16 +6,24 @@ Understands pytest (progress dots and ``-v`` lines), unittest (``test_x (mod.Cas
 * Runs of at least ``min_run`` passing lines (progress lines made only of ``.``/``s``/``x``; verbose
   PASSED/SKIPPED/XFAIL/ok/PASS lines) become one marker counting them (e.g. ``412 passed, 3 skipped``).
   A progress line with an ``F`` or ``E`` in it, and every FAILED/ERROR/FAIL line, stays.
+* In pytest tracebacks, a frame's source listing of at least ``min_frame_lines`` lines keeps its first
+  line, every ``def``/``class`` line, every ``raise``/``except``/``assert``/``finally`` line and line
+  naming an ``...Error``/``Exception``/``Warning``, and the ``frame_context`` lines above the ``>`` line;
+  the rest becomes markers (``trim_frames``).
 * In pytest failure sections, the docstring lines of a frame's source listing (between triple quotes,
   above the ``>`` line) become a marker when there are at least ``min_docstring`` of them; the signature,
   the code, the ``>`` line and every ``E`` line stay.
-* Then the text steps run (repeated lines, e.g. the same warning location listed 40 times).
+* Then the text steps run: repeated lines (the same warning location listed 40 times) and repeated
+  blocks (the frames one traceback shares with an earlier one) become markers.
 
 Returns None when the text shows no sign of a test run.
 
 Options (keyword-only):
     min_run (int, 3): passing lines needed for a run to be folded.
     min_docstring (int, 4): docstring lines needed in a traceback frame to be folded.
+    trim_frames (bool, True): shorten long source listings in tracebacks.
+    frame_context (int, 3): listing lines kept just above the failing ``>`` line.
+    min_frame_lines (int, 12): shorter listings are kept whole.
     min_saving (float, 0.05): the minimum fraction of characters saved, else None.
 """
 
@@ -35,6 +43,9 @@ _SIGNS = re.compile(
 )
 _PROGRESS = re.compile(r"^\S++ [.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
 _DOTS_ONLY = re.compile(r"^[.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
+_FRAME_KEEP = re.compile(
+    r"^\s*+(?:async\s++)?(?:def|class)\s|^\s*+(?:raise|except|assert|finally)\b|Error\b|Exception\b|Warning\b"
+)
 _PASS_WORDS = frozenset({"PASSED", "SKIPPED", "XFAIL", "XPASS"})
 _STARTS = ("--- PASS:", "--- SKIP:", "=== RUN ", "=== PAUSE ", "=== CONT ", "✓ ", "√ ")
 
@@ -100,6 +111,9 @@ def compress(
     *,
     min_run: int = 3,
     min_docstring: int = 4,
+    trim_frames: bool = True,
+    frame_context: int = 3,
+    min_frame_lines: int = 12,
     min_saving: float = 0.05,
 ) -> str | None:
     """The test output with passing noise collapsed, or None when it is not a test run."""
@@ -107,15 +121,60 @@ def compress(
         return None
     lines = text.split("\n")
     lines = text_compressor.fold_runs(lines, unit, _is_passing, min_run, _pass_marker, keep_last=False)
+    if trim_frames:
+        lines = _trim_frames(lines, unit, frame_context, min_frame_lines)
     lines = _fold_docstrings(lines, unit, min_docstring)
     lines = text_compressor.fold_repeats(lines, unit, 3)
     result = "\n".join(lines)
-    folded = text_compressor.compress(result, unit, templates=False, paragraphs=False, min_saving=0.0)
+    folded = text_compressor.compress(result, unit, templates=False, min_saving=0.0)
     if folded is not None:
         result = folded
     if result == text or len(result) > len(text) * (1 - min_saving):
         return None
     return result
+
+
+def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> list[str]:
+    """Shorten long source listings in pytest tracebacks.
+
+    A listing is the run of four-space-indented (or blank) lines above a ``>`` line. Kept: its first line
+    (the ``def``), every ``def``/``class`` line, every line naming an error or handling one, and the
+    ``context`` lines just above the ``>`` line; each other run becomes a marker.
+    """
+    n = len(lines)
+    keep = bytearray(b"\x01") * n
+    floor = 0
+    for k in range(n):
+        if not lines[k].startswith(">"):
+            continue
+        b = k
+        while b > floor and (lines[b - 1][:4] == "    " or not lines[b - 1].strip()):
+            b -= 1
+        while b < k and not lines[b].strip():
+            b += 1
+        floor = k + 1
+        if k - b < min_lines:
+            continue
+        for i in range(b + 1, k - context):
+            if not _FRAME_KEEP.search(lines[i]):
+                keep[i] = 0
+    out: list[str] = []
+    i = 0
+    while i < n:
+        if keep[i]:
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and not keep[j]:
+            j += 1
+        if j - i == 1:
+            out.append(lines[i])
+        else:
+            indent = len(lines[i]) - len(lines[i].lstrip(" "))
+            out.append(" " * min(indent, 12) + omitted(unit, [(j - i, "source lines")], "traceback listing"))
+        i = j
+    return out
 
 
 def _fold_docstrings(lines: list[str], unit: Unit, min_lines: int) -> list[str]:

@@ -11,17 +11,21 @@ In order:
 5. Runs of at least ``min_template_run`` lines that differ only in numbers/ids keep the first and the last.
 6. A paragraph (lines between blank lines) of at least ``min_paragraph_lines`` lines that repeats an
    earlier paragraph exactly is replaced by a marker naming the line where it first appeared.
+7. Any other run of at least ``min_block_lines`` lines that repeats an earlier run exactly (the shared
+   frames of one traceback after another, a config dump printed twice) becomes a marker naming the
+   run's last line. A repeated copy is all that goes: the first copy stays, so no line is lost.
 
 Lines that look like errors (``error``, ``Exception``, ``Traceback``, ``FAILED``...) are never folded into
 a template run or a paragraph repeat. Every omission is one marker.
 
 Options (keyword-only):
     strip_ansi (bool, True), overwrites (bool, True), progress (bool, True), repeats (bool, True),
-    templates (bool, True), paragraphs (bool, True): switch each step.
+    templates (bool, True), paragraphs (bool, True), blocks (bool, True): switch each step.
     min_repeat (int, 3): identical lines needed for a repeat run.
     min_template_run (int, 6): lines of one template needed for a template run.
     min_progress_run (int, 3): progress lines needed for a progress run.
     min_paragraph_lines (int, 3): lines a repeated paragraph needs to be folded.
+    min_block_lines (int, 4): lines a repeated block needs to be folded.
     min_saving (float, 0.05): the minimum fraction of characters saved, else None.
 """
 
@@ -51,10 +55,12 @@ def compress(
     repeats: bool = True,
     templates: bool = True,
     paragraphs: bool = True,
+    blocks: bool = True,
     min_repeat: int = 3,
     min_template_run: int = 6,
     min_progress_run: int = 3,
     min_paragraph_lines: int = 3,
+    min_block_lines: int = 4,
     min_saving: float = 0.05,
 ) -> str | None:
     """The text without terminal noise and repetition, or None when nothing is worth saving."""
@@ -72,6 +78,8 @@ def compress(
         lines = fold_templates(lines, unit, min_template_run)
     if paragraphs:
         lines = fold_paragraphs(lines, unit, min_paragraph_lines)
+    if blocks:
+        lines = fold_blocks(lines, unit, min_block_lines)
     if ansi:
         lines.append(omitted(unit, [(ansi, "terminal control sequences")]))
     result = "\n".join(lines)
@@ -224,4 +232,47 @@ def fold_paragraphs(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
             flush()
             out.append(line)
     flush()
+    return out
+
+
+def _is_rule(line: str) -> bool:
+    """A blank line or a separator made of one repeated character (``=====``, ``-----``)."""
+    stripped = line.strip()
+    return not stripped or (len(stripped) >= 3 and stripped == stripped[0] * len(stripped))
+
+
+def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
+    """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each."""
+    n = len(lines)
+    if n < 2 * min_lines:
+        return lines
+    ids: dict[str, int] = {}
+    seq = [ids.setdefault(line, len(ids)) for line in lines]
+    seen: dict[tuple[int, ...], int] = {}
+    out: list[str] = []
+    i = 0
+    while i < n:
+        key = tuple(seq[i : i + min_lines])
+        first = seen.get(key) if len(key) == min_lines else None
+        if first is not None and first + min_lines <= i:
+            length = min_lines
+            while i + length < n and first + length < i and seq[first + length] == seq[i + length]:
+                length += 1
+            full = length
+            while length > min_lines and _is_rule(lines[i + length - 1]):
+                length -= 1  # leave separators and blank lines that close the run in place
+            run = lines[i : i + length]
+            if sum(1 for r in run if r.strip()) >= 2 and sum(len(r) for r in run) >= 80:
+                named = [r for r in run if _ERRORISH.search(r)] or [r for r in run if r.strip()]
+                detail = f"same as {length} lines above, ending {quote_template(named[-1].strip(), 80)}"
+                out.append(omitted(unit, [(length, "lines")], detail_text([detail])))
+                i += length
+            else:  # too slight to mark; step over the whole match so that no line is compared twice
+                out.extend(lines[i : i + full])
+                i += full
+            continue
+        if len(key) == min_lines:
+            seen.setdefault(key, i)
+        out.append(lines[i])
+        i += 1
     return out
