@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import re
 import string
 
@@ -11,7 +12,7 @@ import pytest
 
 from headroom.transforms.compressors import COMPRESSORS
 
-from .helpers import make_unit
+from .helpers import assert_markers_valid, make_unit
 
 MODULES = ["json", "logs", "diff", "code", "text", "testrun", "_util"]
 
@@ -99,3 +100,52 @@ def test_every_regex_is_linear_on_adversarial_input(where: str, pattern: re.Patt
                 pass
             pattern.match(candidate)
             pattern.fullmatch(candidate)
+
+
+SAMPLE = "\n".join(
+    [
+        "=== test session starts ===",
+        *[f"2024-01-01 00:00:{i:02d} INFO worker {i % 3} step {i} ok" for i in range(40)],
+        "2024-01-01 00:01:00 ERROR worker 2 failed: Traceback below",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 3, in f',
+        "ValueError: boom",
+        "\x1b[31mred\x1b[0m " + "\r".join(f"{p}%|###|" for p in range(0, 100, 25)),
+        "def f(x):",
+        *[f"    y{i} = x + {i}" for i in range(10)],
+        "diff --git a/uv.lock b/uv.lock",
+        "@@ -1,2 +1,2 @@",
+        "-a",
+        "+b",
+        '[{"id": 1, "error": null}, {"id": 2, "error": "x"}]',
+        "=== 1 failed, 3 passed in 0.1s ===",
+    ]
+)
+
+
+JSON_SAMPLE = json.dumps(
+    [{"id": i, "name": f"n{i}", "error": None if i % 7 else "boom", "v": i * 1.5} for i in range(50)]
+    + [{"id": 50, "odd": True}, {"id": 1, "name": "n1", "error": None, "v": 1.5}]
+)
+
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+def test_extreme_option_values_never_raise(name: str) -> None:
+    fn = COMPRESSORS[name]
+    sample = JSON_SAMPLE if name == "json" else SAMPLE
+    unit = make_unit(sample)
+    params = list(inspect.signature(fn).parameters.values())[2:]
+    for p in params:
+        if isinstance(p.default, bool):
+            values: list[object] = [not p.default]
+        elif isinstance(p.default, int):
+            values = [0, 1, 10_000]
+        elif isinstance(p.default, float):
+            values = [0.0, 0.99]
+        else:
+            continue
+        for value in values:
+            out = fn(sample, unit, **{p.name: value})
+            assert out is None or isinstance(out, str)
+            if out is not None:
+                assert_markers_valid(out, unit)

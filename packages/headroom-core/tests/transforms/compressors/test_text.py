@@ -159,3 +159,37 @@ def test_repeated_blocks_become_one_marker_and_the_first_copy_stays() -> None:
     assert len(markers) == 1
     assert "omitted 8 lines; same as 8 lines above" in markers[0]
     assert_markers_valid(out, unit)
+
+
+ERRORISH_LINES = [
+    "ERROR: disk full",
+    "Traceback (most recent call last):",
+    "ValueError: bad input",
+    "FAILED x",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(ERRORISH_LINES),
+            st.sampled_from(["step 1 ok", "step 2 ok", "", "=====", "done"]),
+            st.integers(0, 999).map(lambda i: f"progress {i}/999 items"),
+        ),
+        max_size=120,
+    )
+)
+def test_properties_error_lines_always_survive(rows: list[str]) -> None:
+    text = "\n".join(rows)
+    unit = make_unit(text)
+    out = text_compressor.compress(
+        text, unit, min_saving=0.0, min_repeat=2, min_template_run=2, min_block_lines=2
+    )
+    if out is None:
+        return
+    assert_markers_valid(out, unit)
+    kept = set(out.split("\n"))
+    for row in rows:
+        if row in ERRORISH_LINES:
+            assert row in kept

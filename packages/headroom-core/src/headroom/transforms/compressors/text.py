@@ -133,6 +133,7 @@ def fold_runs(
     keep_last: bool,
 ) -> list[str]:
     """Fold runs of at least ``min_run`` lines matching ``predicate`` into a marker (keeping one end)."""
+    min_run = max(min_run, 2)
     out: list[str] = []
     i = 0
     n = len(lines)
@@ -159,6 +160,7 @@ def fold_runs(
 
 def fold_repeats(lines: list[str], unit: Unit, min_repeat: int) -> list[str]:
     """Runs of at least ``min_repeat`` identical non-blank lines keep the first and a marker."""
+    min_repeat = max(min_repeat, 2)
     out: list[str] = []
     i = 0
     n = len(lines)
@@ -177,6 +179,7 @@ def fold_repeats(lines: list[str], unit: Unit, min_repeat: int) -> list[str]:
 
 def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     """Runs of at least ``min_run`` lines with one template (numbers, ids masked) keep first and last."""
+    min_run = max(min_run, 3)
     if len(lines) < min_run:
         return lines
     keys = [k.strip() for k in line_keys("\n".join(lines))]
@@ -204,6 +207,7 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
 
 def fold_paragraphs(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
     """A paragraph repeating an earlier one exactly becomes a marker pointing at the first copy."""
+    min_lines = max(min_lines, 1)
     out: list[str] = []
     seen: dict[str, int] = {}
     para: list[str] = []
@@ -243,6 +247,7 @@ def _is_rule(line: str) -> bool:
 
 def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
     """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each."""
+    min_lines = max(min_lines, 2)
     n = len(lines)
     if n < 2 * min_lines:
         return lines
