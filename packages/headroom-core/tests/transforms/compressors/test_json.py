@@ -232,3 +232,19 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
     out = json_compressor.compress(text, unit, min_saving=0.0)
     if out is not None:
         assert_markers_valid(out, unit)
+
+
+def test_long_scalar_arrays_keep_ends_and_named_values() -> None:
+    files = [f"src/module_{i}.py" for i in range(200)]
+    text = json.dumps({"count": 200, "files": files}, indent=2)
+    unit = make_unit(text, user_request="Is 'src/module_150.py' in the list?")
+    out = json_compressor.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert json.loads(lines[0]) == {"count": 200, "files": "<200 values: see files below>"}
+    assert lines[1] == "files: 200 values: 200 texts, 200 distinct"
+    assert '["src/module_150.py"]' in lines
+    shown = sum(
+        len(json.loads(line)) for line in lines[2:] if line.startswith("[") and "headroom" not in line
+    )
+    assert assert_markers_valid(out, unit) + shown == 200

@@ -16,7 +16,9 @@ up to two levels down) the output shows:
   and anomalous records (a different set of keys, or null where the field is almost never null);
 * one marker per run of omitted records, with its count.
 
-Exact duplicates are never shown twice. Any other JSON (an object, a short array) is re-serialised
+A long array of plain values (at least four times ``min_records``) shows a summary, its first
+``5 * keep_head`` and last ``3 * keep_tail`` values and the values the request names, with markers for
+the rest. Exact duplicates are never shown twice. Any other JSON (an object, a short array) is re-serialised
 compactly when that alone saves enough: nothing is dropped then. JSON Lines (one object per line) is
 treated as an array of records. Invalid JSON gives None.
 
@@ -115,12 +117,17 @@ def _compress(
     sections: list[str] = []
     if _is_records(data, min_records):
         sections.extend(_table(data, options, None))
+    elif _is_scalars(data, min_records):
+        sections.extend(_scalars(data, options, None))
     elif isinstance(data, dict):
         outer, found = _replace_arrays(data, min_records, "", 0)
         if found:
             sections.append(_dumps(outer))
             for path, records in found:
-                sections.extend(_table(records, options, path))
+                if _is_records(records, min_records):
+                    sections.extend(_table(records, options, path))
+                else:
+                    sections.extend(_scalars(records, options, path))
     result = "\n".join(sections) if sections else _dumps(data)
     if len(result) > len(text) * (1 - min_saving):
         return None
@@ -182,6 +189,58 @@ def _is_records(value: Any, min_records: int) -> bool:
     return dicts >= 0.9 * len(value)
 
 
+def _is_scalars(value: Any, min_records: int) -> bool:
+    """A long array of numbers and strings (at least four times ``min_records``)."""
+    if not isinstance(value, list) or len(value) < max(4 * min_records, 8):
+        return False
+    return all(v is None or isinstance(v, str | int | float) for v in value)
+
+
+def _scalars(values: list[Any], opt: _Options, path: str | None) -> list[str]:
+    """A long scalar array: a summary, the first and last values, the values the request names."""
+    n = len(values)
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool) and v == v]
+    texts = [v for v in values if isinstance(v, str)]
+    head = (f"{path}: " if path else "") + f"{n} values"
+    facts = []
+    if nums:
+        facts.append(f"{len(nums)} numbers {_num(min(nums))}..{_num(max(nums))}")
+    if texts:
+        facts.append(f"{len(texts)} texts, {len(set(texts))} distinct")
+    nulls = sum(1 for v in values if v is None)
+    if nulls:
+        facts.append(f"{nulls} null")
+    lines = [head + ": " + ", ".join(facts)]
+    first = max(opt.keep_head * 5, 1)
+    last = max(opt.keep_tail * 3, 1)
+    wanted = {
+        i
+        for i, v in enumerate(values)
+        if isinstance(v, str) and any(t == v.lower() or (len(t) >= 3 and t in v.lower()) for t in opt.terms)
+    }
+    keep = (
+        set(range(min(first, n))) | set(range(max(0, n - last), n)) | set(sorted(wanted)[: opt.max_matches])
+    )
+    run: list[Any] = []
+    gap = 0
+    for i, v in enumerate(values):
+        if i in keep:
+            if gap:
+                if run:
+                    lines.append(_dumps(run))
+                    run = []
+                lines.append(omitted(opt.unit, [(gap, "values")]))
+                gap = 0
+            run.append(v)
+        else:
+            gap += 1
+    if run:
+        lines.append(_dumps(run))
+    if gap:
+        lines.append(omitted(opt.unit, [(gap, "values")]))
+    return lines
+
+
 def _replace_arrays(
     obj: dict[str, Any], min_records: int, prefix: str, depth: int
 ) -> tuple[dict[str, Any], list[tuple[str, list[Any]]]]:
@@ -192,6 +251,9 @@ def _replace_arrays(
         path = f"{prefix}.{key}" if prefix else str(key)
         if _is_records(value, min_records):
             out[key] = f"<{len(value)} records: see {path} below>"
+            found.append((path, value))
+        elif _is_scalars(value, min_records):
+            out[key] = f"<{len(value)} values: see {path} below>"
             found.append((path, value))
         elif isinstance(value, dict) and depth < 2:
             inner, more = _replace_arrays(value, min_records, path, depth + 1)
