@@ -277,3 +277,13 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
     out = logs.compress(text, unit, min_lines=1, min_saving=0.0)
     if out is not None:
         assert_markers_valid(out, unit)
+
+
+def test_marker_templates_drop_timestamps_but_not_paths() -> None:
+    lines = [
+        f"/opt/app/io.py:{i}: ResourceWarning: unclosed file <_io.TextIOWrapper name={i}>" for i in range(60)
+    ]
+    text = "\n".join(lines)
+    out = logs.compress(text, make_unit(text))
+    assert out is not None
+    assert any('x "/opt/app/io.py:<n>: ResourceWarning: unclosed file' in m for m in marker_lines(out))

@@ -258,6 +258,8 @@ def _display(line: str, tokens: list[str]) -> str:
     shown = " ".join(pretty)
     match = _PREFIX.match(shown)
     end = match.end() if match else 0
+    if "<n>" not in shown[:end] and not any(c.isalpha() for c in shown[:end]):
+        end = 0  # no timestamp in front (just punctuation, e.g. a path): keep the line as it is
     while end > 0 and shown[end - 1] in "[(":
         end -= 1  # keep the bracket that opens the message, e.g. "[notice]"
     return shown[end:] or shown
