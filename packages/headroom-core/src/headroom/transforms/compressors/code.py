@@ -111,22 +111,8 @@ def _elide_python(
             continue
         kept_doc = _docstring_head(code, body_start, j)
         out.extend(lines[body_start : body_start + kept_doc])
-        pad = " " * _indent(code[body_start])
-        prefix = " " * (len(lines[body_start]) - len(code[body_start]))
-        k = body_start + kept_doc
-        while k < j:
-            if _ERRORISH.search(code[k]):
-                out.append(lines[k])
-                k += 1
-                continue
-            g = k
-            while g < j and not _ERRORISH.search(code[g]):
-                g += 1
-            if g - k <= 1:
-                out.extend(lines[k:g])
-            else:
-                out.append(prefix + pad + omitted(unit, [(g - k, "lines")], f"body of {name}"))
-            k = g
+        pad = " " * (len(lines[body_start]) - len(code[body_start]) + _indent(code[body_start]))
+        out.extend(_elide(lines, code, body_start + kept_doc, j, unit, name, pad))
         i = j
     return out
 
@@ -181,8 +167,30 @@ def _elide_braces(
         if body <= max_body or name in wanted:
             out.extend(lines[i + 1 : j + 1])
         else:
-            pad = " " * (_indent(code[i]) + 4)
-            out.append(pad + omitted(unit, [(body, "lines")], f"body of {name}"))
+            pad = " " * (len(lines[i]) - len(c) + _indent(c) + 4)
+            out.extend(_elide(lines, code, i + 1, j, unit, name, pad))
             out.append(lines[j])
         i = j + 1
+    return out
+
+
+def _elide(
+    lines: list[str], code: list[str], start: int, end: int, unit: Unit, name: str, pad: str
+) -> list[str]:
+    """Lines ``start:end`` of a body: error handling kept, every other run of two or more lines marked."""
+    out: list[str] = []
+    k = start
+    while k < end:
+        if _ERRORISH.search(code[k]):
+            out.append(lines[k])
+            k += 1
+            continue
+        g = k
+        while g < end and not _ERRORISH.search(code[g]):
+            g += 1
+        if g - k <= 1:
+            out.extend(lines[k:g])
+        else:
+            out.append(pad + omitted(unit, [(g - k, "lines")], f"body of {name}"))
+        k = g
     return out
