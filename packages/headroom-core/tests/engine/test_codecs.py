@@ -149,3 +149,12 @@ def test_format_detection() -> None:
     )
     assert detect_format({"input": "hi"}) is WireFormat.RESPONSES
     assert detect_format({"prompt": "hi"}) is None
+
+
+def test_pasted_output_detection_is_linear_on_unclosed_tags() -> None:
+    # 400k characters of unclosed wrappers: the old backreferencing regex took seconds at 64 KB.
+    hostile = "<output>" * 50_000
+    assert units(WireFormat.OPENAI_CHAT, {"messages": [{"role": "user", "content": hostile}]}) == []
+    assert len(
+        units(WireFormat.OPENAI_CHAT, {"messages": [{"role": "user", "content": hostile + "</output>"}]})
+    )

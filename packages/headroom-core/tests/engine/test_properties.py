@@ -176,3 +176,18 @@ def test_results_are_identical_across_processes(
             env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
         )
         assert proc.stdout.decode().split() == expected
+
+
+def test_decisions_show_in_the_stats() -> None:
+    log = "\n".join(
+        f"2024-01-01 10:00:{i % 60:02d} INFO worker {i} processed job {i * 7}" for i in range(300)
+    )
+    body = {"messages": [{"role": "tool", "tool_call_id": "a", "content": log}]}
+    engine = Engine(ProxyConfig())
+    first = engine.compress(encode(body))
+    second = engine.compress(encode(body))
+    assert first.applied == ["router"]
+    assert first.transforms["router"].notes == {"logs:logs": 1}
+    assert second.memo_hits == 1
+    assert second.transforms["router"].notes == {"logs:logs": 1}
+    assert engine.stats.snapshot()["transforms"]["router"]["notes"] == {"logs:logs": 2}

@@ -45,3 +45,13 @@ def test_estimator_is_linear_on_adversarial_runs(chunk: str) -> None:
     # 400k characters: a super-linear pattern would not finish within the test run; this one takes ~0.1 s.
     text = chunk * (400_000 // len(chunk))
     assert tokens.EstimatingCounter().count(text) > 0
+
+
+def test_sampled_counter_is_exact_for_small_texts_and_close_for_large() -> None:
+    inner = tokens.EstimatingCounter()
+    sampled = tokens.SampledCounter(inner, exact_chars=1000, sample_chars=200)
+    small = "word " * 100
+    assert sampled.count(small) == inner.count(small)
+    large = "".join(f"line {i}: value={i * 7} status=ok\n" for i in range(5000))
+    assert abs(sampled.count(large) - inner.count(large)) / inner.count(large) < 0.05
+    assert sampled.count(large) == sampled.count(large)  # fixed samples: deterministic

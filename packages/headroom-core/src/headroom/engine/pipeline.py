@@ -19,7 +19,7 @@ import anyio.to_thread
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
-from headroom.engine.tokens import TokenCounter, get_token_counter
+from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
 from headroom.engine.units import JsonPath, Slot, Unit, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
@@ -45,7 +45,7 @@ class Engine:
 
     def __init__(self, config: ProxyConfig | None = None) -> None:
         self.config = config if config is not None else ProxyConfig()
-        self.counter: TokenCounter = get_token_counter(self.config.encoding)
+        self.counter: TokenCounter = SampledCounter(get_token_counter(self.config.encoding))
         self.memo = Memo(self.config.limits.memo_entries)
         self.stats = EngineStats()
         self._disabled: frozenset[str] = frozenset()
@@ -226,6 +226,8 @@ class Engine:
         if hit is not None:  # a replayed unit costs a hash, not even a token count
             result.memo_hits += 1
             self._credit(result, hit)
+            if hit.note and hit.transform in result.transforms:
+                result.transforms[hit.transform].notes[hit.note] += 1
             return hit
         before = count(slot.text)
         unchanged = UnitOutcome(None, None, before, before)
@@ -237,12 +239,15 @@ class Engine:
         ref = unit_ref(slot.text)
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
+            t0 = time.monotonic()
             try:
                 text, restore = protector.protect(Unit(text, slot.context, count, ref, tuple(history.texts)))
             except Exception as exc:
                 result.errors.append(f"{protector.name}: {type(exc).__name__}")
                 result.transforms[protector.name].errors += 1
                 return unchanged
+            finally:
+                result.transforms[protector.name].seconds += time.monotonic() - t0
             restores.append((protector.name, restore))
 
         clean = True
@@ -251,7 +256,7 @@ class Engine:
             stats = result.transforms[compressor.name]
             t0 = time.monotonic()
             try:
-                out = compressor.compress(Unit(text, slot.context, count, ref, tuple(history.texts)))
+                out, note = compressor.explain(Unit(text, slot.context, count, ref, tuple(history.texts)))
             except Exception as exc:
                 stats.errors += 1
                 result.errors.append(f"{compressor.name}: {type(exc).__name__}")
@@ -260,6 +265,8 @@ class Engine:
             finally:
                 stats.units += 1
                 stats.seconds += time.monotonic() - t0
+            if note:
+                stats.notes[note] += 1
             if time.monotonic() > deadline:
                 result.errors.append(f"{compressor.name}: deadline")
                 result.skipped = result.skipped or "deadline"
@@ -278,7 +285,7 @@ class Engine:
                 continue
             after = count(final)
             if before - after >= limits.min_tokens_saved:
-                outcome = UnitOutcome(final, compressor.name, before, after)
+                outcome = UnitOutcome(final, compressor.name, before, after, note)
                 break
         if clean:
             self.memo.put(key, outcome)

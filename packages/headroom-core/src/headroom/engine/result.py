@@ -14,7 +14,8 @@ from headroom.engine.units import WireFormat
 class TransformStats:
     """One transform's share of a request (or of an engine's lifetime).
 
-    ``units``: units it ran on (memo hits need no run); ``changed``: units it took, memo hits included.
+    ``units``: units it ran on (memo hits need no run); ``changed``: units it took, memo hits included;
+    ``notes``: how often it reported each decision (:meth:`Compressor.explain`), e.g. ``{"log:logs": 3}``.
     """
 
     units: int = 0
@@ -23,6 +24,7 @@ class TransformStats:
     tokens_after: int = 0
     errors: int = 0
     seconds: float = 0.0
+    notes: Counter[str] = field(default_factory=Counter)
 
     @property
     def tokens_saved(self) -> int:
@@ -35,6 +37,7 @@ class TransformStats:
         self.tokens_after += other.tokens_after
         self.errors += other.errors
         self.seconds += other.seconds
+        self.notes.update(other.notes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class TransformStats:
             "tokens_saved": self.tokens_saved,
             "errors": self.errors,
             "ms": round(self.seconds * 1000, 3),
+            "notes": dict(sorted(self.notes.items())),
         }
 
 

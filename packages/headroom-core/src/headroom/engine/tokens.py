@@ -69,6 +69,34 @@ class TiktokenCounter:
         return len(self._encoding.encode_ordinary(text))
 
 
+class SampledCounter:
+    """Exact up to ``exact_chars``; beyond, an exact count of three fixed samples scaled to the length.
+
+    One exact pass over a 1 MB unit costs ~100 ms, more than compressing it; three 16 KiB samples (start,
+    middle, end) keep the figure within a few percent on real tool output, and stay deterministic.
+    """
+
+    def __init__(self, inner: TokenCounter, exact_chars: int = 65536, sample_chars: int = 16384) -> None:
+        self.inner = inner
+        self.exact_chars = exact_chars
+        self.sample_chars = sample_chars
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def exact(self) -> bool:
+        return self.inner.exact
+
+    def count(self, text: str) -> int:
+        if len(text) <= self.exact_chars:
+            return self.inner.count(text)
+        size, mid = self.sample_chars, len(text) // 2
+        sample = text[:size] + text[mid : mid + size] + text[-size:]
+        return round(self.inner.count(sample) * len(text) / len(sample))
+
+
 def _cache_dirs() -> list[Path]:
     dirs = [os.environ.get("TIKTOKEN_CACHE_DIR"), os.environ.get("DATA_GYM_CACHE_DIR")]
     found = [Path(d) for d in dirs if d]

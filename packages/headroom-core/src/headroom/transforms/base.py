@@ -47,6 +47,13 @@ class Compressor(Transform):
     def compress(self, unit: Unit) -> str | None:
         """The compressed text, or None to leave the unit to the next compressor."""
 
+    def explain(self, unit: Unit) -> tuple[str | None, str | None]:
+        """:meth:`compress` plus a short note on what was decided (e.g. ``"log:logs"``) for the stats.
+
+        The engine calls this; override it to report decisions. Default: no note.
+        """
+        return self.compress(unit), None
+
 
 class Protector(Transform):
     """Keeps spans of a unit intact around every compressor, wherever it stands in the list."""

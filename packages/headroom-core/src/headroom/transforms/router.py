@@ -206,6 +206,16 @@ class ContentRouter(Compressor):
     def compress(self, unit: Unit) -> str | None:
         return self.route(unit).text
 
+    def explain(self, unit: Unit) -> tuple[str | None, str | None]:
+        """The routed text and a note for the stats: ``<type>:<compressors>`` or ``<type>:<why not>``."""
+        decision = self.route(unit)
+        how = (
+            "+".join(decision.compressors) if decision.text is not None else decision.reason.replace(" ", "_")
+        )
+        if decision.deduped_lines:
+            how = f"dedupe+{how}"
+        return decision.text, f"{decision.kind}:{how or 'none'}"
+
     def route(self, unit: Unit) -> Decision:
         """Route ``unit`` and report the decision (``.text`` is the result to use, or None)."""
         text = unit.text

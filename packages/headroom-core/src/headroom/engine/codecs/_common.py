@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from headroom.engine.units import JsonPath
 
 
-@lru_cache(maxsize=32)
-def _pasted_pattern(tags: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not tags:
-        return None
-    names = "|".join(re.escape(t) for t in tags)
-    return re.compile(rf"<({names})>.*?</\1>", re.DOTALL)
-
-
 def is_pasted_output(text: str, tags: Sequence[str]) -> bool:
-    """True when a user text carries tool output in one of the configured wrapper tags."""
-    pattern = _pasted_pattern(tuple(tags))
-    return pattern is not None and pattern.search(text) is not None
+    """True when a user text carries tool output in one of the configured wrapper tags.
+
+    ``<tag>`` followed later by ``</tag>``, found with two linear scans per tag (a backreferencing regex
+    would be quadratic on hostile input such as many unclosed ``<output>`` tags).
+    """
+    for tag in tags:
+        start = text.find(f"<{tag}>")
+        if start >= 0 and text.find(f"</{tag}>", start + len(tag) + 2) >= 0:
+            return True
+    return False
 
 
 def arguments_text(value: Any) -> str | None:

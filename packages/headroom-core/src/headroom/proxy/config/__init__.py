@@ -75,8 +75,8 @@ class Limits(BaseModel):
     max_concurrency: int = Field(
         1,
         gt=0,
-        description="worker threads compressing at once, per engine; compression is CPU-bound Python, so more "
-        "threads add little throughput and lengthen event-loop stalls (GIL contention)",
+        description="worker threads compressing at once, per engine; compression is CPU-bound Python, so "
+        "more threads add little throughput and lengthen event-loop stalls (GIL contention)",
     )
     memo_entries: int = Field(8192, ge=0, description="memoized unit results kept (LRU)")
 
