@@ -35,7 +35,6 @@ Options (keyword-only):
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +59,7 @@ _BAD_STATUS = frozenset(
     }
 )
 _MISSING = object()
+_NUMBER_TYPES = (int, float)  # matched by exact class: bool is not a number here
 
 
 def compress(
@@ -275,8 +275,8 @@ def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
     shapes = Counter(tuple(r) for r in dicts)
     common_shape = shapes.most_common(1)[0][0] if shapes else ()
 
-    serial = [_dumps(r) for r in records]
-    dup_count = n - len(set(serial))
+    keys = [_record_key(r) for r in records]
+    dup_count = n - len(set(keys))
     stats, constant, null_share = _field_stats(dicts, columns, opt.max_values)
     shown_columns = [c for c in columns if c not in constant]
 
@@ -305,21 +305,33 @@ def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
     shown: set[str] = set()
     gap = 0
     for i in range(n):
-        if i not in keep or serial[i] in shown:
+        if i not in keep or keys[i] in shown:
             gap += 1
             continue
         if gap:
             lines.append(omitted(opt.unit, [(gap, "records")]))
             gap = 0
-        shown.add(serial[i])
+        shown.add(keys[i])
         record = records[i]
         if keep[i] or not isinstance(record, dict):
-            lines.append(serial[i])
+            lines.append(_dumps(record))
         else:
             lines.append(_dumps([record.get(c, None) for c in shown_columns]))
     if gap:
         lines.append(omitted(opt.unit, [(gap, "records")]))
     return lines
+
+
+def _record_key(record: Any) -> Any:
+    """A hashable identity for a record (its typed items; its JSON text when a value is unhashable)."""
+    if isinstance(record, dict):
+        try:
+            key = (tuple(record.items()), tuple(map(type, record.values())))  # 1, 1.0 and true differ
+            hash(key)
+            return key
+        except TypeError:
+            pass
+    return _dumps(record)
 
 
 def _field_stats(
@@ -331,25 +343,19 @@ def _field_stats(
     null_share: dict[str, float] = {}
     total = len(dicts)
     for col in columns:
-        nums: list[float] = []
-        texts: Counter[str] = Counter()
-        others: Counter[str] = Counter()
-        nulls = missing = 0
-        for r in dicts:
-            v = r.get(col, _MISSING)
-            if v is _MISSING:
-                missing += 1
-            elif v is None:
-                nulls += 1
-            elif isinstance(v, bool):
-                others["true" if v else "false"] += 1
-            elif isinstance(v, int | float):
-                if not (isinstance(v, float) and math.isnan(v)):
-                    nums.append(v)
-            elif isinstance(v, str):
-                texts[v] += 1
-            else:
-                others[type(v).__name__] += 1
+        values = [r.get(col, _MISSING) for r in dicts]
+        missing = sum(1 for v in values if v is _MISSING)
+        nulls = sum(1 for v in values if v is None)
+        nums: list[float] = [v for v in values if v.__class__ in _NUMBER_TYPES and v == v]
+        texts: Counter[str] = Counter(v for v in values if v.__class__ is str)
+        others: Counter[str] = Counter(
+            ("true" if v else "false") if v.__class__ is bool else type(v).__name__
+            for v in values
+            if v is not _MISSING
+            and v is not None
+            and v.__class__ not in _NUMBER_TYPES
+            and v.__class__ is not str
+        )
         null_share[col] = nulls / total if total else 0.0
         values_seen = len(nums) + sum(texts.values()) + sum(others.values())
         if not missing and not nulls and values_seen == total:
@@ -465,16 +471,13 @@ def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) 
     for col in columns:
         if col in constant or numeric >= 6:
             continue
-        lo = hi = -1
-        lo_v = hi_v = 0.0
-        for i, r in enumerate(records):
-            v = r.get(col) if isinstance(r, dict) else None
-            if isinstance(v, int | float) and not isinstance(v, bool) and v == v:
-                if lo < 0 or v < lo_v:
-                    lo, lo_v = i, v
-                if hi < 0 or v > hi_v:
-                    hi, hi_v = i, v
-        if lo >= 0 and lo != hi:
+        values: list[Any] = [r.get(col) if r.__class__ is dict else None for r in records]
+        idx = [i for i, v in enumerate(values) if v.__class__ in _NUMBER_TYPES and v == v]
+        if not idx:
+            continue
+        lo = min(idx, key=lambda i: values[i])
+        hi = max(idx, key=lambda i: values[i])
+        if lo != hi:
             numeric += 1
             found.update((lo, hi))
     return found

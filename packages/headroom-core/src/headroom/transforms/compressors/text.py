@@ -191,10 +191,11 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     while i < n:
         j = i + 1
         key = keys[i]
-        if key and not key.startswith(_MARKER_START) and not _ERRORISH.search(lines[i]):
+        if key and not key.startswith(_MARKER_START):
             while j < n and keys[j] == key:
                 j += 1
-        if j - i >= min_run:
+        # Lines of one template differ only in numbers, so the first line says whether they are errors.
+        if j - i >= min_run and not _ERRORISH.search(lines[i]):
             out.append(lines[i])
             shown = quote_template(template(lines[i]), 80)
             out.append(omitted(unit, [(j - i - 2, "lines")], detail_text([f"{j - i - 2}x {shown}"])))
@@ -253,10 +254,20 @@ def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
         return lines
     ids: dict[str, int] = {}
     seq = [ids.setdefault(line, len(ids)) for line in lines]
+    repeated = bytearray(len(ids))
+    first_seen = bytearray(len(ids))
+    for v in seq:
+        if first_seen[v]:
+            repeated[v] = 1
+        first_seen[v] = 1
     seen: dict[tuple[int, ...], int] = {}
     out: list[str] = []
     i = 0
     while i < n:
+        if not repeated[seq[i]]:  # a line that occurs once starts no repeated run
+            out.append(lines[i])
+            i += 1
+            continue
         key = tuple(seq[i : i + min_lines])
         first = seen.get(key) if len(key) == min_lines else None
         if first is not None and first + min_lines <= i:
