@@ -196,3 +196,15 @@ def test_vimgrep_columns_and_single_file_grep() -> None:
     out = SearchCompressor().compress(make_unit(single, tool_input='{"command": "grep -n item_ src/a.py"}'))
     assert out is not None  # ...but it is when the tool call was a grep
     assert "[headroom: omitted" in out
+
+
+def test_iso_timestamped_logs_are_not_search_output() -> None:
+    from headroom.engine.units import Unit, UnitContext, WireFormat
+    from headroom.transforms import SearchCompressor
+
+    log = "\n".join(
+        f"2025-03-14T09:{i // 60:02d}:{i % 60:02d}.123Z INFO payments-api request status=200"
+        for i in range(200)
+    )
+    ctx = UnitContext(format=WireFormat.ANTHROPIC, source="tool_result", tool_name="fetch_logs")
+    assert SearchCompressor().compress(Unit(log, ctx, len, "0" * 12)) is None

@@ -138,8 +138,17 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
     return parsed
 
 
+# The part of an ISO-8601 or dated log line before its first ':' (``2025-03-14T09``): a time, not a path.
+_DATE_PREFIX_RE = re.compile(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[T_]\d{1,2})?")
+
+
 def _plausible_path(path: str) -> bool:
-    return not path.isdigit() and " " not in path and "\t" not in path
+    return (
+        not path.isdigit()
+        and " " not in path
+        and "\t" not in path
+        and _DATE_PREFIX_RE.fullmatch(path) is None
+    )
 
 
 def _looks_like_path(line: str) -> bool:

@@ -184,6 +184,15 @@ def test_lines_matching_the_request_are_kept() -> None:
     assert target in out.split("\n")
 
 
+def test_a_request_term_on_every_line_singles_nothing_out() -> None:
+    # The tool call filtered by a name every line carries ("dfs"): it must not keep every line.
+    lines = hdfs_log(300)
+    text = "\n".join(lines)
+    out = logs.compress(text, make_unit(text, tool_input='{"service": "dfs", "since": "08:00"}'))
+    assert out is not None
+    assert len(out.split("\n")) < len(lines) // 3
+
+
 def test_short_or_varied_text_is_left_alone() -> None:
     short = "\n".join(hdfs_log(8))
     assert logs.compress(short, make_unit(short)) is None

@@ -236,17 +236,26 @@ def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -
 
 
 def _lines_with(low: str, terms: list[str], starts: list[int]) -> bytearray:
-    """1 for every line containing one of ``terms`` (lower-case) in ``low``, the lower-cased text."""
+    """1 for every line containing one of ``terms`` (lower-case) in ``low``, the lower-cased text.
+
+    A term found on more than a twentieth of the lines (at least 5) does not single anything out (a service
+    name the tool call was filtered by, say): it flags nothing.
+    """
     n = len(starts)
     flags = bytearray(n)
+    limit = max(5, n // 20)
     for term in terms:
+        hits: list[int] = []
         pos = low.find(term)
-        while pos >= 0:
+        while pos >= 0 and len(hits) <= limit:
             line_no = bisect_right(starts, pos) - 1
-            flags[line_no] = 1
+            hits.append(line_no)
             if line_no + 1 >= n:
                 break
             pos = low.find(term, starts[line_no + 1])
+        if len(hits) <= limit:
+            for line_no in hits:
+                flags[line_no] = 1
     return flags
 
 
