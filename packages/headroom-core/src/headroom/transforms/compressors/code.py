@@ -11,7 +11,8 @@ With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go,
   the user or the tool call mentions, whole;
 * a function body longer than ``max_body_lines`` is elided, except its error handling (``except``,
   ``raise``, ``finally``, ``catch``, ``throw`` lines and lines naming an ``...Error``/``Exception``/
-  ``Warning``); each elided run becomes one marker naming the function; the methods of a class are
+  ``Warning``) and the first line of nested definitions; each elided run becomes one marker naming the
+  function; the methods of a class are
   handled one by one.
 
 ``nl -ba``/``cat -n`` line-number prefixes are understood and kept on every kept line.
@@ -174,6 +175,13 @@ def _elide_braces(
     return out
 
 
+def _kept_in_body(line: str) -> bool:
+    """Lines an elided body still shows: error handling and nested definitions' signature lines."""
+    if _ERRORISH.search(line) or _PY_DEF.match(line) or _PY_CLASS.match(line):
+        return True
+    return line.rstrip().endswith("{") and _BRACE_DEF.match(line) is not None
+
+
 def _elide(
     lines: list[str], code: list[str], start: int, end: int, unit: Unit, name: str, pad: str
 ) -> list[str]:
@@ -181,12 +189,12 @@ def _elide(
     out: list[str] = []
     k = start
     while k < end:
-        if _ERRORISH.search(code[k]):
+        if _kept_in_body(code[k]):
             out.append(lines[k])
             k += 1
             continue
         g = k
-        while g < end and not _ERRORISH.search(code[g]):
+        while g < end and not _kept_in_body(code[g]):
             g += 1
         if g - k <= 1:
             out.extend(lines[k:g])
