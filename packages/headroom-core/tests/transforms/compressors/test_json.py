@@ -248,3 +248,13 @@ def test_long_scalar_arrays_keep_ends_and_named_values() -> None:
         len(json.loads(line)) for line in lines[2:] if line.startswith("[") and "headroom" not in line
     )
     assert assert_markers_valid(out, unit) + shown == 200
+
+
+def test_numbers_a_float_cannot_hold_leave_the_json_alone() -> None:
+    rows = [{"id": i, "amount": 1.25 * i} for i in range(40)]
+    text = json.dumps(rows)
+    assert json_compressor.compress(text, make_unit(text)) is not None
+    for literal in ("0.10000000000000000555", "12345678901234567.5", "1e400"):
+        lossy = text.replace('"amount": 12.5', f'"amount": {literal}')
+        assert literal in lossy
+        assert json_compressor.compress(lossy, make_unit(lossy)) is None

@@ -20,7 +20,8 @@ A long array of plain values (at least four times ``min_records``) shows a summa
 ``5 * keep_head`` and last ``3 * keep_tail`` values and the values the request names, with markers for
 the rest. Exact duplicates are never shown twice. Any other JSON (an object, a short array) is re-serialised
 compactly when that alone saves enough: nothing is dropped then. JSON Lines (one object per line) is
-treated as an array of records. Invalid JSON gives None.
+treated as an array of records. Invalid JSON gives None, and so does JSON holding a number that a float
+cannot represent exactly (re-serialising it would change the number).
 
 Options (keyword-only):
     min_records (int, 8): shorter arrays are kept whole.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from headroom.engine.units import Unit
@@ -59,6 +61,7 @@ _BAD_STATUS = frozenset(
     }
 )
 _MISSING = object()
+_INF = float("inf")
 _NUMBER_TYPES = (int, float)  # matched by exact class: bool is not a number here
 
 
@@ -91,7 +94,7 @@ def compress(
             max_values,
             min_saving,
         )
-    except RecursionError:  # nesting deeper than the interpreter's stack: leave it alone
+    except (RecursionError, _Lossy):  # too deep for the stack, or a number a float cannot hold: leave it
         return None
 
 
@@ -108,7 +111,7 @@ def _compress(
     min_saving: float,
 ) -> str | None:
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, parse_float=_parse_float)
     except ValueError:
         data = _json_lines(stripped)
         if data is None:
@@ -168,12 +171,24 @@ class _Options:
         self.request = (unit.context.user_request or "")[:4000].lower()
 
 
+class _Lossy(ValueError):
+    """A number in the text that would not survive a float round trip (re-serialising would change it)."""
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    # Up to 15 significant digits always round-trip; longer literals are checked exactly.
+    if value in (_INF, -_INF) or (len(text) > 15 and Decimal(repr(value)) != Decimal(text)):
+        raise _Lossy(text)
+    return value
+
+
 def _json_lines(text: str) -> list[Any] | None:
     lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) < 2:
         return None
     try:
-        return [json.loads(line) for line in lines]
+        return [json.loads(line, parse_float=_parse_float) for line in lines]
     except ValueError:
         return None
 
