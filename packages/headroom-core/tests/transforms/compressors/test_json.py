@@ -258,3 +258,13 @@ def test_numbers_a_float_cannot_hold_leave_the_json_alone() -> None:
         lossy = text.replace('"amount": 12.5', f'"amount": {literal}')
         assert literal in lossy
         assert json_compressor.compress(lossy, make_unit(lossy)) is None
+
+
+def test_duplicate_keys_and_lone_surrogates_leave_the_json_alone() -> None:
+    rows = [{"id": i, "name": f"n{i}"} for i in range(40)]
+    text = json.dumps(rows)
+    dup = text.replace('{"id": 7,', '{"id": 7, "id": 8,')
+    assert json_compressor.compress(dup, make_unit(dup)) is None
+    surrogate = text.replace('"n0"', '"\\ud800"')  # record 0 is always shown
+    assert "\\ud800" in surrogate
+    assert json_compressor.compress(surrogate, make_unit(surrogate)) is None

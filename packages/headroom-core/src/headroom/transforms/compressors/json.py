@@ -21,7 +21,8 @@ A long array of plain values (at least four times ``min_records``) shows a summa
 the rest. Exact duplicates are never shown twice. Any other JSON (an object, a short array) is re-serialised
 compactly when that alone saves enough: nothing is dropped then. JSON Lines (one object per line) is
 treated as an array of records. Invalid JSON gives None, and so does JSON holding a number that a float
-cannot represent exactly (re-serialising it would change the number).
+cannot represent exactly, an object with a duplicate key, or a lone surrogate escape (re-serialising
+would change or drop data).
 
 Options (keyword-only):
     min_records (int, 8): shorter arrays are kept whole.
@@ -111,7 +112,7 @@ def _compress(
     min_saving: float,
 ) -> str | None:
     try:
-        data = json.loads(stripped, parse_float=_parse_float)
+        data = json.loads(stripped, parse_float=_parse_float, object_pairs_hook=_object)
     except ValueError:
         data = _json_lines(stripped)
         if data is None:
@@ -133,6 +134,10 @@ def _compress(
                     sections.extend(_scalars(records, options, path))
     result = "\n".join(sections) if sections else _dumps(data)
     if len(result) > len(text) * (1 - min_saving):
+        return None
+    try:
+        result.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape (\\ud800) decoded: the raw form cannot be sent
         return None
     return result
 
@@ -183,12 +188,19 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Lossy("duplicate key")  # a dict keeps one value: re-serialising would drop the others
+    return obj
+
+
 def _json_lines(text: str) -> list[Any] | None:
     lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) < 2:
         return None
     try:
-        return [json.loads(line, parse_float=_parse_float) for line in lines]
+        return [json.loads(line, parse_float=_parse_float, object_pairs_hook=_object) for line in lines]
     except ValueError:
         return None
 
