@@ -296,3 +296,13 @@ def test_marker_templates_drop_timestamps_but_not_paths() -> None:
     out = logs.compress(text, make_unit(text))
     assert out is not None
     assert any('x "/opt/app/io.py:<n>: ResourceWarning: unclosed file' in m for m in marker_lines(out))
+
+
+def test_an_unquoted_id_in_the_request_keeps_its_lines() -> None:
+    lines = hdfs_log(300)
+    target = lines[152]
+    blk = target.split("blk_")[1].split()[0]
+    text = "\n".join(lines)
+    out = logs.compress(text, make_unit(text, user_request=f"what happened to blk_{blk}?"))
+    assert out is not None
+    assert target in out.split("\n")

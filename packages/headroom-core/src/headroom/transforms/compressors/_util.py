@@ -53,6 +53,17 @@ def request_terms(unit: Unit) -> list[str]:
     return list(seen)
 
 
+def request_ids(unit: Unit) -> list[str]:
+    """Id-like words of the user's request (a digit in them, at least six characters: block ids, request
+    ids, IPs, hashes), lower-cased, in first-seen order. Found by splitting, not by a regex."""
+    found: dict[str, None] = {}
+    for word in (unit.context.user_request or "")[:20_000].split():
+        word = word.strip(".,;:!?()[]{}<>'\"`").lower()
+        if len(word) >= 6 and any(c.isdigit() for c in word):
+            found.setdefault(word, None)
+    return list(found)
+
+
 def request_identifiers(unit: Unit) -> set[str]:
     """Identifier-like words (3+ chars) in the user's request and the quoted terms."""
     words: set[str] = set()

@@ -12,7 +12,8 @@ user names, host names and ids in the message do not make every line unique. Kep
 * every line of a rare template (one that occurs at most ``rare_max`` times, or a rare variant of a
   template with few variants);
 * the first line of every template, as its example;
-* lines containing a phrase the user or the tool call quoted.
+* lines containing a phrase the user or the tool call quoted, or an id-like word of the request (a word
+  of six or more characters with a digit in it: a block id, a request id, an IP).
 
 Every other line is dropped. Each run of dropped lines becomes one marker with its line count, naming the
 templates it drops the first time a marker mentions them; exact repeats of the line above say so.
@@ -44,6 +45,7 @@ from headroom.transforms.compressors._util import (
     line_keys,
     omitted,
     quote_template,
+    request_ids,
     request_terms,
     template,
 )
@@ -107,7 +109,8 @@ def compress(
     starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
     low = text.lower()
     important = _important_lines(text, low, lines, starts)
-    wanted = _lines_with(low, [t for t in request_terms(unit) if len(t) >= 4], starts)
+    terms = [t for t in request_terms(unit) if len(t) >= 4] + request_ids(unit)
+    wanted = _lines_with(low, terms, starts)
     keep = bytearray(n)
     seen: set[int] = set()
     for i in range(n):
