@@ -86,6 +86,19 @@ def test_unquoted_key_value_in_the_request_matches() -> None:
     assert json.dumps(target, separators=(",", ":"), ensure_ascii=False) in out
 
 
+def test_an_id_number_in_the_request_matches_its_record() -> None:
+    records = [
+        {"order_id": 1000 + i, "customer": f"cust_{(i * 37) % 900}", "status": "shipped", "items": i % 4}
+        for i in range(120)
+    ]
+    text = json.dumps(records, indent=1)
+    out = json_compressor.compress(text, make_unit(text, user_request="What is the status of order 1042?"))
+    assert out is not None
+    assert json.dumps(records[42], separators=(",", ":")) in out
+    # Small numbers (a quantity of 3) and non-id columns single nothing out.
+    assert json.dumps(records[3], separators=(",", ":")) not in out
+
+
 def test_summary_line_has_types_ranges_and_constant_fields() -> None:
     records = cars(100)
     text = json.dumps(records)

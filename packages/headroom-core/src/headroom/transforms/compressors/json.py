@@ -37,6 +37,7 @@ Options (keyword-only):
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
@@ -151,6 +152,7 @@ class _Options:
         "max_values",
         "min_records",
         "request",
+        "request_numbers",
         "terms",
         "unit",
     )
@@ -174,6 +176,11 @@ class _Options:
         self.max_values = max_values
         self.terms = request_terms(unit)
         self.request = (unit.context.user_request or "")[:4000].lower()
+        self.request_numbers = frozenset(_REQUEST_NUMBER.findall(self.request))
+
+
+_REQUEST_NUMBER = re.compile(r"(?<![\d.])\d{3,18}(?![\d.])")
+"""Whole numbers of 3+ digits in the request (order 1042): candidates for an id column's value."""
 
 
 class _Lossy(ValueError):
@@ -434,15 +441,24 @@ def _matches(records: list[Any], opt: _Options, columns: list[str]) -> list[int]
     for i, r in enumerate(records):
         if not isinstance(r, dict):
             continue
-        if _record_matches(r, terms, request, key_like):
+        if _record_matches(r, terms, request, key_like, opt.request_numbers):
             found.append(i)
             if len(found) >= opt.max_matches:
                 break
     return found
 
 
-def _record_matches(record: Mapping[str, Any], terms: list[str], request: str, key_like: set[str]) -> bool:
+def _record_matches(
+    record: Mapping[str, Any], terms: list[str], request: str, key_like: set[str], numbers: frozenset[str]
+) -> bool:
     for key, value in record.items():
+        if (
+            key in key_like
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and str(value) in numbers
+        ):
+            return True
         if isinstance(value, str):
             low = value.lower()
         elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -460,13 +476,19 @@ def _record_matches(record: Mapping[str, Any], terms: list[str], request: str, k
 
 
 def _key_like_columns(records: list[Any], columns: list[str]) -> set[str]:
-    """Text fields whose values are (nearly) unique: names and ids a request can mention unquoted."""
+    """Fields whose values are (nearly) unique: names and ids a request can mention unquoted.
+
+    Text fields at least half distinct; integer fields all but distinct (order ids, not quantities).
+    """
     out: set[str] = set()
     sample = [r for r in records[:500] if isinstance(r, dict)]
     for col in columns:
         values = [r.get(col) for r in sample]
         texts = [v for v in values if isinstance(v, str)]
-        if len(texts) >= 0.8 * len(sample) and len(set(texts)) >= 0.5 * len(texts):
+        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if (len(texts) >= 0.8 * len(sample) and len(set(texts)) >= 0.5 * len(texts)) or (
+            len(ints) >= 0.8 * len(sample) and len(set(ints)) >= 0.95 * len(ints)
+        ):
             out.add(col)
     return out
 
