@@ -129,7 +129,7 @@ def adapter_env(session: nox.Session, adapter: Adapter, version: str) -> Path:
 @nox.session(python=PYTHON, tags=["lint"])
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole tree."""
-    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "dev"))
+    session.install(*nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -137,9 +137,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["typecheck"])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every distribution's source."""
-    session.install(
-        "mypy>=1.13", "pyyaml", "types-PyYAML", *[a for d in DISTRIBUTIONS[:-1] for a in ("-e", d)]
-    )
+    groups = nox.project.dependency_groups(nox.project.load_toml("pyproject.toml"), "typecheck")
+    session.install(*groups, *[a for d in DISTRIBUTIONS[:-1] for a in ("-e", d)])
     sources = [f"{d}/src" for d in DISTRIBUTIONS[:-1]]
     session.run("mypy", *sources)
 
