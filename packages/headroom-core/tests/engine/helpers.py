@@ -4,6 +4,7 @@ compressors."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
@@ -37,3 +38,15 @@ class Sleeping(Compressor):
     def compress(self, unit: Unit) -> str | None:
         time.sleep(self.seconds)
         return unit.text[: len(unit.text) // 4]
+
+
+class ColdStart(HalfLines):
+    """Counts warm-ups; raises on the second, to show a failing warm-up does not stop the engine."""
+
+    name = "test-cold"
+    warmed: ClassVar[list[int]] = []
+
+    def warm_up(self) -> None:
+        self.warmed.append(1)
+        if len(self.warmed) > 1:
+            raise RuntimeError("cannot warm up")

@@ -191,3 +191,17 @@ def test_decisions_show_in_the_stats() -> None:
     assert second.memo_hits == 1
     assert second.transforms["router"].notes == {"logs:logs": 1}
     assert engine.stats.snapshot()["transforms"]["router"]["notes"] == {"logs:logs": 2}
+
+
+def test_transforms_warm_up_once_at_engine_start_and_failures_fail_open() -> None:
+    from .helpers import ColdStart
+
+    ColdStart.warmed.clear()
+    config = ProxyConfig(transforms=[ColdStart()], limits=EAGER)
+    Engine(config)
+    assert ColdStart.warmed == [1]
+    engine = Engine(config)  # this warm-up raises: the engine still starts and still compresses
+    body = {
+        "messages": [{"role": "tool", "tool_call_id": "a", "content": "\n".join(f"l{i}" for i in range(40))}]
+    }
+    assert engine.compress(encode(body)).changed

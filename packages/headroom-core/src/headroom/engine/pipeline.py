@@ -51,6 +51,11 @@ class Engine:
         self._disabled: frozenset[str] = frozenset()
         self._workers = threading.BoundedSemaphore(self.config.limits.max_concurrency)
         logger.setLevel(self.config.telemetry.log_level)
+        for transform in self.config.transforms:
+            try:
+                transform.warm_up()
+            except Exception:  # a transform that cannot warm up will fail open per request instead
+                logger.warning("headroom: %s could not warm up", transform.name, exc_info=True)
 
     # -- runtime control -------------------------------------------------------------------------------
 

@@ -35,6 +35,9 @@ class Transform(BaseModel, ABC):
         raw = json.dumps(self.spec(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise load (the engine calls this once, at start)."""
+
     def on_response(self, body: Any) -> Any:
         """Response-side hook (for reversible compression later). Default: the body unchanged."""
         return body

@@ -206,6 +206,13 @@ class ContentRouter(Compressor):
     def compress(self, unit: Unit) -> str | None:
         return self.route(unit).text
 
+    def warm_up(self) -> None:
+        """Import every routed compressor now, not on the first request (a stall on the event loop)."""
+        for chain in self.routes.values():
+            for name in chain.split(","):
+                if name.strip() not in ("", "none", "search"):
+                    _load(name.strip())
+
     def explain(self, unit: Unit) -> tuple[str | None, str | None]:
         """The routed text and a note for the stats: ``<type>:<compressors>`` or ``<type>:<why not>``."""
         decision = self.route(unit)
