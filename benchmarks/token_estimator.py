@@ -49,7 +49,9 @@ def main() -> int:
     for kind, errs in sorted(errors.items()):
         absolute = sorted(abs(e) for e in errs)
         p90 = absolute[int(0.9 * (len(absolute) - 1))]
-        print(f"{kind:<12}{len(errs):>7}{statistics.mean(absolute):>11.1%}{p90:>11.1%}{statistics.mean(errs):>+10.1%}")
+        print(
+            f"{kind:<12}{len(errs):>7}{statistics.mean(absolute):>11.1%}{p90:>11.1%}{statistics.mean(errs):>+10.1%}"
+        )
     print(f"all units: estimate/exact token total = {totals['estimate'] / totals['exact']:.3f}")
     return 0
 
