@@ -205,3 +205,19 @@ def test_transforms_warm_up_once_at_engine_start_and_failures_fail_open() -> Non
         "messages": [{"role": "tool", "tool_call_id": "a", "content": "\n".join(f"l{i}" for i in range(40))}]
     }
     assert engine.compress(encode(body)).changed
+
+
+def test_response_headers_say_what_was_saved_or_why_not() -> None:
+    log = "\n".join(
+        f"2024-01-01 10:00:{i % 60:02d} INFO worker {i} processed job {i * 7}" for i in range(300)
+    )
+    engine = Engine(ProxyConfig())
+    changed = engine.compress(encode({"messages": [{"role": "tool", "tool_call_id": "a", "content": log}]}))
+    headers = changed.response_headers()
+    assert headers["x-headroom-tokens-saved"] == str(changed.tokens_before - changed.tokens_after)
+    assert int(headers["x-headroom-tokens-saved"]) > 0
+    assert headers["x-headroom-transforms"] == "router"
+    assert "x-headroom-skipped" not in headers
+    unchanged = engine.compress(b"[1, 2]").response_headers()
+    assert unchanged["x-headroom-skipped"] == "not_an_object"
+    assert unchanged["x-headroom-transforms"] == ""

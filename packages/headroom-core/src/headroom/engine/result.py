@@ -83,6 +83,22 @@ class EngineResult:
         """Names of the transforms that changed at least one unit, in config order."""
         return [name for name, s in self.transforms.items() if s.changed]
 
+    def response_headers(self) -> dict[str, str]:
+        """The ``x-headroom-*`` response headers every adapter sends for this result.
+
+        ``x-headroom-transforms`` names the transforms that changed something (empty when none);
+        ``x-headroom-skipped`` says why nothing changed.
+        """
+        headers = {
+            "x-headroom-tokens-before": str(self.tokens_before),
+            "x-headroom-tokens-after": str(self.tokens_after),
+            "x-headroom-tokens-saved": str(self.tokens_saved),
+            "x-headroom-transforms": ",".join(self.applied),
+        }
+        if not self.changed:
+            headers["x-headroom-skipped"] = self.skipped or "unchanged"
+        return headers
+
     def summary(self) -> dict[str, Any]:
         """A JSON-able report without any prompt content."""
         return {

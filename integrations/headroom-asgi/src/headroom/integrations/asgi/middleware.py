@@ -274,15 +274,7 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
 
 
 def _response_headers(result: EngineResult) -> list[tuple[bytes, bytes]]:
-    out = [
-        (b"x-headroom-tokens-before", str(result.tokens_before).encode()),
-        (b"x-headroom-tokens-after", str(result.tokens_after).encode()),
-        (b"x-headroom-tokens-saved", str(result.tokens_saved).encode()),
-        (b"x-headroom-transforms", ",".join(result.applied).encode("latin-1", "replace")),
-    ]
-    if not result.changed:
-        out.append((b"x-headroom-skipped", (result.skipped or "unchanged").encode("latin-1", "replace")))
-    return out
+    return [(k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()]
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

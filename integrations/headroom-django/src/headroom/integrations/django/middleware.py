@@ -40,7 +40,6 @@ from headroom.integrations.django.conf import get_engine
 
 logger = logging.getLogger("headroom.django")
 
-HEADER_PREFIX = "x-headroom-"
 META_PREFIX = "HTTP_X_HEADROOM_"
 
 
@@ -183,16 +182,8 @@ def apply(request: HttpRequest, original: bytes, result: EngineResult) -> None:
 
 
 def response_headers(result: EngineResult) -> dict[str, str]:
-    """The ``x-headroom-*`` headers describing one result, as the Headroom ASGI middleware sends them."""
-    headers = {
-        f"{HEADER_PREFIX}tokens-before": str(result.tokens_before),
-        f"{HEADER_PREFIX}tokens-after": str(result.tokens_after),
-        f"{HEADER_PREFIX}tokens-saved": str(result.tokens_saved),
-        f"{HEADER_PREFIX}transforms": ",".join(result.applied),
-    }
-    if not result.changed:
-        headers[f"{HEADER_PREFIX}skipped"] = result.skipped or "unchanged"
-    return headers
+    """The ``x-headroom-*`` headers describing one result, as every Headroom adapter sends them."""
+    return result.response_headers()
 
 
 __all__ = ["HeadroomMiddleware", "response_headers"]

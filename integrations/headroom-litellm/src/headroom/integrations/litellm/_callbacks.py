@@ -148,17 +148,5 @@ class HeadroomSDKCallback(_HeadroomLogger):
 
 
 def response_headers(result: EngineResult) -> dict[str, str]:
-    """One request's ``x-headroom-*`` response headers (the same set the ASGI middleware sends).
-
-    ``x-headroom-transforms`` names the transforms that changed something (empty when none);
-    ``x-headroom-skipped`` says why nothing changed (the engine's reasons, or ``off``).
-    """
-    headers = {
-        "x-headroom-tokens-before": str(result.tokens_before),
-        "x-headroom-tokens-after": str(result.tokens_after),
-        "x-headroom-tokens-saved": str(result.tokens_saved),
-        "x-headroom-transforms": ",".join(result.applied),
-    }
-    if result.skipped:
-        headers["x-headroom-skipped"] = result.skipped
-    return headers
+    """One request's ``x-headroom-*`` response headers: the same set every Headroom adapter sends."""
+    return result.response_headers()
