@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from headroom.engine.units import Earlier, TextLog, Unit
 from headroom.transforms import ContentRouter, TagProtector
 from headroom.transforms import detect as detect_module
 from headroom.transforms import router as router_module
@@ -233,3 +234,40 @@ def test_json_and_search_parts_are_never_folded_line_by_line() -> None:
     router = ContentRouter(routes={"json": "none", "search": "none"})
     assert router.route(make_unit(data, earlier=[data])).deduped_lines == 0
     assert router.route(make_unit(GREP, earlier=[GREP])).deduped_lines == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(lines, min_size=0, max_size=40), min_size=1, max_size=6), st.data())
+def test_the_request_index_answers_for_any_prefix(units: list[list[str]], data: st.DataObject) -> None:
+    """The dedupe index is built once per request and grows; a view of any prefix (even one asked for
+    after the index grew past it) decides exactly as a plain tuple of those texts."""
+    texts = ["\n".join(u) for u in units]
+    log = TextLog(texts)
+    router = ContentRouter()
+    router.route(make_unit(texts[-1], earlier=()) if len(texts) == 1 else _with(texts[-1], log.view()))
+    size = data.draw(st.integers(0, len(texts) - 1))
+    view = Earlier(log, size)
+    assert router.route(_with(texts[size], view)) == router.route(
+        make_unit(texts[size], earlier=texts[:size])
+    )
+
+
+def _with(text: str, earlier: Earlier) -> Unit:
+    unit = make_unit(text)
+    return Unit(unit.text, unit.context, unit.count_tokens, unit.ref, earlier)
+
+
+@given(st.lists(st.booleans(), max_size=70), st.floats(0.0, 1.0))
+def test_share_at_least_is_the_ratio_compared(hits: list[bool], share: float) -> None:
+    pattern = re.compile("x")
+    sample_lines = ["x" if hit else "y" for hit in hits]
+    expected = detect_module._ratio(sample_lines, pattern) >= share
+    assert detect_module._share_at_least(sample_lines, pattern, share) is expected
+
+
+def test_a_prefix_view_never_sees_windows_of_later_units() -> None:
+    log = TextLog([DIFF, LOG, VIEW])
+    router = ContentRouter(routes={"logs": "none", "code": "none"})
+    router.route(_with("unrelated\n" * 200, log.view()))  # grows the request's index over all three
+    assert router.route(_with(LOG, Earlier(log, 1))).deduped_lines == 0  # LOG itself is unit 1: not earlier
+    assert router.route(_with(LOG, Earlier(log, 2))).deduped_lines > 0

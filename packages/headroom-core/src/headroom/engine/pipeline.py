@@ -20,7 +20,7 @@ from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
 from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
-from headroom.engine.units import JsonPath, Slot, Unit, WireFormat
+from headroom.engine.units import JsonPath, Slot, TextLog, Unit, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
 from headroom.transforms.markers import unit_ref
@@ -49,6 +49,7 @@ class Engine:
         self.memo = Memo(self.config.limits.memo_entries)
         self.stats = EngineStats()
         self._disabled: frozenset[str] = frozenset()
+        self._fingerprint: tuple[frozenset[str] | None, str] = (None, "")
         self._workers = threading.BoundedSemaphore(self.config.limits.max_concurrency)
         logger.setLevel(self.config.telemetry.log_level)
         for transform in self.config.transforms:
@@ -73,10 +74,20 @@ class Engine:
         self._disabled = self._disabled - set(match) if enabled else self._disabled | set(match)
 
     def fingerprint(self) -> str:
+        """What every memoized result depends on besides its unit: the enabled transforms and limits.
+
+        Transforms are immutable, so the value only changes with the enabled set; it is kept for that set.
+        """
+        disabled, known = self._fingerprint
+        if disabled is self._disabled:
+            return known
+        disabled = self._disabled
         limits = self.config.limits
-        parts = [t.fingerprint() for t in self.transforms]
+        parts = [t.fingerprint() for t in self.config.transforms if t.name not in disabled]
         parts += [self.counter.name, str(limits.min_unit_tokens), str(limits.min_tokens_saved)]
-        return "|".join(parts)
+        value = "|".join(parts)
+        self._fingerprint = (disabled, value)
+        return value
 
     # -- entry points ----------------------------------------------------------------------------------
 
@@ -242,11 +253,12 @@ class Engine:
 
         text = slot.text
         ref = unit_ref(slot.text)
+        earlier = history.texts.view()
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
             t0 = time.monotonic()
             try:
-                text, restore = protector.protect(Unit(text, slot.context, count, ref, tuple(history.texts)))
+                text, restore = protector.protect(Unit(text, slot.context, count, ref, earlier))
             except Exception as exc:
                 result.errors.append(f"{protector.name}: {type(exc).__name__}")
                 result.transforms[protector.name].errors += 1
@@ -261,7 +273,7 @@ class Engine:
             stats = result.transforms[compressor.name]
             t0 = time.monotonic()
             try:
-                out, note = compressor.explain(Unit(text, slot.context, count, ref, tuple(history.texts)))
+                out, note = compressor.explain(Unit(text, slot.context, count, ref, earlier))
             except Exception as exc:
                 stats.errors += 1
                 result.errors.append(f"{compressor.name}: {type(exc).__name__}")
@@ -313,7 +325,7 @@ class History:
     __slots__ = ("digest", "texts")
 
     def __init__(self) -> None:
-        self.texts: list[str] = []
+        self.texts = TextLog()
         self.digest = ""
 
     def add(self, text: str) -> None:

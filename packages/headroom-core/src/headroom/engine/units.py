@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from itertools import islice
+from typing import Literal, TypeVar, cast, overload
+
+_T = TypeVar("_T")
 
 JsonPath = tuple[str | int, ...]
 
@@ -50,5 +53,85 @@ class Unit:
     count_tokens: Callable[[str], int]
     ref: str
     """Content hash of the original unit (before any transform); omission markers carry it."""
-    earlier: tuple[str, ...] = ()
-    """Original texts of the units before this one in the same request (for cross-unit dedupe)."""
+    earlier: Sequence[str] = ()
+    """Original texts of the units before this one in the same request (for cross-unit dedupe). From the
+    engine, an :class:`Earlier` view."""
+
+
+class TextLog:
+    """The original texts of one request's units, in order, and the indexes transforms derive from them.
+
+    Append-only, so a view of its first ``n`` texts never changes. One log per request, used by the thread
+    that runs the request: nothing in it is shared between requests.
+    """
+
+    __slots__ = ("_derived", "_texts")
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self._texts: list[str] = list(texts)
+        self._derived: dict[Hashable, object] = {}
+
+    def append(self, text: str) -> None:
+        self._texts.append(text)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def view(self) -> Earlier:
+        """The texts so far, as a read-only view (O(1): nothing is copied)."""
+        return Earlier(self, len(self._texts))
+
+
+class Earlier(Sequence[str]):
+    """A read-only view of the first ``len(self)`` texts of a :class:`TextLog`.
+
+    Transforms that index earlier units (e.g. the router's dedupe windows) keep one index per request in
+    :meth:`derived` and extend it as the request's units go by, instead of rebuilding it for every unit.
+    """
+
+    __slots__ = ("_log", "_size")
+
+    def __init__(self, log: TextLog, size: int) -> None:
+        if not 0 <= size <= len(log):
+            raise ValueError(f"a view of {size} texts of a log of {len(log)}")
+        self._log = log
+        self._size = size
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Earlier:
+        """A view of ``texts`` over a new log of its own."""
+        return TextLog(texts).view()
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        if isinstance(index, slice):
+            return tuple(self._log._texts[: self._size][index])
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError("Earlier index out of range")
+        return self._log._texts[position]
+
+    def __iter__(self) -> Iterator[str]:
+        return islice(self._log._texts, self._size)
+
+    def __repr__(self) -> str:
+        return f"Earlier({len(self)} texts)"
+
+    def derived(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """The request's index stored under ``key``, made by ``make()`` on first use.
+
+        Views of every length share it, so it must answer for any prefix of the log (e.g. by recording
+        where each entry first occurs) and be extended by its user up to ``len(self)`` before use.
+        """
+        found = self._log._derived.get(key)
+        if found is None:
+            found = self._log._derived[key] = make()
+        return cast(_T, found)

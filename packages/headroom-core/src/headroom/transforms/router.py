@@ -11,7 +11,7 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
-from headroom.engine.units import Unit
+from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import marker
@@ -106,28 +106,40 @@ def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
     Units whose compressor drops lines it judges irrelevant (search results, JSON records, and code when
     bodies are elided) are not indexed: a line folded here must still be readable in the earlier copy.
     """
+    if text.count("\n") < WINDOW - 1:  # fewer lines than one window
+        return frozenset()
     kind = detect(text)
     if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
         return frozenset()
     lines = text.split("\n")
-    if len(lines) < WINDOW:
-        return frozenset()
     return frozenset("\n".join(lines[i : i + WINDOW]) for i in range(len(lines) - WINDOW + 1))
 
 
-@lru_cache(maxsize=256)
-def _merged_windows(texts: tuple[str, ...], lossy_code: bool) -> frozenset[str]:
-    """The windows of all ``texts``. Cached per prefix, so turn t+1 of a session adds one unit's windows to
-    turn t's set instead of rebuilding it (pure; cached by content)."""
-    if not texts:
-        return frozenset()
-    if len(texts) == 1:
-        return _windows(texts[0], lossy_code)
-    return _merged_windows(texts[:-1], lossy_code) | _windows(texts[-1], lossy_code)
+class _WindowIndex:
+    """The windows of a request's earlier units, grown by one unit's windows per unit.
 
+    One index serves a whole request (it is kept on the request's :class:`Earlier` log): the engine asks
+    for the windows of units ``0..k-1`` with ``k`` growing one at a time, which is the running union.
+    """
 
-_MAX_CHAIN = 400
-"""Longer histories are merged directly rather than through the per-prefix cache (recursion depth)."""
+    __slots__ = ("_lossy_code", "_per_unit", "_union")
+
+    def __init__(self, lossy_code: bool) -> None:
+        self._lossy_code = lossy_code
+        self._per_unit: list[frozenset[str]] = []
+        self._union: set[str] = set()
+
+    def before(self, earlier: Sequence[str]) -> Container[str]:
+        """The windows of ``earlier`` (the log this index grows over, or a prefix of it). The container
+        is read-only and valid until the index grows (the next unit)."""
+        for position in range(len(self._per_unit), len(earlier)):
+            text = earlier[position]
+            windows = _windows(text, self._lossy_code) if len(text) <= _MAX_INDEXED_CHARS else frozenset()
+            self._per_unit.append(windows)
+            self._union |= windows
+        if len(earlier) == len(self._per_unit):
+            return self._union
+        return frozenset().union(*self._per_unit[: len(earlier)])  # an older prefix (not the engine's order)
 
 
 @dataclass(slots=True)
@@ -245,7 +257,7 @@ class ContentRouter(Compressor):
             kind = detect(body, search_command=search_cmd)
             kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
-            if windows and kind not in _NO_DEDUPE:
+            if windows is not None and kind not in _NO_DEDUPE:
                 pieces, n = self._dedupe(part.lines, windows, unit)
                 deduped += n
             rewritten: list[str] = []
@@ -302,18 +314,16 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    def _earlier_windows(self, earlier: Sequence[str]) -> frozenset[str]:
+    def _earlier_windows(self, earlier: Sequence[str]) -> Container[str]:
+        """The windows of the earlier units, from the request's index (built once per request)."""
         lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
-        texts = tuple(t for t in earlier if len(t) <= _MAX_INDEXED_CHARS)
-        if len(texts) > _MAX_CHAIN:
-            merged: set[str] = set()
-            for t in texts:
-                merged |= _windows(t, lossy_code)
-            return frozenset(merged)
-        return _merged_windows(texts, lossy_code)
+        if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
+            earlier = Earlier.of(earlier)
+        index = earlier.derived(("router.windows", lossy_code), lambda: _WindowIndex(lossy_code))
+        return index.before(earlier)
 
     def _dedupe(
-        self, lines: list[str], windows: set[str] | frozenset[str], unit: Unit
+        self, lines: list[str], windows: Container[str], unit: Unit
     ) -> tuple[list[tuple[list[str], bool]], int]:
         """Split ``lines`` into pieces: runs an earlier unit already showed become one marker line."""
         n = len(lines)
