@@ -81,6 +81,22 @@ def _ratio(lines: Sequence[str], pattern: re.Pattern[str]) -> float:
     return sum(map(bool, map(pattern.match, lines))) / len(lines) if lines else 0.0
 
 
+def _share_at_least(lines: Sequence[str], pattern: re.Pattern[str], share: float) -> bool:
+    """``_ratio(lines, pattern) >= share``, stopping as soon as the answer is known."""
+    n = len(lines)
+    if not n:
+        return share <= 0.0
+    hits = 0
+    for i, line in enumerate(lines):
+        if pattern.match(line):
+            hits += 1
+            if hits / n >= share:  # more hits can only raise the share
+                return True
+        elif (hits + n - 1 - i) / n < share:  # even if every line left matched
+            return False
+    return hits / n >= share
+
+
 def _table_like(lines: Sequence[str]) -> bool:
     if len(lines) < 4:
         return False
@@ -108,7 +124,7 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
         return ContentType.TEXT
     if any(line.startswith("@@") for line in lines) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF
-    if _ratio(lines, _NL_VIEW) >= 0.6:
+    if _share_at_least(lines, _NL_VIEW, 0.6):
         return ContentType.CODE
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search("\n".join(lines), allow_bare=search_command)
@@ -118,11 +134,11 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
     tests = _ratio(lines, _TEST)
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
-    if _ratio(lines, _TIMESTAMP) >= 0.5 or _ratio(lines, _LEVEL) >= 0.5:
+    if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _LEVEL, 0.5):
         return ContentType.LOGS
-    if head.startswith("<") and _ratio(lines, _HTML) >= 0.2:
+    if head.startswith("<") and _share_at_least(lines, _HTML, 0.2):
         return ContentType.HTML
-    if _ratio(lines, _CODE) >= 0.45:
+    if _share_at_least(lines, _CODE, 0.45):
         return ContentType.CODE
     if _table_like(lines):
         return ContentType.TABLE

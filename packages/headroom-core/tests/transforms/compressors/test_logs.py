@@ -306,3 +306,33 @@ def test_an_unquoted_id_in_the_request_keeps_its_lines() -> None:
     out = logs.compress(text, make_unit(text, user_request=f"what happened to blk_{blk}?"))
     assert out is not None
     assert target in out.split("\n")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_texts(), st.integers(1, 6), st.integers(0, 3), st.booleans())
+def test_the_early_exit_bound_is_never_below_what_dropping_saves(
+    text: str, lead: int, rare_max: int, repeats: bool
+) -> None:
+    """compress() gives up early when even the bound cannot reach min_saving: the bound must hold."""
+    if repeats and text:  # exact repeats of the line above are droppable whatever their template
+        text = "\n".join(line for line in text.split("\n") for _ in range(2))
+    unit = make_unit(text)
+    out = logs.compress(text, unit, lead_tokens=lead, rare_max=rare_max, min_saving=0.0, min_gap_chars=0)
+    if out is None:
+        return
+    lines = text.split("\n")
+    keys = logs.line_keys(text)
+    tokens_of = {key: key.split() for key in keys}
+    assert len(text) - len(out) <= logs._droppable_chars(lines, keys, tokens_of, lead, rare_max)
+
+
+def test_the_early_exit_keeps_a_saving_that_only_a_repeat_or_a_small_template_gives() -> None:
+    filler = [f"{w} step ok" for w in ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta")]
+    long_line = "2024-05-01 12:00:00 INFO cache " + "warm " * 400
+    repeated = [*filler[:4], long_line, long_line, *filler[4:]]  # a rare line shown twice in a row
+    three = [*filler[:4], *(long_line.replace("12:00:00", f"12:00:0{i}") for i in range(3)), *filler[4:]]
+    for lines in (repeated, three):
+        text = "\n".join(lines)
+        out = logs.compress(text, make_unit(text), min_lines=8)
+        assert out is not None
+        assert len(out) < len(text) * 0.8

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from headroom.engine.units import Unit
 from headroom.transforms.markers import marker
@@ -33,14 +34,34 @@ def request_terms(unit: Unit) -> list[str]:
 
     Lower-cased, deduplicated, in first-seen order.
     """
+    return list(_terms(unit.context.user_request, unit.context.tool_input))
+
+
+def request_ids(unit: Unit) -> list[str]:
+    """Id-like words of the user's request (a digit in them, at least six characters: block ids, request
+    ids, IPs, hashes), lower-cased, in first-seen order. Found by splitting, not by a regex."""
+    return list(_ids(unit.context.user_request))
+
+
+def request_identifiers(unit: Unit) -> set[str]:
+    """Identifier-like words (3+ chars) in the user's request and the quoted terms."""
+    return set(_identifiers(unit.context.user_request, unit.context.tool_input))
+
+
+# The request-derived word lists below are pure functions of the context strings, which every part of every
+# unit of a request shares: cached by value (thread-safe, no per-request state), each request computes them
+# once instead of once per part.
+
+
+@lru_cache(maxsize=256)
+def _terms(user_request: str | None, tool_input: str | None) -> tuple[str, ...]:
     found: list[str] = []
-    ctx = unit.context
-    if ctx.user_request:
-        for match in _QUOTED.finditer(ctx.user_request):
+    if user_request:
+        for match in _QUOTED.finditer(user_request):
             found.append(match.group(1) or match.group(2) or match.group(3) or "")
-    if ctx.tool_input:
+    if tool_input:
         try:
-            args = json.loads(ctx.tool_input)
+            args = json.loads(tool_input)
         except ValueError:
             args = None
         if isinstance(args, dict):
@@ -50,28 +71,29 @@ def request_terms(unit: Unit) -> list[str]:
         term = term.strip().lower()
         if len(term) >= 2:
             seen.setdefault(term, None)
-    return list(seen)
+    return tuple(seen)
 
 
-def request_ids(unit: Unit) -> list[str]:
-    """Id-like words of the user's request (a digit in them, at least six characters: block ids, request
-    ids, IPs, hashes), lower-cased, in first-seen order. Found by splitting, not by a regex."""
+@lru_cache(maxsize=256)
+def _ids(user_request: str | None) -> tuple[str, ...]:
     found: dict[str, None] = {}
-    for word in (unit.context.user_request or "")[:20_000].split():
+    for word in (user_request or "")[:20_000].split():
+        if len(word) < 6:  # stripping only shortens it
+            continue
         word = word.strip(".,;:!?()[]{}<>'\"`").lower()
-        if len(word) >= 6 and any(c.isdigit() for c in word):
+        if len(word) >= 6 and any(map(str.isdigit, word)):
             found.setdefault(word, None)
-    return list(found)
+    return tuple(found)
 
 
-def request_identifiers(unit: Unit) -> set[str]:
-    """Identifier-like words (3+ chars) in the user's request and the quoted terms."""
+@lru_cache(maxsize=256)
+def _identifiers(user_request: str | None, tool_input: str | None) -> frozenset[str]:
     words: set[str] = set()
-    if unit.context.user_request:
-        words.update(m.group(0) for m in _IDENT.finditer(unit.context.user_request))
-    for term in request_terms(unit):
+    if user_request:
+        words.update(m.group(0) for m in _IDENT.finditer(user_request))
+    for term in _terms(user_request, tool_input):
         words.update(m.group(0) for m in _IDENT.finditer(term))
-    return words
+    return frozenset(words)
 
 
 def _mask(text: str) -> str:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import Counter
 from itertools import accumulate
 
 from headroom.engine.units import Unit
@@ -95,8 +96,12 @@ def compress(
     keys = line_keys(text)
     if len(keys) != n:
         return None
+    tokens_of = {key: key.split() for key in dict.fromkeys(keys)}
+    least = len(text) - _droppable_chars(lines, keys, tokens_of, lead_tokens, rare_max)
+    if least > len(text) * (1 - min_saving):
+        return None  # even dropping every line that could go would not save enough (the check at the end)
     budget = n * _COMPARE_BUDGET
-    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, lead_tokens, similarity, budget)
+    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, tokens_of, lead_tokens, similarity, budget)
     counts = [0] * len(cluster_tokens)
     fine_counts: dict[int, int] = {}
     variants: list[set[int]] = [set() for _ in cluster_tokens]
@@ -159,10 +164,31 @@ def compress(
     return result
 
 
+def _droppable_chars(
+    lines: list[str], keys: list[str], tokens_of: dict[str, list[str]], lead: int, rare_max: int
+) -> int:
+    """At most how many characters :func:`compress` can save by dropping lines.
+
+    A dropped line repeats the line above it, or belongs to a template seen more than ``rare_max`` times
+    and is not that template's first line. Every template lies within one group of keys with the same
+    token count and leading tokens (see :func:`_cluster`), so group sizes bound template sizes.
+    """
+    group_of = {key: (len(tokens), tuple(tokens[:lead])) for key, tokens in tokens_of.items()}
+    size = Counter(map(group_of.__getitem__, keys))
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    total = 0
+    for i, key in enumerate(keys):
+        group = group_of[key]
+        if (size[group] > rare_max and group in seen) or (i and lines[i] == lines[i - 1]):
+            total += len(lines[i]) + 1
+        seen.add(group)
+    return total
+
+
 def _cluster(
-    keys: list[str], lead: int, threshold: float, budget: int
+    keys: list[str], tokens_of: dict[str, list[str]], lead: int, threshold: float, budget: int
 ) -> tuple[list[int], list[list[str]], list[int]]:
-    """Assign every line a template cluster.
+    """Assign every line a template cluster (``tokens_of``: each key's tokens).
 
     Returns the per-line cluster ids, each cluster's tokens and the per-line fine (number-masked) key ids.
     """
@@ -177,7 +203,7 @@ def _cluster(
         if fid is None:
             fid = len(cluster_of_fine)
             fine[key] = fid
-            tokens = key.split()
+            tokens = tokens_of[key]
             group = groups.setdefault((len(tokens), tuple(tokens[:lead])), [])
             best = -1
             best_score = -1.0
