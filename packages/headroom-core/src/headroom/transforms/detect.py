@@ -110,27 +110,9 @@ def _table_like(lines: Sequence[str]) -> bool:
 
 def detect(text: str, *, search_command: bool = False) -> ContentType:
     """The content type of ``text`` judged from a bounded sample."""
-    head = text[:4096].lstrip()
-    if not head:
-        return ContentType.TEXT if not text.strip() else detect(text.lstrip(), search_command=search_command)
-    tail = text[-4096:].rstrip()
-    if head[0] in "{[" and tail[-1:] in ("}", "]"):
-        inner = head[:200].lstrip("[ \n\r\t")
-        json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
-        if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
-            return ContentType.JSON
-    lines = [line for line in sample(text) if line.strip()]
-    if not lines:
-        return ContentType.TEXT
-    if any(line.startswith("@@") for line in lines) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
-        return ContentType.DIFF
-    if _share_at_least(lines, _NL_VIEW, 0.6):
-        return ContentType.CODE
-    if might_be_search(lines, allow_bare=search_command):
-        parsed = parse_search("\n".join(lines), allow_bare=search_command)
-        structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
-        if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
-            return ContentType.SEARCH
+    kind, head, lines = _structure(text, search_command)
+    if kind is not None:
+        return kind
     tests = _ratio(lines, _TEST)
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
@@ -147,4 +129,37 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
     return ContentType.TEXT
 
 
-__all__ = ["ContentType", "detect", "sample"]
+def structural_kind(text: str, *, search_command: bool = False) -> ContentType | None:
+    """What :func:`detect` returns when its structural checks decide (JSON, empty TEXT, DIFF, a numbered
+    file view as CODE, SEARCH), else None. Cheaper: no line statistics. Never SEARCH or JSON when
+    :func:`detect` would say otherwise, and the other way round."""
+    return _structure(text, search_command)[0]
+
+
+def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str]]:
+    """The structural checks, in detect's order: (the type they decide or None, the head, sample lines)."""
+    head = text[:4096].lstrip()
+    if not head:
+        return (ContentType.TEXT, head, []) if not text.strip() else _structure(text.lstrip(), search_command)
+    tail = text[-4096:].rstrip()
+    if head[0] in "{[" and tail[-1:] in ("}", "]"):
+        inner = head[:200].lstrip("[ \n\r\t")
+        json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
+        if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
+            return ContentType.JSON, head, []
+    lines = [line for line in sample(text) if line.strip()]
+    if not lines:
+        return ContentType.TEXT, head, lines
+    if any(line.startswith("@@") for line in lines) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
+        return ContentType.DIFF, head, lines
+    if _share_at_least(lines, _NL_VIEW, 0.6):
+        return ContentType.CODE, head, lines
+    if might_be_search(lines, allow_bare=search_command):
+        parsed = parse_search("\n".join(lines), allow_bare=search_command)
+        structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
+        if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
+            return ContentType.SEARCH, head, lines
+    return None, head, lines
+
+
+__all__ = ["ContentType", "detect", "sample", "structural_kind"]

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
-from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.detect import ContentType, detect, structural_kind
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import PLACEHOLDER_RE
@@ -108,7 +108,7 @@ def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
     """
     if text.count("\n") < WINDOW - 1:  # fewer lines than one window
         return frozenset()
-    kind = detect(text)
+    kind = detect(text) if lossy_code else structural_kind(text)  # only SEARCH and JSON matter then
     if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
         return frozenset()
     lines = text.split("\n")

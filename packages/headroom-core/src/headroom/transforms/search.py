@@ -318,6 +318,8 @@ class SearchCompressor(Compressor):
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
         if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
             return None  # a bounded head decides: most units are not search output
+        if unit.text.count(":") < self.min_matches:
+            return None  # every match line holds a ':' (path:line: or line:), so too few matches
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None
