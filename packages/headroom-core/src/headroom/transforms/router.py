@@ -11,7 +11,7 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -129,9 +129,9 @@ class _WindowIndex:
         self._per_unit: list[frozenset[str]] = []
         self._union: set[str] = set()
 
-    def before(self, earlier: Sequence[str]) -> Container[str]:
-        """The windows of ``earlier`` (the log this index grows over, or a prefix of it). The container
-        is read-only and valid until the index grows (the next unit)."""
+    def before(self, earlier: Sequence[str]) -> Set[str]:
+        """The windows of ``earlier`` (the log this index grows over, or a prefix of it). The set is
+        read-only and valid until the index grows (the next unit)."""
         for position in range(len(self._per_unit), len(earlier)):
             text = earlier[position]
             windows = _windows(text, self._lossy_code) if len(text) <= _MAX_INDEXED_CHARS else frozenset()
@@ -257,7 +257,7 @@ class ContentRouter(Compressor):
             kind = detect(body, search_command=search_cmd)
             kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
-            if windows is not None and kind not in _NO_DEDUPE:
+            if windows and kind not in _NO_DEDUPE:
                 pieces, n = self._dedupe(part.lines, windows, unit)
                 deduped += n
             rewritten: list[str] = []
@@ -314,7 +314,7 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    def _earlier_windows(self, earlier: Sequence[str]) -> Container[str]:
+    def _earlier_windows(self, earlier: Sequence[str]) -> Set[str]:
         """The windows of the earlier units, from the request's index (built once per request)."""
         lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
@@ -323,7 +323,7 @@ class ContentRouter(Compressor):
         return index.before(earlier)
 
     def _dedupe(
-        self, lines: list[str], windows: Container[str], unit: Unit
+        self, lines: list[str], windows: Set[str], unit: Unit
     ) -> tuple[list[tuple[list[str], bool]], int]:
         """Split ``lines`` into pieces: runs an earlier unit already showed become one marker line."""
         n = len(lines)
