@@ -322,8 +322,8 @@ def test_the_early_exit_bound_is_never_below_what_dropping_saves(
         return
     lines = text.split("\n")
     keys = logs.line_keys(text)
-    tokens_of = {key: key.split() for key in keys}
-    assert len(text) - len(out) <= logs._droppable_chars(lines, keys, tokens_of, lead, rare_max)
+    group_of = {key: (len(key.split()), tuple(key.split()[:lead])) for key in keys}
+    assert len(text) - len(out) <= logs._droppable_chars(lines, keys, group_of, rare_max)
 
 
 def test_the_early_exit_keeps_a_saving_that_only_a_repeat_or_a_small_template_gives() -> None:

@@ -39,6 +39,8 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
+from itertools import compress as selected
+from operator import eq
 
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import (
@@ -70,6 +72,8 @@ _KEYWORDS: tuple[tuple[str, bool, str | None], ...] = (
     ("failed", True, "FAILED"),
     ("segmentation fault", True, None),
 )
+Group = tuple[int, tuple[str, ...]]
+"""A line key's token count and leading tokens: templates only merge within one group."""
 _COMPARE_BUDGET = 40  # template comparisons per line, at most: keeps clustering linear
 
 
@@ -97,11 +101,14 @@ def compress(
     if len(keys) != n:
         return None
     tokens_of = {key: key.split() for key in dict.fromkeys(keys)}
-    least = len(text) - _droppable_chars(lines, keys, tokens_of, lead_tokens, rare_max)
+    group_of = {key: (len(tokens), tuple(tokens[:lead_tokens])) for key, tokens in tokens_of.items()}
+    least = len(text) - _droppable_chars(lines, keys, group_of, rare_max)
     if least > len(text) * (1 - min_saving):
         return None  # even dropping every line that could go would not save enough (the check at the end)
     budget = n * _COMPARE_BUDGET
-    cluster_of_line, cluster_tokens, fine_of_line = _cluster(keys, tokens_of, lead_tokens, similarity, budget)
+    cluster_of_line, cluster_tokens, fine_of_line = _cluster(
+        keys, tokens_of, group_of, lead_tokens, similarity, budget
+    )
     counts = [0] * len(cluster_tokens)
     fine_counts: dict[int, int] = {}
     variants: list[set[int]] = [set() for _ in cluster_tokens]
@@ -164,38 +171,44 @@ def compress(
     return result
 
 
-def _droppable_chars(
-    lines: list[str], keys: list[str], tokens_of: dict[str, list[str]], lead: int, rare_max: int
-) -> int:
-    """At most how many characters :func:`compress` can save by dropping lines.
+def _droppable_chars(lines: list[str], keys: list[str], group_of: dict[str, Group], rare_max: int) -> int:
+    """At least as many characters as :func:`compress` can save by dropping lines.
 
     A dropped line repeats the line above it, or belongs to a template seen more than ``rare_max`` times
     and is not that template's first line. Every template lies within one group of keys with the same
-    token count and leading tokens (see :func:`_cluster`), so group sizes bound template sizes.
+    token count and leading tokens (``group_of``, see :func:`_cluster`), so group sizes bound template sizes.
     """
-    group_of = {key: (len(tokens), tuple(tokens[:lead])) for key, tokens in tokens_of.items()}
-    size = Counter(map(group_of.__getitem__, keys))
-    seen: set[tuple[int, tuple[str, ...]]] = set()
-    total = 0
-    for i, key in enumerate(keys):
-        group = group_of[key]
-        if (size[group] > rare_max and group in seen) or (i and lines[i] == lines[i - 1]):
-            total += len(lines[i]) + 1
-        seen.add(group)
-    return total
+    groups = list(map(group_of.__getitem__, keys))
+    big = {group for group, size in Counter(groups).items() if size > rare_max}
+    first = dict(zip(reversed(groups), range(len(groups) - 1, -1, -1), strict=True))  # group -> first line
+    in_big = list(selected(lines, map(big.__contains__, groups)))
+    repeats = list(selected(lines[1:], map(eq, lines[1:], lines)))
+    firsts = [lines[first[group]] for group in big]
+    return _chars(in_big) - _chars(firsts) + _chars(repeats)
+
+
+def _chars(lines: list[str]) -> int:
+    """Characters of ``lines`` with a newline each."""
+    return sum(map(len, lines)) + len(lines)
 
 
 def _cluster(
-    keys: list[str], tokens_of: dict[str, list[str]], lead: int, threshold: float, budget: int
+    keys: list[str],
+    tokens_of: dict[str, list[str]],
+    group_of: dict[str, Group],
+    lead: int,
+    threshold: float,
+    budget: int,
 ) -> tuple[list[int], list[list[str]], list[int]]:
-    """Assign every line a template cluster (``tokens_of``: each key's tokens).
+    """Assign every line a template cluster. ``tokens_of``: each key's tokens; ``group_of``: each key's
+    group (token count and first ``lead`` tokens), the only clusters it may join.
 
     Returns the per-line cluster ids, each cluster's tokens and the per-line fine (number-masked) key ids.
     """
     fine: dict[str, int] = {}
     cluster_of_fine: list[int] = []
     clusters: list[list[str]] = []
-    groups: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+    groups: dict[Group, list[int]] = {}
     per_line: list[int] = []
     fine_ids: list[int] = []
     for key in keys:
@@ -204,7 +217,7 @@ def _cluster(
             fid = len(cluster_of_fine)
             fine[key] = fid
             tokens = tokens_of[key]
-            group = groups.setdefault((len(tokens), tuple(tokens[:lead])), [])
+            group = groups.setdefault(group_of[key], [])
             best = -1
             best_score = -1.0
             body = len(tokens) - lead
