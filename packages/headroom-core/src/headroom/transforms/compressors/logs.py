@@ -102,9 +102,10 @@ def compress(
         return None
     tokens_of = {key: key.split() for key in dict.fromkeys(keys)}
     group_of = {key: (len(tokens), tuple(tokens[:lead_tokens])) for key, tokens in tokens_of.items()}
-    least = len(text) - _droppable_chars(lines, keys, group_of, rare_max)
-    if least > len(text) * (1 - min_saving):
-        return None  # even dropping every line that could go would not save enough (the check at the end)
+    if 2 * len(tokens_of) >= n:  # mostly distinct lines (prose, code): often nothing can go, cheap to tell
+        least = len(text) - _droppable_chars(lines, keys, group_of, rare_max)
+        if least > len(text) * (1 - min_saving):
+            return None  # even dropping every line that could go would not save enough (the final check)
     budget = n * _COMPARE_BUDGET
     cluster_of_line, cluster_tokens, fine_of_line = _cluster(
         keys, tokens_of, group_of, lead_tokens, similarity, budget
@@ -178,7 +179,9 @@ def _droppable_chars(lines: list[str], keys: list[str], group_of: dict[str, Grou
     and is not that template's first line. Every template lies within one group of keys with the same
     token count and leading tokens (``group_of``, see :func:`_cluster`), so group sizes bound template sizes.
     """
-    groups = list(map(group_of.__getitem__, keys))
+    numbers: dict[Group, int] = {}  # small ints hash faster than the group tuples, line after line
+    number_of = {key: numbers.setdefault(group, len(numbers)) for key, group in group_of.items()}
+    groups = list(map(number_of.__getitem__, keys))
     big = {group for group, size in Counter(groups).items() if size > rare_max}
     first = dict(zip(reversed(groups), range(len(groups) - 1, -1, -1), strict=True))  # group -> first line
     in_big = list(selected(lines, map(big.__contains__, groups)))
