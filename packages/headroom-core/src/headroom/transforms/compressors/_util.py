@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from headroom.engine.units import Unit
@@ -129,6 +129,19 @@ def quote_template(tpl: str, limit: int = 90) -> str:
     if len(tpl) > limit:
         tpl = tpl[: limit - 3].rstrip() + "..."
     return '"' + tpl.replace('"', "'") + '"'
+
+
+def runs(keep: Sequence[int]) -> Iterator[tuple[bool, int, int]]:
+    """``(kept, start, end)`` for each maximal run of equal flags in ``keep``, in order."""
+    n = len(keep)
+    i = 0
+    while i < n:
+        flag = bool(keep[i])
+        j = i + 1
+        while j < n and bool(keep[j]) == flag:
+            j += 1
+        yield flag, i, j
+        i = j
 
 
 def omitted(unit: Unit, counts: Sequence[tuple[int, str]], detail: str | None = None) -> str:

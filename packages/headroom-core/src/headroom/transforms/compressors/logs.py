@@ -50,6 +50,7 @@ from headroom.transforms.compressors._util import (
     quote_template,
     request_ids,
     request_terms,
+    runs,
     template,
 )
 
@@ -142,15 +143,10 @@ def compress(
     out: list[str] = []
     named: set[int] = set()
     dropped = 0
-    i = 0
-    while i < n:
-        if keep[i]:
-            out.append(lines[i])
-            i += 1
+    for kept, i, j in runs(keep):
+        if kept:
+            out.extend(lines[i:j])
             continue
-        j = i
-        while j < n and not keep[j]:
-            j += 1
         repeats = 0
         if i > 0:
             while i + repeats < j and lines[i + repeats] == lines[i - 1]:
@@ -163,7 +159,6 @@ def compress(
                 lines, cluster_of_line, cluster_tokens, i, j, repeats, named, templates_in_marker
             )
             out.append(omitted(unit, [(j - i, "lines")], detail))
-        i = j
     if not dropped:
         return None
     result = "\n".join(out)

@@ -33,7 +33,7 @@ import re
 
 from headroom.engine.units import Unit
 from headroom.transforms.compressors import text as text_compressor
-from headroom.transforms.compressors._util import omitted
+from headroom.transforms.compressors._util import omitted, runs
 
 _SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
@@ -159,21 +159,12 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
             if not _FRAME_KEEP.search(lines[i]):
                 keep[i] = 0
     out: list[str] = []
-    i = 0
-    while i < n:
-        if keep[i]:
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < n and not keep[j]:
-            j += 1
-        if j - i == 1:
-            out.append(lines[i])
+    for kept, i, j in runs(keep):
+        if kept or j - i == 1:
+            out.extend(lines[i:j])
         else:
             indent = len(lines[i]) - len(lines[i].lstrip(" "))
             out.append(" " * min(indent, 12) + omitted(unit, [(j - i, "source lines")], "traceback listing"))
-        i = j
     return out
 
 
