@@ -162,7 +162,9 @@ def run_config(
         }
         fmt = detect_format(case["body"], case["path"])
         if fmt is not None:
-            slots = EXTRACTORS[fmt](case["body"], engine.config.pasted_output_tags)
+            slots = EXTRACTORS[fmt](
+                case["body"], engine.config.pasted_output_tags, engine.config.pasted_output_min_chars
+            )
             budgets[case["id"]] = {s.path: counter.count(at_path(out, s.path)) for s in slots}
     return results, budgets
 
@@ -170,7 +172,7 @@ def run_config(
 def run_baseline(
     cases: list[dict[str, Any]], budgets: dict[str, dict[tuple[str | int, ...], int]], trunc: Truncator
 ) -> dict[str, dict[str, Any]]:
-    tags = ProxyConfig().pasted_output_tags
+    config = ProxyConfig()
     results: dict[str, dict[str, Any]] = {}
     for case in cases:
         raw = json.dumps(case["body"]).encode()
@@ -179,7 +181,7 @@ def run_baseline(
         fmt = detect_format(body, case["path"])
         updates = {}
         if fmt is not None:
-            for s in EXTRACTORS[fmt](body, tags):
+            for s in EXTRACTORS[fmt](body, config.pasted_output_tags, config.pasted_output_min_chars):
                 budget = budgets.get(case["id"], {}).get(s.path)
                 if budget is not None:
                     cut = trunc.cut(s.text, budget)

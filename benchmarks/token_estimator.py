@@ -15,7 +15,7 @@ from pathlib import Path
 
 from headroom.engine.codecs import EXTRACTORS, detect_format
 from headroom.engine.tokens import EstimatingCounter, get_token_counter
-from headroom.proxy.config import DEFAULT_PASTED_TAGS
+from headroom.proxy.config import DEFAULT_PASTED_TAGS, ProxyConfig
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "dev-cases.jsonl.gz"
 
@@ -37,7 +37,7 @@ def main() -> int:
         fmt = detect_format(case["body"], case["path"])
         if fmt is None:
             continue
-        for slot in EXTRACTORS[fmt](case["body"], DEFAULT_PASTED_TAGS):
+        for slot in EXTRACTORS[fmt](case["body"], DEFAULT_PASTED_TAGS, ProxyConfig().pasted_output_min_chars):
             true = exact.count(slot.text)
             if true < 50:
                 continue

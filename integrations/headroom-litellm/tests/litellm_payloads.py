@@ -106,7 +106,10 @@ def responses_request(model: str, tag: str, *, stream: bool = False) -> dict[str
 
 def tool_texts(body: Mapping[str, Any], fmt: WireFormat) -> list[str]:
     """The tool-output texts of a body as the engine's codec finds them (LiteLLM may reshape the rest)."""
-    return [slot.text for slot in EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags)]
+    config = ProxyConfig()
+    return [
+        slot.text for slot in EXTRACTORS[fmt](body, config.pasted_output_tags, config.pasted_output_min_chars)
+    ]
 
 
 def expected_texts(

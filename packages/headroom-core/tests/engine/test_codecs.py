@@ -132,6 +132,43 @@ def test_a_persons_words_are_never_a_unit() -> None:
     assert units(WireFormat.OPENAI_CHAT, body) == []
 
 
+def _user_text_bodies(text: str) -> dict[WireFormat, dict[str, Any]]:
+    return {
+        WireFormat.OPENAI_CHAT: {"messages": [{"role": "user", "content": text}]},
+        WireFormat.ANTHROPIC: {"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]},
+        WireFormat.RESPONSES: {
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": text}]}]
+        },
+    }
+
+
+def test_a_long_user_text_is_a_large_paste_unit_in_every_format() -> None:
+    diff = "diff --git a/x.py b/x.py\n" + "+added line\n" * 2000
+    for fmt, body in _user_text_bodies(diff).items():
+        found = EXTRACTORS[fmt](body, DEFAULT_PASTED_TAGS, 16384)
+        assert [u.context.source for u in found] == ["large_paste"], fmt
+        assert found[0].text == diff
+        assert EXTRACTORS[fmt](body, DEFAULT_PASTED_TAGS, None) == [], fmt  # the threshold turned off
+        assert EXTRACTORS[fmt](body, DEFAULT_PASTED_TAGS, len(diff) + 1) == [], fmt  # one char short
+    tagged = "<output>\n" + "x\n" * 10000 + "</output>"
+    for fmt, body in _user_text_bodies(tagged).items():
+        assert [u.context.source for u in EXTRACTORS[fmt](body, DEFAULT_PASTED_TAGS, 16384)] == ["pasted"]
+
+
+def test_a_large_paste_is_not_the_persons_request_for_later_units() -> None:
+    body = {
+        "messages": [
+            {"role": "user", "content": "why does the build fail?"},
+            {"role": "user", "content": "E" * 20000},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": {"name": "ls"}}]},
+            {"role": "tool", "tool_call_id": "c", "content": "a.py"},
+        ]
+    }
+    found = EXTRACTORS[WireFormat.OPENAI_CHAT](body, DEFAULT_PASTED_TAGS, 16384)
+    assert [u.context.source for u in found] == ["large_paste", "tool_result"]
+    assert found[1].context.user_request == "why does the build fail?"
+
+
 def test_malformed_shapes_yield_no_units_instead_of_errors() -> None:
     for fmt in WireFormat:
         for body in ({"messages": "x"}, {"messages": [1, None, {"role": "tool"}]}, {"input": {"a": 1}}, {}):

@@ -18,7 +18,9 @@ def test_every_case_keeps_its_structure(corpus: list[dict[str, Any]]) -> None:
         assert not result.errors, (case["id"], result.errors)
         out = json.loads(result.body)
         assert result.format is not None
-        slots = EXTRACTORS[result.format](case["body"], engine.config.pasted_output_tags)
+        slots = EXTRACTORS[result.format](
+            case["body"], engine.config.pasted_output_tags, engine.config.pasted_output_min_chars
+        )
         # Only unit texts may differ: putting the originals back restores the body exactly, so roles, ids,
         # system prompts, tool definitions and what a person wrote are all unchanged.
         assert apply_values(out, {s.path: s.text for s in slots}) == case["body"], case["id"]

@@ -41,8 +41,8 @@ def test_round_trip_changes_only_unit_texts(case: tuple[WireFormat, dict[str, An
     fmt, body, _ = case
     result = half_engine().compress(encode(body), path=path_for(fmt))
     out = json.loads(result.body)
-    slots = EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags)
-    out_slots = EXTRACTORS[fmt](out, ProxyConfig().pasted_output_tags)
+    slots = EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags, ProxyConfig().pasted_output_min_chars)
+    out_slots = EXTRACTORS[fmt](out, ProxyConfig().pasted_output_tags, ProxyConfig().pasted_output_min_chars)
     assert [s.path for s in out_slots] == [s.path for s in slots]
     # Putting the original texts back at the units' paths gives the input exactly: nothing else moved.
     assert apply_values(out, {s.path: s.text for s in slots}) == body
@@ -84,7 +84,7 @@ def test_memo_replays_identically(case: tuple[WireFormat, dict[str, Any], list[i
     first = engine.compress(encode(body), path=path_for(fmt))
     second = engine.compress(encode(body), path=path_for(fmt))
     assert second.body == first.body
-    slots = EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags)
+    slots = EXTRACTORS[fmt](body, ProxyConfig().pasted_output_tags, ProxyConfig().pasted_output_min_chars)
     assert second.memo_hits == len(slots)
     assert first.memo_hits == 0
 
@@ -108,7 +108,7 @@ def test_a_raising_transform_fails_open(case: tuple[WireFormat, dict[str, Any], 
     engine = Engine(ProxyConfig(transforms=[Raising()], limits=EAGER))
     result = engine.compress(raw, path=path_for(fmt))
     assert result.body is raw
-    slots = EXTRACTORS[fmt](body, engine.config.pasted_output_tags)
+    slots = EXTRACTORS[fmt](body, engine.config.pasted_output_tags, engine.config.pasted_output_min_chars)
     expected = sum(1 for s in slots if engine.counter.count(s.text) >= 1)
     assert result.transforms["test-raise"].errors == len(result.errors) == expected
 

@@ -21,7 +21,11 @@ def make_unit(
 ) -> Unit:
     ctx = UnitContext(
         format=WireFormat.OPENAI_CHAT,
-        source="pasted" if source == "pasted" else "tool_result",
+        source="pasted"
+        if source == "pasted"
+        else "large_paste"
+        if source == "large_paste"
+        else "tool_result",
         tool_name="bash",
         tool_input=tool_input,
         user_request=user_request,

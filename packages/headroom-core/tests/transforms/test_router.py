@@ -288,3 +288,26 @@ def test_structural_kind_is_detect_when_it_decides(text: str, search_command: bo
     assert shallow in (None, full)
     if full in (ContentType.SEARCH, ContentType.JSON, ContentType.DIFF):
         assert shallow == full
+
+
+def test_a_large_paste_is_rewritten_only_where_a_program_wrote_it() -> None:
+    log = "\n".join(
+        f"2024-05-01 10:00:{i % 60:02d} INFO worker-{i % 7} processed batch {i} in {i % 13} ms"
+        for i in range(600)
+    )
+    log += "\n2024-05-01 10:01:00 ERROR worker-3 lost connection to db-1"
+    routed = ContentRouter().compress(make_unit(log, source="large_paste"))
+    assert routed is not None
+    assert "ERROR worker-3 lost connection to db-1" in routed
+    assert len(routed) < len(log) / 4
+
+    prose = "\n\n".join(
+        f"Paragraph {i}: I think the scheduler should retry, as we discussed, and the same again."
+        for i in range(300)
+    )
+    repeated = "\n".join(["the same line a person typed many times"] * 400)
+    code = "\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(400))
+    for text in (prose, repeated, code):
+        assert ContentRouter().compress(make_unit(text, source="large_paste")) is None
+    # the same repeated lines as a tool's output are folded
+    assert ContentRouter().compress(make_unit(repeated)) is not None

@@ -185,7 +185,7 @@ class Engine:
         fmt = fmt or detect_format(body, path)
         if fmt is None:
             return EngineResult(body=body, skipped="unknown_format")
-        slots = EXTRACTORS[fmt](body, self.config.pasted_output_tags)
+        slots = EXTRACTORS[fmt](body, self.config.pasted_output_tags, self.config.pasted_output_min_chars)
         transforms = self.transforms
         result = EngineResult(
             body=body,

@@ -26,7 +26,10 @@ class UnitContext:
     """Where a unit came from. Built only from the unit's own message and what precedes it."""
 
     format: WireFormat
-    source: Literal["tool_result", "pasted"]
+    source: Literal["tool_result", "pasted", "large_paste"]
+    """``tool_result``: a tool's result block; ``pasted``: a user text wrapping output in a configured tag;
+    ``large_paste``: a user text long enough to be pasted output (transforms rewrite only machine output
+    in it, never a person's prose or code)."""
     tool_name: str | None = None
     tool_input: str | None = None
     """The tool call's arguments as sent (JSON text), or the assistant text before pasted output."""

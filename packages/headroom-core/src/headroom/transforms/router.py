@@ -94,6 +94,12 @@ def is_structural(line: str) -> bool:
     return "\n" not in line and structural_lines(line) == [(0, len(line))]
 
 
+MACHINE_TYPES = frozenset(
+    {ContentType.JSON, ContentType.SEARCH, ContentType.LOGS, ContentType.TESTS, ContentType.DIFF}
+)
+"""The types the router rewrites in a ``large_paste`` unit (a long user text without a wrapper tag): output a
+program wrote. A person's prose, code or table there is left exactly as they sent it."""
+
 _NO_DEDUPE = frozenset({ContentType.JSON, ContentType.SEARCH})
 """Types whose compressors rank by the request: their parts are never folded line by line (a marker inside
 JSON would also break its syntax)."""
@@ -256,6 +262,9 @@ class ContentRouter(Compressor):
                 continue
             kind = detect(body, search_command=search_cmd)
             kinds.append(kind.value)
+            if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:
+                out.extend(part.lines)
+                continue
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
             if windows and kind not in _NO_DEDUPE:
                 pieces, n = self._dedupe(part.lines, windows, unit)
@@ -370,4 +379,12 @@ def _count(unit: Unit, text: str) -> int:
     return round(unit.count_tokens(chunk) * len(text) / len(chunk))
 
 
-__all__ = ["DEFAULT_ROUTES", "ContentRouter", "Decision", "is_structural", "split_parts", "structural_lines"]
+__all__ = [
+    "DEFAULT_ROUTES",
+    "MACHINE_TYPES",
+    "ContentRouter",
+    "Decision",
+    "is_structural",
+    "split_parts",
+    "structural_lines",
+]

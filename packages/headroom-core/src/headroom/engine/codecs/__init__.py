@@ -5,14 +5,21 @@ Writing back is format-independent (:func:`apply_values`): only the units' strin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from headroom.engine.codecs import anthropic, openai_chat, responses
 from headroom.engine.codecs._common import apply_values
 from headroom.engine.units import Slot, WireFormat
 
-Extractor = Callable[[Mapping[str, Any], Sequence[str]], list[Slot]]
+
+class Extractor(Protocol):
+    """A codec's unit finder: the body, the pasted-output wrapper tags, the large-paste threshold."""
+
+    def __call__(
+        self, body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None, /
+    ) -> list[Slot]: ...
+
 
 EXTRACTORS: dict[WireFormat, Extractor] = {
     WireFormat.OPENAI_CHAT: openai_chat.extract,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from headroom.engine.units import JsonPath
 
@@ -20,6 +20,18 @@ def is_pasted_output(text: str, tags: Sequence[str]) -> bool:
         if start >= 0 and text.find(f"</{tag}>", start + len(tag) + 2) >= 0:
             return True
     return False
+
+
+def paste_source(
+    text: str, tags: Sequence[str], large_paste_chars: int | None
+) -> Literal["pasted", "large_paste"] | None:
+    """How a user text is tool output: ``pasted`` (wrapped in a configured tag), ``large_paste`` (long
+    enough that a person did not type it: the router rewrites only machine output in it), or None."""
+    if is_pasted_output(text, tags):
+        return "pasted"
+    if large_paste_chars is not None and len(text) >= large_paste_chars:
+        return "large_paste"
+    return None
 
 
 def arguments_text(value: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, is_pasted_output, join_texts
+from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
 from headroom.engine.units import Slot, UnitContext, WireFormat
 
 
@@ -15,7 +15,9 @@ def _plain_text(block: Any) -> str | None:
     return None
 
 
-def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
+def extract(
+    body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None
+) -> list[Slot]:
     """The compressible units of a Messages body: ``tool_result`` text and pasted tool output."""
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -48,12 +50,19 @@ def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
         if role != "user":
             continue
 
-        pasted_ctx = UnitContext(
-            format=WireFormat.ANTHROPIC, source="pasted", tool_input=last_assistant, user_request=last_user
-        )
+        before = (last_assistant, last_user)
+
+        def pasted(text: str, before: tuple[str | None, str | None] = before) -> UnitContext | None:
+            source = paste_source(text, pasted_tags, large_paste_chars)
+            if source is None:
+                return None
+            return UnitContext(
+                format=WireFormat.ANTHROPIC, source=source, tool_input=before[0], user_request=before[1]
+            )
+
         person: list[str] = []
         if isinstance(content, str):
-            if is_pasted_output(content, pasted_tags):
+            if (pasted_ctx := pasted(content)) is not None:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
             else:
                 person.append(content)
@@ -82,7 +91,7 @@ def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
                             if text is not None and "cache_control" not in sub:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
-                    if is_pasted_output(text, pasted_tags):
+                    if (pasted_ctx := pasted(text)) is not None:
                         slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
                     else:
                         person.append(text)

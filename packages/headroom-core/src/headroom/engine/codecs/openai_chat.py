@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, is_pasted_output, join_texts
+from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
 from headroom.engine.units import Slot, UnitContext, WireFormat
 
 
@@ -26,7 +26,9 @@ def _text_parts(content: Any, base: tuple[str | int, ...]) -> list[tuple[tuple[s
     return parts
 
 
-def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
+def extract(
+    body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None
+) -> list[Slot]:
     """The compressible units of a Chat Completions body, in order."""
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -70,10 +72,11 @@ def extract(body: Mapping[str, Any], pasted_tags: Sequence[str]) -> list[Slot]:
         elif role == "user":
             person: list[str] = []
             for path, text in _text_parts(content, ("messages", i, "content")):
-                if is_pasted_output(text, pasted_tags):
+                source = paste_source(text, pasted_tags, large_paste_chars)
+                if source is not None:
                     ctx = UnitContext(
                         format=WireFormat.OPENAI_CHAT,
-                        source="pasted",
+                        source=source,
                         tool_input=last_assistant,
                         user_request=last_user,
                     )

@@ -106,6 +106,12 @@ class ProxyConfig(BaseModel):
         default_factory=lambda: list(DEFAULT_PASTED_TAGS),
         description="a user text wrapping output in one of these tags is tool output, not a person's words",
     )
+    pasted_output_min_chars: int | None = Field(
+        16384,
+        gt=0,
+        description="a user text at least this long is pasted output even without a wrapper tag; in it, "
+        "only machine output (diffs, logs, JSON, search results, test runs) is rewritten; null turns it off",
+    )
     encoding: str = Field("o200k_base", description="tiktoken encoding used to count tokens when available")
     limits: Limits = Field(default_factory=Limits)
     telemetry: Telemetry = Field(default_factory=Telemetry)
