@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms.compressors import diff
+from headroom.transforms.compressors.diff import compress, is_generated
+from headroom.transforms.markers import parse_markers
 
 from .helpers import assert_markers_valid, make_unit, marker_lines
 
@@ -71,7 +74,7 @@ def test_lock_file_is_summarised_and_code_changes_stay() -> None:
     markers = marker_lines(out)
     assert len(markers) == 1
     assert "omitted 240 changed lines, 3 other lines" in markers[0]
-    assert "package-lock.json is a lock or generated file: +120 -120" in markers[0]
+    assert "package-lock.json is a lock, generated or build-output file: +120 -120" in markers[0]
     assert_markers_valid(out, unit)
     assert not any("node_modules/pkg-" in line for line in lines)
 
@@ -164,3 +167,51 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
     out = diff.compress("diff --git a/x b/x\n@@ -1 +1 @@\n" + text, unit, min_run=1, min_saving=0.0)
     if out is not None:
         assert_markers_valid(out, unit)
+
+
+@pytest.mark.parametrize(
+    ("path", "generated"),
+    [
+        ("build/lib/requests/models.py", True),
+        ("dist/app.js", True),
+        ("web/node_modules/left-pad/index.js", True),
+        ("pkg/__pycache__/mod.cpython-311.pyc", True),
+        ("src/requests.egg-info/SOURCES.txt", True),
+        ("requests/models.py", False),
+        ("tools/build/compile.py", False),  # deeper, "build" is often source
+        ("builder.py", False),
+    ],
+)
+def test_build_outputs_are_generated(path: str, generated: bool) -> None:
+    assert is_generated(path) is generated
+
+
+def test_a_diff_that_adds_build_outputs_keeps_the_real_change_whole() -> None:
+    added = "\n".join(f"+line {i} of the copied module" for i in range(300))
+    real = (
+        "diff --git a/requests/models.py b/requests/models.py\n"
+        "index 9926045..4235141 100644\n"
+        "--- a/requests/models.py\n"
+        "+++ b/requests/models.py\n"
+        "@@ -1,3 +1,3 @@\n"
+        " def prepare_content_length(self, body):\n"
+        "-        self.headers['Content-Length'] = '0'\n"
+        "+        self.headers['Content-Length'] = str(len(body))\n"
+    )
+    text = (
+        "diff --git a/build/lib/requests/models.py b/build/lib/requests/models.py\n"
+        "new file mode 100644\n"
+        "index 0000000..7ea7e62\n"
+        "--- /dev/null\n"
+        "+++ b/build/lib/requests/models.py\n"
+        "@@ -0,0 +1,300 @@\n" + added + "\n" + real
+    )
+    out = compress(text, make_unit(text))
+    assert out is not None
+    assert real in out
+    assert "+++ b/build/lib/requests/models.py" in out
+    (m,) = list(parse_markers(out))
+    assert m.counts[0] == (300, "changed lines")  # and the hunk header, counted as an other line
+    assert "build/lib/requests/models.py is a lock, generated or build-output file: +300 -0" in (
+        m.detail or ""
+    )

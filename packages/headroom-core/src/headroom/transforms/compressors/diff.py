@@ -7,7 +7,9 @@ change. Longer runs of unchanged context become one marker each (``omitted N con
 
 Lock files and generated files (``package-lock.json``, ``yarn.lock``, ``pnpm-lock.yaml``, ``poetry.lock``,
 ``uv.lock``, ``Cargo.lock``, ``go.sum``, ``*.min.js``, ``*.min.css``, ``*.map``, ``*_pb2.py``, ``*.pb.go``,
-...) keep their file headers; their hunks become one marker with the added/removed counts.
+..., and anything under a build-output directory: a top-level ``build/`` or ``dist/``, or ``node_modules/``,
+``__pycache__/``, ``site-packages/``, ``*.egg-info/``, ``.tox/``, ``.venv/`` at any depth) keep their file
+headers; their hunks become one marker with the added/removed counts.
 
 Options (keyword-only):
     context (int, 1): unchanged lines kept on each side of a change.
@@ -49,12 +51,24 @@ _LOCK_NAMES = frozenset(
     }
 )
 _GENERATED_SUFFIXES = (".min.js", ".min.css", ".map", "_pb2.py", "_pb2.pyi", ".pb.go", ".pb.cc", ".pb.h")
+_OUTPUT_ROOTS = frozenset({"build", "dist"})
+"""Build-output directories when they are the first path segment (deeper, ``build`` is often source)."""
+_OUTPUT_DIRS = frozenset(
+    {"node_modules", "__pycache__", "site-packages", ".tox", ".nox", ".venv", ".mypy_cache", ".pytest_cache"}
+)
+_OUTPUT_DIR_SUFFIXES = (".egg-info", ".dist-info")
 
 
 def is_generated(path: str) -> bool:
-    """True for lock files and generated files whose diff lines are summarised."""
-    name = path.rsplit("/", 1)[-1].lower()
-    return name in _LOCK_NAMES or name.endswith(_GENERATED_SUFFIXES)
+    """True for lock files, generated files and build outputs, whose diff lines are summarised."""
+    segments = path.split("/")
+    name = segments[-1].lower()
+    if name in _LOCK_NAMES or name.endswith(_GENERATED_SUFFIXES):
+        return True
+    dirs = segments[:-1]
+    if dirs and dirs[0] in _OUTPUT_ROOTS:
+        return True
+    return any(d in _OUTPUT_DIRS or d.endswith(_OUTPUT_DIR_SUFFIXES) for d in dirs)
 
 
 def compress(
@@ -109,7 +123,7 @@ def compress(
                 omitted(
                     unit,
                     [(added + removed, "changed lines"), (ctx, "other lines")],
-                    f"{path} is a lock or generated file: +{added} -{removed}",
+                    f"{path} is a lock, generated or build-output file: +{added} -{removed}",
                 )
             )
             i = j
