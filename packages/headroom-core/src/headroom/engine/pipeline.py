@@ -207,12 +207,13 @@ class Engine:
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
         history = History()
+        count = counting_once(self.counter.count)
         for slot in slots:
             if time.monotonic() > deadline:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
-            outcome = self._unit(slot, transforms, fingerprint, deadline, result, history)
+            outcome = self._unit(slot, transforms, fingerprint, deadline, result, history, count)
             history.add(slot.text)
             result.tokens_before += outcome.tokens_before
             result.tokens_after += outcome.tokens_after
@@ -234,8 +235,8 @@ class Engine:
         deadline: float,
         result: EngineResult,
         history: History,
+        count: Callable[[str], int],
     ) -> UnitOutcome:
-        count = self.counter.count
         limits = self.config.limits
         key = unit_key(fingerprint, slot.text, slot.context, history.digest)
         hit = self.memo.get(key)
@@ -317,6 +318,20 @@ class Engine:
         stats.changed += 1
         stats.tokens_before += outcome.tokens_before
         stats.tokens_after += outcome.tokens_after
+
+
+def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:
+    """``count`` remembering its answers for one request: the engine and the router often count the same
+    text (a unit the router rewrites whole, its result), and a text is tokenized once."""
+    known: dict[str, int] = {}
+
+    def cached(text: str) -> int:
+        tokens = known.get(text)
+        if tokens is None:
+            tokens = known[text] = count(text)
+        return tokens
+
+    return cached
 
 
 class History:
