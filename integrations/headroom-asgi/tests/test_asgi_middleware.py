@@ -104,6 +104,25 @@ async def test_app_receives_exactly_what_the_engine_makes() -> None:
     assert got.record.summary["changed"] is True
 
 
+async def test_unchanged_units_are_counted_when_the_response_starts_not_on_the_way_in() -> None:
+    config = keephead_config()
+    rec = Recorder()
+    pending_at_app: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pending_at_app.append(len(scope["state"]["headroom"].result.uncounted))
+        await rec(scope, receive, send)
+
+    prose = " ".join(f"word{i}" for i in range(3000))  # one long line that KeepHead leaves as it is
+    body = chat_body()
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": prose})
+    response = await post(HeadroomASGIMiddleware(app, config), encode(body))
+    expected = Engine(config).compress(encode(body), path=CHAT)
+    assert pending_at_app == [1]  # the request went on before its unchanged unit was counted
+    assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
+    assert int(response.headers["x-headroom-tokens-before"]) > expected.tokens_saved + 3000
+
+
 async def test_mount_prefix_and_root_path_are_matched() -> None:
     config = ProxyConfig(transforms=[KeepHead()], paths=["/v1/chat/completions"])
     rec = Recorder()

@@ -12,12 +12,15 @@ from headroom.engine.units import UnitContext
 
 @dataclass(frozen=True, slots=True)
 class UnitOutcome:
-    """What the pipeline decided for one unit: the new text (None: unchanged) and who produced it."""
+    """What the pipeline decided for one unit: the new text (None: unchanged) and who produced it.
+
+    Token counts are None for a unit left unchanged and not counted yet (see ``EngineResult.uncounted``).
+    """
 
     text: str | None
     transform: str | None
-    tokens_before: int
-    tokens_after: int
+    tokens_before: int | None
+    tokens_after: int | None
     note: str | None = None
 
 

@@ -193,6 +193,8 @@ class Engine:
             units=len(slots),
             transforms={t.name: TransformStats() for t in transforms},
             tokens_exact=self.counter.exact,
+            counter=self.counter.count,
+            on_counted=self.stats.add_unchanged,
         )
         if not slots:
             result.skipped = "no_units"
@@ -215,8 +217,11 @@ class Engine:
                 break
             outcome = self._unit(slot, transforms, fingerprint, deadline, result, history, count)
             history.add(slot.text)
-            result.tokens_before += outcome.tokens_before
-            result.tokens_after += outcome.tokens_after
+            if outcome.tokens_before is None or outcome.tokens_after is None:
+                result.uncounted.append(slot.text)
+            else:
+                result.counted_before += outcome.tokens_before
+                result.counted_after += outcome.tokens_after
             if outcome.text is not None:
                 updates[slot.path] = outcome.text
                 result.units_changed += 1
@@ -246,9 +251,14 @@ class Engine:
             if hit.note and hit.transform in result.transforms:
                 result.transforms[hit.transform].notes[hit.note] += 1
             return hit
-        before = count(slot.text)
+        # A short unit is counted now, for the min_unit_tokens gate. A long one (16 chars a token would be
+        # degenerate text) is counted only if a transform rewrites it; left unchanged, its count waits
+        # until someone reads the result's totals (EngineResult.uncounted).
+        before: int | None = None
+        if len(slot.text) < 16 * limits.min_unit_tokens:
+            before = count(slot.text)
         unchanged = UnitOutcome(None, None, before, before)
-        if before < limits.min_unit_tokens:
+        if before is not None and before < limits.min_unit_tokens:
             self.memo.put(key, unchanged)
             return unchanged
 
@@ -301,10 +311,15 @@ class Engine:
             if final is None:
                 clean = False
                 continue
+            if before is None:
+                before = count(slot.text)
+                unchanged = UnitOutcome(None, None, before, before)
             after = count(final)
             if before - after >= limits.min_tokens_saved:
                 outcome = UnitOutcome(final, compressor.name, before, after, note)
                 break
+        if outcome.text is None:
+            outcome = unchanged  # counted on the way, if a rewrite was tried and rejected
         if clean:
             self.memo.put(key, outcome)
         self._credit(result, outcome)
@@ -316,8 +331,8 @@ class Engine:
             return
         stats = result.transforms[outcome.transform]
         stats.changed += 1
-        stats.tokens_before += outcome.tokens_before
-        stats.tokens_after += outcome.tokens_after
+        stats.tokens_before += outcome.tokens_before or 0
+        stats.tokens_after += outcome.tokens_after or 0
 
 
 def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:

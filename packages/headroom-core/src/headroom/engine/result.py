@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio.to_thread
 
 from headroom.engine.units import WireFormat
 
@@ -57,7 +60,10 @@ class EngineResult:
     """The outcome of compressing one body.
 
     ``body`` is the original object itself (bytes or mapping) when nothing changed, so passthrough is exact.
-    Token counts cover the compressible units, not the whole prompt.
+    Token counts cover the compressible units, not the whole prompt. Long units left unchanged are counted
+    only when ``tokens_before``/``tokens_after`` are first read (the response headers, the summary), after
+    the request went upstream: counting them saves nothing, so it stays off the request's path.
+    ``tokens_saved`` never waits for them.
     """
 
     body: Any
@@ -67,16 +73,48 @@ class EngineResult:
     units: int = 0
     units_changed: int = 0
     memo_hits: int = 0
-    tokens_before: int = 0
-    tokens_after: int = 0
+    counted_before: int = 0
+    counted_after: int = 0
     transforms: dict[str, TransformStats] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     tokens_exact: bool = False
+    uncounted: list[str] = field(default_factory=list, repr=False)
+    """Texts of unchanged units not counted yet (each counts the same before and after)."""
+    counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
+    on_counted: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
+    """Told the tokens of the ``uncounted`` units once they are counted (the engine's running totals)."""
+
+    def count_pending(self) -> None:
+        """Count the ``uncounted`` units now (once)."""
+        if not self.uncounted:
+            return
+        pending, self.uncounted = self.uncounted, []
+        tokens = sum(self.counter(text) for text in pending) if self.counter is not None else 0
+        self.counted_before += tokens
+        self.counted_after += tokens
+        if self.on_counted is not None:
+            self.on_counted(tokens)
+
+    async def acount_pending(self, offload_chars: int) -> None:
+        """:meth:`count_pending` for async callers: in a worker thread when the texts are this long."""
+        if self.uncounted and sum(len(text) for text in self.uncounted) >= offload_chars:
+            await anyio.to_thread.run_sync(self.count_pending)
+        self.count_pending()
+
+    @property
+    def tokens_before(self) -> int:
+        self.count_pending()
+        return self.counted_before
+
+    @property
+    def tokens_after(self) -> int:
+        self.count_pending()
+        return self.counted_after
 
     @property
     def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
+        return self.counted_before - self.counted_after
 
     @property
     def applied(self) -> list[str]:
@@ -119,7 +157,11 @@ class EngineResult:
 
 
 class EngineStats:
-    """Running totals across requests; safe to update from worker threads."""
+    """Running totals across requests; safe to update from worker threads.
+
+    ``tokens_before``/``tokens_after`` include a request's long unchanged units once its counts were read
+    (adapters read them for the response headers); ``tokens_saved`` is always complete.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -131,15 +173,22 @@ class EngineStats:
         self.transforms: dict[str, TransformStats] = {}
 
     def record(self, result: EngineResult) -> None:
+        """Add one result (its unchanged units' tokens arrive through :meth:`add_unchanged` once counted)."""
         with self._lock:
             self.requests += 1
             self.compressed += int(result.changed)
-            self.tokens_before += result.tokens_before
-            self.tokens_after += result.tokens_after
+            self.tokens_before += result.counted_before
+            self.tokens_after += result.counted_after
             if result.skipped:
                 self.skips[result.skipped] += 1
             for name, s in result.transforms.items():
                 self.transforms.setdefault(name, TransformStats()).add(s)
+
+    def add_unchanged(self, tokens: int) -> None:
+        """Tokens of units a request left unchanged, counted after the request was recorded."""
+        with self._lock:
+            self.tokens_before += tokens
+            self.tokens_after += tokens
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

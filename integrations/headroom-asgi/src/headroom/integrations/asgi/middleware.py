@@ -36,8 +36,12 @@ class RequestRecord:
     """
 
     engine: Engine
-    summary: dict[str, Any]
-    """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content."""
+    result: EngineResult
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content."""
+        return self.result.summary()
 
     @property
     def skipped(self) -> str | None:
@@ -239,10 +243,10 @@ class _Responder:
         state = scope.get("state")
         if not isinstance(state, dict):  # the server keeps no state: give this request its own
             state = scope["state"] = {}
-        state[STATE_KEY] = RequestRecord(self.engine, result.summary())
+        state[STATE_KEY] = RequestRecord(self.engine, result)
         send = self.send
-        if self.config.telemetry.response_headers:
-            send = _with_headers(self.send, _response_headers(result))
+        if self.config.telemetry.response_headers:  # counted when the response starts, not on the way in
+            send = _with_headers(self.send, result, self.config.limits.offload_bytes)
         await self.app(scope, receive, send)
 
 
@@ -273,15 +277,19 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
     return ""
 
 
-def _response_headers(result: EngineResult) -> list[tuple[bytes, bytes]]:
-    return [(k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()]
+def _with_headers(send: Send, result: EngineResult, offload_chars: int) -> Send:
+    """``send`` with Headroom's headers set on the response start; every other message goes as it is.
 
-
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """``send`` with Headroom's headers set on the response start; every other message goes as it is."""
+    The headers are made then, once the request has gone upstream: counting the tokens of the units left
+    unchanged is off the request's path (in a worker thread when they are large).
+    """
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
+            await result.acount_pending(offload_chars)
+            extra = [
+                (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()
+            ]
             headers = [
                 (k, v) for k, v in message.get("headers", ()) if not k.lower().startswith(HEADER_PREFIX)
             ]

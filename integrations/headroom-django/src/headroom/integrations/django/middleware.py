@@ -91,7 +91,10 @@ class HeadroomMiddleware:
                 apply(request, body, result)
         else:
             self.engine.stats.record(result)
-        return self.report(await self.get_response(request), result)
+        response = await self.get_response(request)
+        if self.engine.config.telemetry.response_headers:  # unchanged units are counted off the event loop
+            await result.acount_pending(self.engine.config.limits.offload_bytes)
+        return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
         """A POST to an LLM path that no Headroom ASGI middleware has seen already."""

@@ -98,6 +98,8 @@ class HeadroomCallback(_HeadroomLogger):
             else:
                 out, result = await self.compress(data, call_type)
             if self.config.telemetry.response_headers:
+                # headers are kept as text, not the result (its unit texts), until LiteLLM asks for them
+                await result.acount_pending(self.config.limits.offload_bytes)
                 self._remember(call_id(data), result)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
