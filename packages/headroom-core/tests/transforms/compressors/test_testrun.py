@@ -5,10 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headroom.engine.units import Unit
 from headroom.transforms.compressors import testrun
 from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.markers import unit_ref
 
-from .helpers import assert_markers_valid, make_unit, marker_lines
+from .helpers import assert_markers_valid, content_lines, make_unit, marker_lines
 
 PYTEST_FAIL = """============================= test session starts ==============================
 platform linux -- Python 3.8.20, pytest-8.3.4, pluggy-1.5.0
@@ -403,7 +405,9 @@ def test_a_flood_of_repeated_python_warnings_folds_to_the_first_of_each() -> Non
     assert f"/testbed/test_requests.py:406: ResourceWarning: {unclosed}" in lines
     markers = marker_lines(out)
     assert len(markers) == 2
-    assert "omitted 87 lines, 29 warnings; repeats of warnings above: 29x ResourceWarning" in markers[0]
+    assert (
+        "omitted 87 lines, 29 warnings; repeats of warnings shown earlier: 29x ResourceWarning" in markers[0]
+    )
     assert "10 progress marks" in markers[0]
     assert "omitted 30 lines, 10 warnings" in markers[1]
     assert_markers_valid(out, unit)
@@ -441,7 +445,7 @@ def test_pytest_warnings_summary_is_deduplicated() -> None:
     for k in range(8):  # the test ids are cheap and name where each warning came from
         assert f"tests/test_mod_{k}.py::test_thing" in lines
     markers = marker_lines(out)
-    expected = "omitted 2 lines, 1 warnings; repeats of warnings above: 1x VisibleDeprecationWarning"
+    expected = "omitted 2 lines, 1 warnings; repeats of warnings shown earlier: 1x VisibleDeprecationWarning"
     assert sum(expected in m for m in markers) == 7
     assert_markers_valid(out, unit)
 
@@ -552,3 +556,19 @@ def test_new_steps_are_linear_on_adversarial_input() -> None:
         text = "Ran 1 tests in 0.1s\n" + chunk * (200_000 // len(chunk))
         out = testrun.compress(text, make_unit(text))
         assert out is None or len(out) < len(text)
+
+
+def test_warnings_an_earlier_unit_showed_fold_from_the_first() -> None:
+    rows = [line for k in range(12) for line in socket_warning(k)]
+    text = "\n".join([*rows, "-" * 70, "Ran 9 tests in 0.1s", "", "OK"])
+    first = testrun.compress(text, make_unit(text))
+    assert first is not None
+    assert socket_warning(0)[0] in first.split("\n")
+    later = Unit(text, make_unit(text).context, make_unit(text).count_tokens, unit_ref(text), earlier=(text,))
+    again = testrun.compress(text, later)
+    assert again is not None
+    assert not any("ResourceWarning: unclosed" in line for line in content_lines(again))
+    assert "omitted 36 lines, 12 warnings; repeats of warnings shown earlier" in again
+    assert again == testrun.compress(text, later)
+    other = Unit(text, later.context, later.count_tokens, later.ref, earlier=("unrelated output",))
+    assert testrun.compress(text, other) == first

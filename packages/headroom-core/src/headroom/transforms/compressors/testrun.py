@@ -40,10 +40,10 @@ Options (keyword-only):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from headroom.engine.units import Unit
+from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
 from headroom.transforms.compressors._util import detail_text, omitted, quote_template, runs, template
 
@@ -52,7 +52,8 @@ _SIGNS = re.compile(
     r"|no tests ran|FAILURES =|ERRORS =|short test summary info =)|^collected \d+ items?\b|"
     r"^Ran \d+ tests? in |^(?:OK|FAILED)(?: \(|$)|^--- (?:PASS|FAIL): |^=== RUN |"
     r"^test result: |^Tests?: [^\n]*\b(?:passed|failed)\b|^(?:PASS|FAIL) |^(?:ERROR|FAIL): \S|"
-    r"^[.EFsx]*+[^\s:]{1,400}:\d{1,7}: [A-Z]\w{0,60}Warning: ",
+    r"^[.EFsx]*+[^\s:]{1,400}:\d{1,7}: [A-Z]\w{0,60}Warning: |"
+    r"^E {2,20}[\w.]{0,200}(?:Error|Exception|Failure)\b|^_{3,} \S[^\n]{0,300} _{3,}$",
     re.M,
 )
 _PROGRESS = re.compile(r"^\S++ [.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
@@ -235,6 +236,7 @@ _LOCATION = re.compile(r"^[^\s:]{1,400}:\d{1,7}: ")
 _PYWARN = re.compile(r"^( {0,4})([.EFsx]*+)([^\s:]{1,400}:\d{1,7}): ([A-Z]\w{0,60}Warning): ")
 _NEEDLE = re.compile(r"Error\b|Exception\b|Traceback \(|FAILED|\bFATAL\b|\bERROR\b")
 _DETAIL_NAMES = 3000
+_MAX_INDEXED_CHARS = 512 * 1024
 
 
 @dataclass(slots=True)
@@ -419,12 +421,45 @@ def fold_failures(lines: list[str], unit: Unit, min_lines: int = 3) -> list[str]
 # -- repeated Python warnings -----------------------------------------------------------------------------
 
 
+class _WarningIndex:
+    """Where each warning key (category, masked message) first occurs among a request's earlier units,
+    grown unit by unit (kept on the request's :class:`Earlier` log, like the router's windows)."""
+
+    __slots__ = ("_first", "_size")
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, str], int] = {}
+        self._size = 0
+
+    def before(self, earlier: Sequence[str]) -> set[tuple[str, str]]:
+        """The keys of the warnings in ``earlier`` (the log this index grows over, or a prefix of it)."""
+        for position in range(self._size, len(earlier)):
+            text = earlier[position]
+            if "Warning: " in text and len(text) <= _MAX_INDEXED_CHARS:
+                for line in text.split("\n"):
+                    match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
+                    if match is not None:
+                        self._first.setdefault((match.group(4), template(line[match.end() :])), position)
+        self._size = max(self._size, len(earlier))
+        return {key for key, position in self._first.items() if position < len(earlier)}
+
+
+def _earlier_warnings(unit: Unit) -> set[tuple[str, str]]:
+    """The warning keys an earlier unit of the request already showed."""
+    earlier = unit.earlier
+    if not earlier:
+        return set()
+    if not isinstance(earlier, Earlier):
+        earlier = Earlier.of(earlier)
+    return earlier.derived(("testrun.warnings",), _WarningIndex).before(earlier)
+
+
 def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
     """Python warnings (``path:12: ResourceWarning: msg``, their source line and the tracemalloc hint) that
-    repeat an earlier warning's category and message but for numbers, ids and addresses: runs of them
-    become one marker counting them by message."""
+    repeat a warning shown earlier (in this unit or an earlier one) but for numbers, ids and addresses:
+    runs of them become one marker counting them by message."""
     n = len(lines)
-    seen: set[tuple[str, str]] = set()
+    seen = _earlier_warnings(unit)
     out: list[str] = []
     run: dict[tuple[str, str], int] = {}
     dropped: list[str] = []
@@ -470,7 +505,7 @@ def _warnings_marker(unit: Unit, run: dict[tuple[str, str], int], dropped: list[
     parts = [f"{count}x {cat} {quote_template(msg, 40)}" for (cat, msg), count in list(run.items())[:3]]
     if len(run) > 3:
         parts.append(f"{sum(list(run.values())[3:])} others")
-    detail = "repeats of warnings above: " + detail_text(parts, 300)
+    detail = "repeats of warnings shown earlier: " + detail_text(parts, 300)
     if dots:
         detail += f"; {dots} progress marks"
     line = omitted(unit, [(len(dropped), "lines"), (sum(run.values()), "warnings")], detail)
