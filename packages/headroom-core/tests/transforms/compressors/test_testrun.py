@@ -572,3 +572,28 @@ def test_warnings_an_earlier_unit_showed_fold_from_the_first() -> None:
     assert again == testrun.compress(text, later)
     other = Unit(text, later.context, later.count_tokens, later.ref, earlier=("unrelated output",))
     assert testrun.compress(text, other) == first
+
+
+def test_pytest_sections_with_different_captured_output_stay() -> None:
+    sections = []
+    for k, word in enumerate(["alpha", "beta", "gamma"]):
+        sections += pytest_assert(f"test_case_{k}", 10 + k)
+        sections += ["-" * 30 + " Captured stdout call " + "-" * 30, f"loading {word} fixture", "done"]
+    text = "\n".join(
+        ["=" * 30 + " FAILURES " + "=" * 30, *sections, "=" * 20 + " 3 failed in 0.1s " + "=" * 20]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out is None or all(f"loading {word} fixture" in out for word in ("alpha", "beta", "gamma"))
+    same = "\n".join(
+        ["=" * 30 + " FAILURES " + "=" * 30]
+        + [line for k in range(3) for line in pytest_assert(f"test_case_{k}", 10 + k)]
+        + [
+            "-" * 30 + " Captured stdout call " + "-" * 30,
+            "loading fixture 7",
+            "=" * 20 + " 3 failed " + "=" * 20,
+        ]
+    )
+    folded = testrun.compress(same, make_unit(same), min_saving=0.0)
+    assert folded is not None
+    assert "same as test_case_0 above: test_case_1" in folded

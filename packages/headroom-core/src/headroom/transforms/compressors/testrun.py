@@ -5,13 +5,16 @@ blocks), Python warnings on stderr, ``go test`` (``=== RUN``/``--- PASS``), ``ca
 and jest/vitest (``✓``/``√`` lines).
 
 * Repeated failure reports (``repeats``): a unittest ``ERROR:``/``FAIL:`` block or a pytest ``___ name ___``
-  section that matches an earlier one but for the test's name and numbers, ids and addresses (unittest: every
-  line but the test's own source line; pytest: the location lines and the ``E`` lines) goes; a run of them
-  becomes one marker listing their test names under the report they repeat. Error lines are compared
-  verbatim: a repeat whose error lines differ keeps its title and those lines.
+  section that matches an earlier one but for the test's name and numbers, ids and addresses goes (unittest:
+  every line is compared but the test's own source line; pytest: the location lines, the ``E`` lines, the
+  ``>`` lines below the test's own frame and any captured output); a run of them becomes one marker listing
+  their test names under the report they repeat. Error lines are compared verbatim: a repeat whose error
+  lines differ keeps its title and those lines. The last report of a text always stays.
 * Repeated Python warnings (``repeats``): a ``path:12: ResourceWarning: msg`` record (with its source line
-  and tracemalloc hint) whose category and message, numbers and addresses masked, were shown earlier goes;
-  a run of them becomes one marker counting them by message. Pytest's warnings summary gets the same.
+  and tracemalloc hint) whose category and message, numbers and addresses masked, were shown before (in
+  this unit or an earlier unit of the request) goes; a run of them becomes one marker counting them by
+  message. Records in pytest's warnings summary get the same. A record with ``E``/``F`` progress marks
+  glued in front stays.
 * Runs of at least ``min_run`` passing lines (progress lines made only of ``.``/``s``/``x``; verbose
   PASSED/SKIPPED/XFAIL/ok/PASS lines) become one marker counting them (e.g. ``412 passed, 3 skipped``).
   A progress line with an ``F`` or ``E`` in it, and every FAILED/ERROR/FAIL line, stays.
@@ -341,13 +344,17 @@ def _pytest_report(lines: list[str], start: int, end: int, name: str) -> _Report
     key: list[str] = []
     needles: list[str] = []
     errors = 0
+    failing = 0  # ``>`` lines seen: the first is the test's own line and differs from test to test
+    captured = False
     for k in range(start + 1, end):
         line = lines[k]
         error = line.startswith("E ")
         errors += error
+        failing += line.startswith(">")
+        captured = captured or (line.startswith("---") and " Captured " in line)
         if error or _NEEDLE.search(line):
             needles.append(line)
-        if error or _LOCATION.match(line):
+        if error or captured or _LOCATION.match(line) or (failing > 1 and line.startswith(">")):
             key.append(mask(line))
     return _Report(start, end, name, tuple(key) if errors else (), tuple(needles))
 
