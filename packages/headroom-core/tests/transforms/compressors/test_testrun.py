@@ -597,3 +597,45 @@ def test_pytest_sections_with_different_captured_output_stay() -> None:
     folded = testrun.compress(same, make_unit(same), min_saving=0.0)
     assert folded is not None
     assert "same as test_case_0 above: test_case_1" in folded
+
+
+POOL = [
+    "=" * 70,
+    "-" * 70,
+    "ERROR: test_a (m.C)",
+    "FAIL: test_b (m.C)",
+    "Traceback (most recent call last):",
+    '  File "/x/test_m.py", line 3, in test_a',
+    '  File "/x/lib.py", line 9, in f',
+    "    f()",
+    *ERRORS,
+    "_" * 20 + " test_a " + "_" * 20,
+    "_" * 20 + " test_b[1] " + "_" * 20,
+    ">       assert f() == 1",
+    "E       assert 2 == 1",
+    "E       assert 3 == 1",
+    "x/lib.py:9: AssertionError",
+    "x/lib.py:9: in f",
+    "/x/a.py:3: UserWarning: slow call 12",
+    "  /x/a.py:4: DeprecationWarning: old",
+    "    g()",
+    "UserWarning: Enable tracemalloc to get the object allocation traceback",
+    "FAILED x.py::test_a - AssertionError",
+    "",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(POOL), st.text(max_size=20)), max_size=120))
+def test_properties_mixed_reports_never_lose_error_lines(rows: list[str]) -> None:
+    text = "\n".join(["Ran 3 tests in 0.1s", *(r.replace("\n", " ") for r in rows), "FAILED (errors=1)"])
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out == testrun.compress(text, unit, min_saving=0.0)
+    if out is None:
+        return
+    assert_markers_valid(out, unit)
+    kept = set(out.split("\n"))
+    for row in text.split("\n"):
+        if row.startswith(("E ", "FAILED")) or row in ERRORS or row.endswith("Error"):
+            assert row in kept, row
