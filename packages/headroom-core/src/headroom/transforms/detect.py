@@ -42,7 +42,7 @@ _TEST = re.compile(
     r"^(?:={3,} |_{3,} |-{3,} |[\w/.\[\]:-]{1,300} (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b|"
     r"(?:PASSED|FAILED|ERROR|SKIPPED) |E {3}|>{1,2} |Traceback \(most recent call last\)|"
     r"  File \"|[\w/.-]{1,300}\.py:\d+: |Ran \d+ tests? in|OK(?: \(|$)|FAILED \(|"
-    r"[.FEsxX]{6,}|test_\w+ \([\w.]+\) \.\.\. )"
+    r"[.FEsxX]{6,}|test_\w+ \([\w.]+\) \.\.\. |[A-Z]\w{0,60}Warning: )"
 )
 _DIFF_HEADER = re.compile(
     r"^(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
@@ -114,6 +114,8 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
     if kind is not None:
         return kind
     tests = _ratio(lines, _TEST)
+    if any(line.startswith("==") and " test session starts " in line for line in lines[:20]):
+        return ContentType.TESTS
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
     if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _LEVEL, 0.5):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headroom.engine.units import Unit
 from headroom.transforms.compressors import testrun
+from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.markers import unit_ref
 
-from .helpers import assert_markers_valid, make_unit, marker_lines
+from .helpers import assert_markers_valid, content_lines, make_unit, marker_lines
 
 PYTEST_FAIL = """============================= test session starts ==============================
 platform linux -- Python 3.8.20, pytest-8.3.4, pluggy-1.5.0
@@ -181,50 +184,280 @@ def test_properties_failure_lines_survive(rows: list[str]) -> None:
             assert row in kept
 
 
-def unittest_errors(tests: list[str]) -> str:
-    frames = [
-        '  File "/testbed/requests/api.py", line 55, in get',
+TYPE_ERROR = "TypeError: HTTPConnection.__init__() got an unexpected keyword argument 'strict'"
+ATTR_ERROR = "AttributeError: module 'collections' has no attribute 'MutableMapping'"
+
+
+def unittest_block(name: str, k: int, error: str = TYPE_ERROR) -> list[str]:
+    """One unittest ERROR block: the test's own frame differs by test, the rest by line numbers only."""
+    return [
+        "=" * 70,
+        f"ERROR: {name} (__main__.RequestsTestCase)",
+        "-" * 70,
+        "Traceback (most recent call last):",
+        f'  File "/testbed/test_requests.py", line {100 + 7 * k}, in {name}',
+        f"    r = requests.get(httpbin('get', '{k}'), auth=auth)",
+        f'  File "/testbed/requests/api.py", line {55 + k % 2}, in get',
         "    return request('get', url, **kwargs)",
         '  File "/testbed/requests/sessions.py", line 373, in send',
         "    r = adapter.send(request, **kwargs)",
-        '  File "/testbed/requests/packages/urllib3/connectionpool.py", line 196, in _new_conn',
-        "    return HTTPConnection(host=self.host,",
-        "TypeError: HTTPConnection.__init__() got an unexpected keyword argument 'strict'",
+        f"    conn = <Connection object at 0x7f{k:04x}beef>",
+        error,
+        "",
     ]
-    out = ["EE.E", ""]
-    for k, name in enumerate(tests):
-        out += [
-            "=" * 70,
-            f"ERROR: {name} (__main__.RequestsTestCase)",
-            "-" * 70,
-            "Traceback (most recent call last):",
-            f'  File "/testbed/test_requests.py", line {100 + 7 * k}, in {name}',
-            "    r = requests.get(url, auth=auth)",
-            *frames,
-            "",
-        ]
-    return "\n".join(
-        [*out, "-" * 70, f"Ran {len(tests) + 1} tests in 0.2s", "", f"FAILED (errors={len(tests)})"]
-    )
 
 
-def test_tracebacks_sharing_frames_keep_the_first_copy_and_every_header() -> None:
-    names = [f"test_case_{k}" for k in range(5)]
-    text = unittest_errors(names)
+def unittest_run(blocks: list[list[str]], progress: str = "EE.E") -> str:
+    errors = len(blocks)
+    lines = [progress, ""] + [line for block in blocks for line in block]
+    return "\n".join([*lines, "-" * 70, f"Ran {errors + 5} tests in 0.032s", "", f"FAILED (errors={errors})"])
+
+
+def test_repeated_unittest_errors_collapse_to_the_first_and_a_marker_naming_the_others() -> None:
+    names = [f"test_case_{k}" for k in range(21)]
+    text = unittest_run([unittest_block(name, k, ATTR_ERROR) for k, name in enumerate(names)])
     unit = make_unit(text)
     out = testrun.compress(text, unit)
     assert out is not None
     lines = out.split("\n")
-    for k, name in enumerate(names):
-        assert f"ERROR: {name} (__main__.RequestsTestCase)" in lines
-        assert f'  File "/testbed/test_requests.py", line {100 + 7 * k}, in {name}' in lines
-    error = "TypeError: HTTPConnection.__init__() got an unexpected keyword argument 'strict'"
-    assert lines.count(error) == 1
-    repeats = [m for m in marker_lines(out) if "same as" in m]
-    assert len(repeats) == 4
-    assert all('ending "TypeError: HTTPConnection.__init__() got' in m for m in repeats)
-    assert "FAILED (errors=5)" in lines
+    assert lines[0] == "EE.E"
+    assert lines[-1] == "FAILED (errors=21)"
+    assert "Ran 26 tests in 0.032s" in lines
+    assert "ERROR: test_case_0 (__main__.RequestsTestCase)" in lines
+    assert '  File "/testbed/test_requests.py", line 100, in test_case_0' in lines
+    assert lines.count(ATTR_ERROR) == 1
+    assert not any("ERROR: test_case_1 " in line for line in lines)
+    (marker,) = marker_lines(out)
+    assert "omitted 260 lines, 20 tests; same as test_case_0 above: test_case_1, test_case_2," in marker
+    assert all(name in marker for name in names[1:])
+    assert assert_markers_valid(out, unit) == 280
+    assert unit.count_tokens(out) < unit.count_tokens(text) * 0.25
+
+
+def test_interleaved_unittest_failures_group_by_their_error() -> None:
+    order = [TYPE_ERROR, ATTR_ERROR, ATTR_ERROR, TYPE_ERROR, ATTR_ERROR, TYPE_ERROR, ATTR_ERROR]
+    blocks = [unittest_block(f"test_{k}", k, error) for k, error in enumerate(order)]
+    text = unittest_run(blocks)
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert lines.count(TYPE_ERROR) == 1
+    assert lines.count(ATTR_ERROR) == 1
+    assert "ERROR: test_0 (__main__.RequestsTestCase)" in lines
+    assert "ERROR: test_1 (__main__.RequestsTestCase)" in lines
+    (marker,) = marker_lines(out)
+    assert "same as test_1 above: test_2, test_4, test_6; same as test_0 above: test_3, test_5" in marker
+    assert "5 tests" in marker
     assert_markers_valid(out, unit)
+
+
+def test_a_different_error_message_is_never_folded() -> None:
+    blocks = [unittest_block(f"test_{k}", k, f"ValueError: bad value {k}") for k in range(4)]
+    text = unittest_run(blocks)
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out is not None
+    lines = out.split("\n")
+    for k in range(4):
+        assert f"ValueError: bad value {k}" in lines
+        assert f"ERROR: test_{k} (__main__.RequestsTestCase)" in lines
+
+
+def pytest_hidden(name: str, rms: str) -> list[str]:
+    base = name.replace("test_", "").replace("[pdf]", "")
+    return [
+        f"{'_' * 20} {name} {'_' * 20}",
+        "",
+        f"E   matplotlib.testing.exceptions.ImageComparisonFailure: images not close (RMS {rms}):",
+        f"    \tresult_images/test_image/{base}_pdf.png",
+        f"    \tresult_images/test_image/{base}-expected_pdf.png",
+        f"    \tresult_images/test_image/{base}_pdf-failed-diff.png",
+        "All traceback entries are hidden. Pass `--full-trace` to see hidden and internal frames.",
+    ]
+
+
+def pytest_assert(name: str, line: int) -> list[str]:
+    return [
+        f"{'_' * 20} {name} {'_' * 20}",
+        "",
+        f"    def {name}():",
+        "        data = load()",
+        ">       assert data.count == 3",
+        "E       AssertionError: assert 2 == 3",
+        "E        +  where 2 = <Data object at 0x7f3a2b1c>.count",
+        "",
+        f"tests/test_data.py:{line}: AssertionError",
+    ]
+
+
+def test_pytest_sections_fold_and_differing_error_lines_stay() -> None:
+    hidden = [("test_image_clip[pdf]", "84.958"), ("test_image_cliprect[pdf]", "41.267")]
+    hidden += [("test_mask_image[pdf]", "7.745"), ("test_rasterize[pdf]", "7.745")]
+    sections = [line for name, rms in hidden for line in pytest_hidden(name, rms)]
+    asserts = [f"test_count_{k}" for k in range(6)]
+    sections += [line for k, name in enumerate(asserts) for line in pytest_assert(name, 10 + 6 * k)]
+    summary = [f"FAILED tests/test_data.py::{name} - AssertionError: assert 2 == 3" for name in asserts]
+    text = "\n".join(
+        [
+            "=" * 29 + " test session starts " + "=" * 29,
+            "collected 40 items",
+            "",
+            "tests/test_data.py FFFFFFFFFF..............................                [100%]",
+            "",
+            "=" * 35 + " FAILURES " + "=" * 35,
+            *sections,
+            "=" * 28 + " short test summary info " + "=" * 28,
+            *summary,
+            "=" * 25 + " 10 failed, 30 passed in 1.20s " + "=" * 25,
+        ]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    for rms in ("84.958", "41.267", "7.745"):  # every distinct error line stays, verbatim
+        assert (
+            f"E   matplotlib.testing.exceptions.ImageComparisonFailure: images not close (RMS {rms}):"
+            in lines
+        )
+    assert f"{'_' * 20} test_image_cliprect[pdf] {'_' * 20}" in lines  # its E line differs: title kept
+    assert f"{'_' * 20} test_rasterize[pdf] {'_' * 20}" not in lines  # all of it repeats test_mask_image
+    assert lines.count("E       AssertionError: assert 2 == 3") == 1
+    assert "    def test_count_0():" in lines
+    assert "    def test_count_3():" not in lines
+    for line in summary:
+        assert line in lines
+    assert lines[-1] == text.split("\n")[-1]
+    markers = marker_lines(out)
+    assert any("same as test_count_0 above: test_count_1, test_count_2, test_count_3" in m for m in markers)
+    assert any("same as test_image_clip[pdf] above: test_image_cliprect[pdf]" in m for m in markers)
+    assert any("3 tests" in m for m in markers)
+    assert_markers_valid(out, unit)
+
+
+def test_pytest_verbose_passed_lines_count_and_failures_stay() -> None:
+    rows = [f"tests/test_api.py::test_get[{k}] PASSED{' ' * 30}[{k:3d}%]" for k in range(50)]
+    rows[20] = "tests/test_api.py::test_get[20] FAILED                              [ 20%]"
+    text = "\n".join(
+        [
+            "=" * 29 + " test session starts " + "=" * 29,
+            "collected 50 items",
+            *rows,
+            "=" * 28 + " short test summary info " + "=" * 28,
+            "FAILED tests/test_api.py::test_get[20] - KeyError: 'id'",
+            "=" * 25 + " 1 failed, 49 passed in 0.52s " + "=" * 25,
+        ]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert rows[20] in lines
+    assert "FAILED tests/test_api.py::test_get[20] - KeyError: 'id'" in lines
+    counts = [m for m in marker_lines(out) if "passing tests" in m]
+    assert any("19 passed" in m for m in counts)
+    assert any("28 passed" in m for m in counts)
+    assert_markers_valid(out, unit)
+
+
+def warning(path: str, line: int, category: str, message: str, source: str) -> list[str]:
+    return [
+        f"{path}:{line}: {category}: {message}",
+        f"  {source}",
+        f"{category}: Enable tracemalloc to get the object allocation traceback",
+    ]
+
+
+def socket_warning(k: int, lead: str = "") -> list[str]:
+    msg = (
+        f"unclosed <socket.socket fd={3 + k % 3}, family=AddressFamily.AF_INET, type=SocketKind.SOCK_STREAM, "
+        f"proto=6, laddr=('172.17.0.{100 + k}', {40000 + 97 * k}), raddr=('52.44.182.{k}', 80)>"
+    )
+    rows = warning("/testbed/test_requests.py", 200 + k, "ResourceWarning", msg, "r = requests.get(url)")
+    return [lead + rows[0], *rows[1:]]
+
+
+def test_a_flood_of_repeated_python_warnings_folds_to_the_first_of_each() -> None:
+    rows = ['/testbed/requests/models.py:560: SyntaxWarning: "is" with a literal. Did you mean "=="?']
+    rows.append("  if self.status_code is 0:")
+    for k in range(30):
+        rows += socket_warning(k, "." if k % 3 == 2 else "")
+    rows += warning(
+        "/testbed/test_requests.py",
+        406,
+        "ResourceWarning",
+        "unclosed file <_io.BufferedReader name='/testbed/test_requests.py'>",
+        "r = requests.post(url, files=f)",
+    )
+    rows += [line for k in range(30, 40) for line in socket_warning(k)]
+    rows += ["..........", "-" * 70, "Ran 90 tests in 39.896s", "", "OK"]
+    text = "\n".join(rows)
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert lines[0] == rows[0]
+    assert lines[-1] == "OK"
+    assert socket_warning(0)[0] in lines
+    assert socket_warning(1)[0] not in lines
+    unclosed = "unclosed file <_io.BufferedReader name='/testbed/test_requests.py'>"
+    assert f"/testbed/test_requests.py:406: ResourceWarning: {unclosed}" in lines
+    markers = marker_lines(out)
+    assert len(markers) == 2
+    assert (
+        "omitted 87 lines, 29 warnings; repeats of warnings shown earlier: 29x ResourceWarning" in markers[0]
+    )
+    assert "10 progress marks" in markers[0]
+    assert "omitted 30 lines, 10 warnings" in markers[1]
+    assert_markers_valid(out, unit)
+    assert unit.count_tokens(out) < unit.count_tokens(text) * 0.2
+
+
+def test_pytest_warnings_summary_is_deduplicated() -> None:
+    records = []
+    for k in range(8):
+        records += [
+            f"tests/test_mod_{k}.py::test_thing",
+            f"  /site-packages/numpy/core/fromnumeric.py:{3200 + k}: VisibleDeprecationWarning: Creating an "
+            "ndarray from ragged nested sequences (which is a list-or-tuple of lists-or-tuples-or ndarrays "
+            "with different lengths or shapes) is deprecated. If you meant to do this, you must specify "
+            "'dtype=object' when creating the ndarray.",
+            f"    return asarray(a_{k}).size",
+            "",
+        ]
+    text = "\n".join(
+        [
+            "=" * 29 + " test session starts " + "=" * 29,
+            "tests/test_mod.py ........                                          [100%]",
+            "=" * 31 + " warnings summary " + "=" * 31,
+            *records,
+            "-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html",
+            "=" * 25 + " 8 passed, 8 warnings in 0.52s " + "=" * 25,
+        ]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert records[1] in lines
+    assert records[5] not in lines
+    for k in range(8):  # the test ids are cheap and name where each warning came from
+        assert f"tests/test_mod_{k}.py::test_thing" in lines
+    markers = marker_lines(out)
+    expected = "omitted 2 lines, 1 warnings; repeats of warnings shown earlier: 1x VisibleDeprecationWarning"
+    assert sum(expected in m for m in markers) == 7
+    assert_markers_valid(out, unit)
+
+
+def test_detection_routes_unittest_and_warning_floods_to_tests() -> None:
+    flood = "\n".join(line for k in range(30) for line in socket_warning(k))
+    assert detect(flood) is ContentType.TESTS
+    names = [f"test_case_{k}" for k in range(5)]
+    assert detect(unittest_run([unittest_block(n, k) for k, n in enumerate(names)])) is ContentType.TESTS
+    listing = ["=" * 29 + " test session starts " + "=" * 29, "collected 3 items", ""]
+    listing += [f"        line_{k} = compute({k})" for k in range(60)]
+    assert detect("\n".join(listing)) is ContentType.TESTS
 
 
 def test_long_traceback_listings_are_trimmed_around_the_failing_line() -> None:
@@ -262,3 +495,147 @@ def test_long_traceback_listings_are_trimmed_around_the_failing_line() -> None:
     assert "        step_10 = prepare(10)" not in lines
     assert any("source lines; traceback listing" in m for m in marker_lines(out))
     assert_markers_valid(out, unit)
+
+
+ERRORS = [TYPE_ERROR, ATTR_ERROR, "ValueError: need more than 1 value to unpack", "AssertionError: 1 != 2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("block"), st.integers(0, 3), st.integers(0, 40)),
+            st.tuples(st.just("warning"), st.integers(0, 1), st.integers(0, 40)),
+            st.tuples(st.just("line"), st.sampled_from(["..E.", "noise", "", "FAILED x.py::t"]), st.just(0)),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from(["OK", "FAILED (errors=3)"]),
+)
+def test_properties_unittest_runs(items: list[tuple[str, object, int]], last: str) -> None:
+    rows: list[str] = ["EE.E"]
+    names: list[str] = []
+    for kind, what, k in items:
+        if kind == "block":
+            names.append(f"test_{k}_{len(names)}")
+            rows += unittest_block(names[-1], k, ERRORS[int(str(what))])
+        elif kind == "warning":
+            rows += socket_warning(k) if what else warning("/a.py", k, "UserWarning", "slow", "f()")
+        else:
+            rows.append(str(what))
+    rows += ["-" * 70, "Ran 9 tests in 0.1s", "", last]
+    text = "\n".join(rows)
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out == testrun.compress(text, unit, min_saving=0.0)  # deterministic
+    if out is None:
+        return
+    total = assert_markers_valid(out, unit)
+    lines = out.split("\n")
+    assert lines[0] == rows[0]
+    assert lines[-1] == last
+    kept = set(lines)
+    for row in rows:
+        if row.startswith(("FAILED", "Ran ")) or row in ERRORS:
+            assert row in kept
+    for name in names:  # every test is still named: in its own block or in a marker
+        assert name in out
+    assert len(lines) - len(marker_lines(out)) + total >= len(rows)  # markers account for every line
+
+
+def test_new_steps_are_linear_on_adversarial_input() -> None:
+    chunks = [
+        "=" * 70 + "\nERROR: t (m.C)\n",
+        "_" * 30 + " t " + "_" * 30 + "\nE   x\na.py:1: E\n",
+        ".E" * 50 + "a.py:1: ResourceWarning: x\n  y\n",
+        "a.py:1: UserWarning: " + "1" * 50 + "\n",
+        "  " + ":" * 300 + "Warning: \n",
+        "ERROR: " + "(" * 100 + "\n",
+    ]
+    for chunk in chunks:
+        text = "Ran 1 tests in 0.1s\n" + chunk * (200_000 // len(chunk))
+        out = testrun.compress(text, make_unit(text))
+        assert out is None or len(out) < len(text)
+
+
+def test_warnings_an_earlier_unit_showed_fold_from_the_first() -> None:
+    rows = [line for k in range(12) for line in socket_warning(k)]
+    text = "\n".join([*rows, "-" * 70, "Ran 9 tests in 0.1s", "", "OK"])
+    first = testrun.compress(text, make_unit(text))
+    assert first is not None
+    assert socket_warning(0)[0] in first.split("\n")
+    later = Unit(text, make_unit(text).context, make_unit(text).count_tokens, unit_ref(text), earlier=(text,))
+    again = testrun.compress(text, later)
+    assert again is not None
+    assert not any("ResourceWarning: unclosed" in line for line in content_lines(again))
+    assert "omitted 36 lines, 12 warnings; repeats of warnings shown earlier" in again
+    assert again == testrun.compress(text, later)
+    other = Unit(text, later.context, later.count_tokens, later.ref, earlier=("unrelated output",))
+    assert testrun.compress(text, other) == first
+
+
+def test_pytest_sections_with_different_captured_output_stay() -> None:
+    sections = []
+    for k, word in enumerate(["alpha", "beta", "gamma"]):
+        sections += pytest_assert(f"test_case_{k}", 10 + k)
+        sections += ["-" * 30 + " Captured stdout call " + "-" * 30, f"loading {word} fixture", "done"]
+    text = "\n".join(
+        ["=" * 30 + " FAILURES " + "=" * 30, *sections, "=" * 20 + " 3 failed in 0.1s " + "=" * 20]
+    )
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out is None or all(f"loading {word} fixture" in out for word in ("alpha", "beta", "gamma"))
+    same = "\n".join(
+        ["=" * 30 + " FAILURES " + "=" * 30]
+        + [line for k in range(3) for line in pytest_assert(f"test_case_{k}", 10 + k)]
+        + [
+            "-" * 30 + " Captured stdout call " + "-" * 30,
+            "loading fixture 7",
+            "=" * 20 + " 3 failed " + "=" * 20,
+        ]
+    )
+    folded = testrun.compress(same, make_unit(same), min_saving=0.0)
+    assert folded is not None
+    assert "same as test_case_0 above: test_case_1" in folded
+
+
+POOL = [
+    "=" * 70,
+    "-" * 70,
+    "ERROR: test_a (m.C)",
+    "FAIL: test_b (m.C)",
+    "Traceback (most recent call last):",
+    '  File "/x/test_m.py", line 3, in test_a',
+    '  File "/x/lib.py", line 9, in f',
+    "    f()",
+    *ERRORS,
+    "_" * 20 + " test_a " + "_" * 20,
+    "_" * 20 + " test_b[1] " + "_" * 20,
+    ">       assert f() == 1",
+    "E       assert 2 == 1",
+    "E       assert 3 == 1",
+    "x/lib.py:9: AssertionError",
+    "x/lib.py:9: in f",
+    "/x/a.py:3: UserWarning: slow call 12",
+    "  /x/a.py:4: DeprecationWarning: old",
+    "    g()",
+    "UserWarning: Enable tracemalloc to get the object allocation traceback",
+    "FAILED x.py::test_a - AssertionError",
+    "",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(POOL), st.text(max_size=20)), max_size=120))
+def test_properties_mixed_reports_never_lose_error_lines(rows: list[str]) -> None:
+    text = "\n".join(["Ran 3 tests in 0.1s", *(r.replace("\n", " ") for r in rows), "FAILED (errors=1)"])
+    unit = make_unit(text)
+    out = testrun.compress(text, unit, min_saving=0.0)
+    assert out == testrun.compress(text, unit, min_saving=0.0)
+    if out is None:
+        return
+    assert_markers_valid(out, unit)
+    kept = set(out.split("\n"))
+    for row in text.split("\n"):
+        if row.startswith(("E ", "FAILED")) or row in ERRORS or row.endswith("Error"):
+            assert row in kept, row

@@ -1,8 +1,20 @@
 """Test-run compressor: failures, errors, tracebacks and the summary kept; passing noise collapsed.
 
-Understands pytest (progress dots and ``-v`` lines), unittest (``test_x (mod.Case) ... ok``), ``go test``
-(``=== RUN``/``--- PASS``), ``cargo test`` (``test x ... ok``) and jest/vitest (``✓``/``√`` lines).
+Understands pytest (progress dots and ``-v`` lines), unittest (``test_x (mod.Case) ... ok``, ``ERROR:``
+blocks), Python warnings on stderr, ``go test`` (``=== RUN``/``--- PASS``), ``cargo test`` (``test x ... ok``)
+and jest/vitest (``✓``/``√`` lines).
 
+* Repeated failure reports (``repeats``): a unittest ``ERROR:``/``FAIL:`` block or a pytest ``___ name ___``
+  section that matches an earlier one but for the test's name and numbers, ids and addresses goes (unittest:
+  every line is compared but the test's own source line; pytest: the location lines, the ``E`` lines, the
+  ``>`` lines below the test's own frame and any captured output); a run of them becomes one marker listing
+  their test names under the report they repeat. Error lines are compared verbatim: a repeat whose error
+  lines differ keeps its title and those lines. The last report of a text always stays.
+* Repeated Python warnings (``repeats``): a ``path:12: ResourceWarning: msg`` record (with its source line
+  and tracemalloc hint) whose category and message, numbers and addresses masked, were shown before (in
+  this unit or an earlier unit of the request) goes; a run of them becomes one marker counting them by
+  message. Records in pytest's warnings summary get the same. A record with ``E``/``F`` progress marks
+  glued in front stays.
 * Runs of at least ``min_run`` passing lines (progress lines made only of ``.``/``s``/``x``; verbose
   PASSED/SKIPPED/XFAIL/ok/PASS lines) become one marker counting them (e.g. ``412 passed, 3 skipped``).
   A progress line with an ``F`` or ``E`` in it, and every FAILED/ERROR/FAIL line, stays.
@@ -24,21 +36,27 @@ Options (keyword-only):
     trim_frames (bool, True): shorten long source listings in tracebacks.
     frame_context (int, 3): listing lines kept just above the failing ``>`` line.
     min_frame_lines (int, 12): shorter listings are kept whole.
+    repeats (bool, True): fold repeated failure reports and repeated Python warnings.
     min_saving (float, 0.05): the minimum fraction of characters saved, else None.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from headroom.engine.units import Unit
+from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
-from headroom.transforms.compressors._util import omitted, runs
+from headroom.transforms.compressors._util import detail_text, omitted, quote_template, runs, template
 
 _SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
-    r"|no tests ran)|^Ran \d+ tests? in |^(?:OK|FAILED)(?: \(|$)|^--- (?:PASS|FAIL): |^=== RUN |"
-    r"^test result: |^Tests?: [^\n]*\b(?:passed|failed)\b|^(?:PASS|FAIL) ",
+    r"|no tests ran|FAILURES =|ERRORS =|short test summary info =)|^collected \d+ items?\b|"
+    r"^Ran \d+ tests? in |^(?:OK|FAILED)(?: \(|$)|^--- (?:PASS|FAIL): |^=== RUN |"
+    r"^test result: |^Tests?: [^\n]*\b(?:passed|failed)\b|^(?:PASS|FAIL) |^(?:ERROR|FAIL): \S|"
+    r"^[.EFsx]*+[^\s:]{1,400}:\d{1,7}: [A-Z]\w{0,60}Warning: |"
+    r"^E {2,20}[\w.]{0,200}(?:Error|Exception|Failure)\b|^_{3,} \S[^\n]{0,300} _{3,}$",
     re.M,
 )
 _PROGRESS = re.compile(r"^\S++ [.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
@@ -114,12 +132,16 @@ def compress(
     trim_frames: bool = True,
     frame_context: int = 3,
     min_frame_lines: int = 12,
+    repeats: bool = True,
     min_saving: float = 0.05,
 ) -> str | None:
     """The test output with passing noise collapsed, or None when it is not a test run."""
     if not _SIGNS.search(text):
         return None
     lines = text.split("\n")
+    if repeats:
+        lines = fold_warnings(lines, unit)
+        lines = fold_failures(lines, unit)
     lines = text_compressor.fold_runs(lines, unit, _is_passing, min_run, _pass_marker, keep_last=False)
     if trim_frames:
         lines = _trim_frames(lines, unit, frame_context, min_frame_lines)
@@ -208,3 +230,290 @@ def _in_frame(lines: list[str], start: int) -> bool:
         if line and not line.startswith("    "):
             return False
     return False
+
+
+# -- repeated failure reports ---------------------------------------------------------------------------
+
+_UT_HEAD = re.compile(r"(?:ERROR|FAIL|UNEXPECTED SUCCESS): (\S{1,300})(?: \(([^()\n]{0,300})\))?")
+_LOCATION = re.compile(r"^[^\s:]{1,400}:\d{1,7}: ")
+_PYWARN = re.compile(r"^( {0,4})([.EFsx]*+)([^\s:]{1,400}:\d{1,7}): ([A-Z]\w{0,60}Warning): ")
+_NEEDLE = re.compile(r"Error\b|Exception\b|Traceback \(|FAILED|\bFATAL\b|\bERROR\b")
+_DETAIL_NAMES = 3000
+_MAX_INDEXED_CHARS = 512 * 1024
+
+
+@dataclass(slots=True)
+class _Report:
+    """One failure report: a unittest ``ERROR:``/``FAIL:`` block or a pytest ``___ name ___`` section."""
+
+    start: int
+    end: int
+    name: str
+    key: tuple[str, ...]  # masked lines: equal keys mean the same failure but for the test
+    needles: tuple[str, ...]  # error lines, compared verbatim
+
+
+def _rule(line: str, char: str) -> bool:
+    return len(line) >= 20 and line == char * len(line)
+
+
+def _pytest_title(line: str) -> str | None:
+    """The name in a pytest section title (``____ test_x[a] ____``), or None."""
+    if len(line) < 8 or len(line) > 600 or not line.startswith("___") or not line.endswith("___"):
+        return None
+    name = line.strip("_").strip()
+    return name if name and line[len(line) - len(line.lstrip("_"))] == " " else None
+
+
+def _banner(line: str) -> bool:
+    """A pytest banner: ``==== short test summary info ====``, ``==== 1 failed in 2s ====``."""
+    return len(line) >= 8 and line.startswith("==") and line.endswith("==") and " " in line
+
+
+def _reports(lines: list[str]) -> list[_Report]:
+    """Every unittest failure block and pytest failure section, in order (one linear pass)."""
+    found: list[_Report] = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        line = lines[i]
+        head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
+        if head is not None:
+            j = i + 2
+            while j < n and not (
+                j + 1 < n
+                and (
+                    (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
+                    or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
+                )
+            ):
+                j += 1
+            found.append(_unittest_report(lines, i, j, head.group(1)))
+            i = j
+            continue
+        title = _pytest_title(line)
+        if title is not None:
+            j = i + 1
+            while j < n and _pytest_title(lines[j]) is None and not _banner(lines[j]):
+                j += 1
+            found.append(_pytest_report(lines, i, j, title))
+            i = j
+            continue
+        i += 1
+    return found
+
+
+def _masker(name: str) -> Callable[[str], str]:
+    """Masks a line for comparison: the test's name, then numbers, ids and addresses."""
+    word = name.split()[-1] if name.split() else name
+    names = [word]
+    short = word.split("[", 1)[0].rsplit(".", 1)[-1]
+    if short and short != word:
+        names.append(short)
+
+    def mask(line: str) -> str:
+        for item in names:
+            line = line.replace(item, "<test>")
+        return template(line)
+
+    return mask
+
+
+def _unittest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
+    mask = _masker(name)
+    key: list[str] = []
+    needles: list[str] = []
+    in_traceback = False
+    skip = -1
+    for k in range(start + 2, end):
+        line = lines[k]
+        if k == skip:
+            continue
+        if line.startswith("Traceback "):
+            in_traceback = True
+        elif line.startswith("  File ") and line.endswith(f" in {name}"):
+            skip = k + 1  # the test's own source line: it differs from test to test
+        if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _NEEDLE.search(line):
+            needles.append(line)
+        key.append(mask(line))
+    return _Report(start, end, name, tuple(key) if needles else (), tuple(needles))
+
+
+def _pytest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
+    mask = _masker(name)
+    key: list[str] = []
+    needles: list[str] = []
+    errors = 0
+    failing = 0  # ``>`` lines seen: the first is the test's own line and differs from test to test
+    captured = False
+    for k in range(start + 1, end):
+        line = lines[k]
+        error = line.startswith("E ")
+        errors += error
+        failing += line.startswith(">")
+        captured = captured or (line.startswith("---") and " Captured " in line)
+        if error or _NEEDLE.search(line):
+            needles.append(line)
+        if error or captured or _LOCATION.match(line) or (failing > 1 and line.startswith(">")):
+            key.append(mask(line))
+    return _Report(start, end, name, tuple(key) if errors else (), tuple(needles))
+
+
+def _names(pending: list[tuple[str, str]]) -> str:
+    """``same as A above: b, c; same as D above: e`` for (representative, name) pairs, in order."""
+    by_rep: dict[str, list[str]] = {}
+    for rep, name in pending:
+        by_rep.setdefault(rep, []).append(name)
+    text = "; ".join(f"same as {rep} above: {', '.join(names)}" for rep, names in by_rep.items())
+    text = " ".join(text.replace("|", "¦").split())
+    if len(text) > _DETAIL_NAMES:
+        text = text[: _DETAIL_NAMES - 3].rstrip() + "..."
+    return text
+
+
+def fold_failures(lines: list[str], unit: Unit, min_lines: int = 3) -> list[str]:
+    """Failure reports that repeat an earlier one but for the test's name (and numbers, ids, addresses)
+    become one marker per run listing their names. A repeat whose error lines differ keeps its title and
+    those lines."""
+    reports = _reports(lines)
+    if len(reports) < 2:
+        return lines
+    first: dict[tuple[str, ...], tuple[_Report, set[str]]] = {}  # key -> (representative, lines shown)
+    verdict: dict[int, tuple[_Report, list[str]]] = {}  # start -> (representative, lines kept)
+    for report in reports:
+        if not report.key or report.end == len(lines):  # the last line always stays
+            continue
+        group = first.get(report.key)
+        if group is None:
+            first[report.key] = (report, set(report.needles))
+            continue
+        rep, shown = group
+        kept = [line for line in dict.fromkeys(report.needles) if line not in shown]
+        shown.update(kept)
+        if report.end - report.start - len(kept) - (1 if kept else 0) >= min_lines:
+            verdict[report.start] = (rep, kept)
+    if not verdict:
+        return lines
+    out: list[str] = []
+    pending: list[tuple[str, str]] = []
+    dropped = 0
+    by_start = {r.start: r for r in reports}
+    i = 0
+    n = len(lines)
+    while i < n:
+        hit = verdict.get(i)
+        if hit is None:
+            if pending:
+                out.append(omitted(unit, [(dropped, "lines"), (len(pending), "tests")], _names(pending)))
+                pending, dropped = [], 0
+            out.append(lines[i])
+            i += 1
+            continue
+        report = by_start[i]
+        rep, kept = hit
+        if kept:
+            title = report.start + (1 if _rule(lines[report.start], "=") else 0)
+            out.append(lines[title])
+            out.extend(kept)
+            dropped += report.end - report.start - len(kept) - 1
+        else:
+            dropped += report.end - report.start
+        pending.append((rep.name, report.name))
+        i = report.end
+    if pending:
+        out.append(omitted(unit, [(dropped, "lines"), (len(pending), "tests")], _names(pending)))
+    return out
+
+
+# -- repeated Python warnings -----------------------------------------------------------------------------
+
+
+class _WarningIndex:
+    """Where each warning key (category, masked message) first occurs among a request's earlier units,
+    grown unit by unit (kept on the request's :class:`Earlier` log, like the router's windows)."""
+
+    __slots__ = ("_first", "_size")
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, str], int] = {}
+        self._size = 0
+
+    def before(self, earlier: Sequence[str]) -> set[tuple[str, str]]:
+        """The keys of the warnings in ``earlier`` (the log this index grows over, or a prefix of it)."""
+        for position in range(self._size, len(earlier)):
+            text = earlier[position]
+            if "Warning: " in text and len(text) <= _MAX_INDEXED_CHARS:
+                for line in text.split("\n"):
+                    match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
+                    if match is not None:
+                        self._first.setdefault((match.group(4), template(line[match.end() :])), position)
+        self._size = max(self._size, len(earlier))
+        return {key for key, position in self._first.items() if position < len(earlier)}
+
+
+def _earlier_warnings(unit: Unit) -> set[tuple[str, str]]:
+    """The warning keys an earlier unit of the request already showed."""
+    earlier = unit.earlier
+    if not earlier:
+        return set()
+    if not isinstance(earlier, Earlier):
+        earlier = Earlier.of(earlier)
+    return earlier.derived(("testrun.warnings",), _WarningIndex).before(earlier)
+
+
+def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
+    """Python warnings (``path:12: ResourceWarning: msg``, their source line and the tracemalloc hint) that
+    repeat a warning shown earlier (in this unit or an earlier one) but for numbers, ids and addresses:
+    runs of them become one marker counting them by message."""
+    n = len(lines)
+    seen = _earlier_warnings(unit)
+    out: list[str] = []
+    run: dict[tuple[str, str], int] = {}
+    dropped: list[str] = []
+    dots = 0
+    i = 0
+    while i < n:
+        line = lines[i]
+        match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
+        if match is None:
+            if run:
+                out.extend(_warnings_marker(unit, run, dropped, dots))
+                run, dropped, dots = {}, [], 0
+            out.append(line)
+            i += 1
+            continue
+        category = match.group(4)
+        deeper = match.group(1) + " "
+        j = i + 1
+        while j < n and j - i <= 3 and lines[j].startswith((deeper, "\t")) and lines[j].strip():
+            j += 1
+        if j < n and lines[j].startswith(category + ": ") and "tracemalloc" in lines[j]:
+            j += 1
+        key = (category, template(line[match.end() :]))
+        lead = match.group(2)
+        if key in seen and j < n and "E" not in lead and "F" not in lead:
+            run[key] = run.get(key, 0) + 1
+            dropped.extend(lines[i:j])
+            dots += len(lead)
+        else:
+            if run:
+                out.extend(_warnings_marker(unit, run, dropped, dots))
+                run, dropped, dots = {}, [], 0
+            seen.add(key)
+            out.extend(lines[i:j])
+        i = j
+    if run:
+        out.extend(_warnings_marker(unit, run, dropped, dots))
+    return out
+
+
+def _warnings_marker(unit: Unit, run: dict[tuple[str, str], int], dropped: list[str], dots: int) -> list[str]:
+    """The marker for a run of repeated warnings, or the run itself when the marker is not shorter."""
+    parts = [f"{count}x {cat} {quote_template(msg, 40)}" for (cat, msg), count in list(run.items())[:3]]
+    if len(run) > 3:
+        parts.append(f"{sum(list(run.values())[3:])} others")
+    detail = "repeats of warnings shown earlier: " + detail_text(parts, 300)
+    if dots:
+        detail += f"; {dots} progress marks"
+    line = omitted(unit, [(len(dropped), "lines"), (sum(run.values()), "warnings")], detail)
+    return [line] if len(line) < sum(len(d) + 1 for d in dropped) else dropped
