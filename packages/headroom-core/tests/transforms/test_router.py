@@ -288,3 +288,25 @@ def test_structural_kind_is_detect_when_it_decides(text: str, search_command: bo
     assert shallow in (None, full)
     if full in (ContentType.SEARCH, ContentType.JSON, ContentType.DIFF):
         assert shallow == full
+
+
+_LINE_PIECES = [
+    *("<a>", "</a>", "<b x=1>", "<a>z</a>", "<br/>", "<"),
+    *(" ", "\t", "\n", "\r", "x", "\ue0001\ue001", "[headroom: omitted "),
+]
+
+
+def _structural_lines_by_regex(text: str) -> list[tuple[int, int]]:
+    spans = {m.span() for m in router_module.TAG_LINE_RE.finditer(text)}
+    for m in re.finditer(r"\[headroom: omitted |[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]", text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        spans.add((start, len(text) if end == -1 else end))
+    return sorted(spans)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=40).map("".join))
+def test_structural_lines_are_what_a_full_regex_scan_finds(text: str) -> None:
+    # the scan tries TAG_LINE_RE only where a line's first '<' follows at most 8 blanks
+    assert router_module.structural_lines(text) == _structural_lines_by_regex(text)

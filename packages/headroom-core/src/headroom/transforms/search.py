@@ -172,20 +172,25 @@ def is_search_command(tool_input: str | None, tool_name: str | None = None) -> b
 def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
     """A cheap pre-check on a few lines: at least three (or most) look like matches."""
     hits = 0
-    under_heading = allow_bare
+    last_miss: str | None = None  # the last line that was not a hit: a heading when it looks like a path
     for line in lines:
         if len(line) > 2000:
             line = line[:2000]
         m = MATCH_RE.match(line) if ":" in line else None
         if (m and _plausible_path(m["path"])) or (
-            under_heading and line[:1].isdigit() and BARE_RE.match(line)
+            line[:1].isdigit() and BARE_RE.match(line) and (allow_bare or _is_heading(last_miss))
         ):
             hits += 1
             if hits >= 3:
                 return True
-        elif not allow_bare:
-            under_heading = (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
+        else:
+            last_miss = line
     return False
+
+
+def _is_heading(line: str | None) -> bool:
+    """A ripgrep heading candidate for :func:`might_be_search` (judged only when a bare line follows)."""
+    return line is not None and (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
 
 
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
@@ -315,11 +320,11 @@ class SearchCompressor(Compressor):
 
     def compress(self, unit: Unit) -> str | None:
         ctx = unit.context
+        if unit.text.count(":") < self.min_matches:
+            return None  # every match line holds a ':' (path:line: or line:), so too few matches
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
         if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
             return None  # a bounded head decides: most units are not search output
-        if unit.text.count(":") < self.min_matches:
-            return None  # every match line holds a ':' (path:line: or line:), so too few matches
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None
