@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -310,3 +311,24 @@ def _structural_lines_by_regex(text: str) -> list[tuple[int, int]]:
 def test_structural_lines_are_what_a_full_regex_scan_finds(text: str) -> None:
     # the scan tries TAG_LINE_RE only where a line's first '<' follows at most 8 blanks
     assert router_module.structural_lines(text) == _structural_lines_by_regex(text)
+
+
+_LEVEL_PIECES = ["INFO", "WARN", "WARNING", "ERROR", "xERROR", "CRITICAL", "x", " ", "_", "1", "é", "[", ":"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_LEVEL_PIECES, "a" * 30]), max_size=14).map("".join))
+def test_level_check_is_the_level_pattern(line: str) -> None:
+    # the candidate scan finds a level word exactly where _LEVEL's lazy prefix would
+    assert detect_module._has_level(line) is (detect_module._LEVEL.match(line) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="|\t,a", max_size=6), max_size=12))
+def test_table_check_counts_separators_per_line(lines: list[str]) -> None:
+    # the total-count shortcut never rejects what the per-line mode test accepts
+    expected = len(lines) >= 4 and any(
+        n >= 2 and freq / len(lines) >= 0.8
+        for n, freq in (Counter(line.count(sep) for line in lines).most_common(1)[0] for sep in "|\t,")
+    )
+    assert detect_module._table_like(lines) is expected
