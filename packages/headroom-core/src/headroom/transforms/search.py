@@ -164,9 +164,22 @@ def _looks_like_path(line: str) -> bool:
 def is_search_command(tool_input: str | None, tool_name: str | None = None) -> bool:
     """True when the tool call looks like a grep-like search."""
     return bool(
-        (tool_input and SEARCH_COMMAND_RE.search(tool_input[:4000]))
-        or (tool_name and SEARCH_COMMAND_RE.search(tool_name))
+        (tool_input and _names_a_search(tool_input[:4000])) or (tool_name and _names_a_search(tool_name))
     )
+
+
+_SEARCH_WORDS = ("grep", "rg", "ag", "ack", "findstr", "select-string", "search")
+"""Every word :data:`SEARCH_COMMAND_RE` matches contains one of these (``ripgrep`` and ``git grep`` too)."""
+
+
+def _names_a_search(text: str) -> bool:
+    """``SEARCH_COMMAND_RE.search(text)``, with a substring pre-check on ASCII text (where ignoring case is
+    lowering; other text can case-fold to ASCII letters, e.g. the long s, so it goes to the regex)."""
+    if text.isascii():
+        low = text.lower()
+        if not any(word in low for word in _SEARCH_WORDS):
+            return False
+    return SEARCH_COMMAND_RE.search(text) is not None
 
 
 def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
