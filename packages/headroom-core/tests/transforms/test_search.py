@@ -211,13 +211,11 @@ def test_iso_timestamped_logs_are_not_search_output() -> None:
     assert SearchCompressor().compress(Unit(log, ctx, len, "0" * 12)) is None
 
 
+_COMMAND_PIECES = ["g", "r", "e", "p", "G", "R", "a", "c", "k", " ", "-", "s", "\u017f", "git  grep", "x"]
+
+
 @settings(max_examples=400, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(["g", "r", "e", "p", "G", "R", "a", "c", "k", " ", "-", "s", "\u017f", "git  grep", "x"]),
-        max_size=12,
-    ).map("".join)
-)
+@given(st.lists(st.sampled_from(_COMMAND_PIECES), max_size=12).map("".join))
 def test_search_command_check_is_the_regex(text: str) -> None:
     # the substring pre-check only skips text the regex cannot match (the long s case-folds to "s")
     assert search_module._names_a_search(text) is (search_module.SEARCH_COMMAND_RE.search(text) is not None)
