@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -311,3 +312,46 @@ def test_a_large_paste_is_rewritten_only_where_a_program_wrote_it() -> None:
         assert ContentRouter().compress(make_unit(text, source="large_paste")) is None
     # the same repeated lines as a tool's output are folded
     assert ContentRouter().compress(make_unit(repeated)) is not None
+
+
+_LINE_PIECES = [
+    *("<a>", "</a>", "<b x=1>", "<a>z</a>", "<br/>", "<"),
+    *(" ", "\t", "\n", "\r", "x", "\ue0001\ue001", "[headroom: omitted "),
+]
+
+
+def _structural_lines_by_regex(text: str) -> list[tuple[int, int]]:
+    spans = {m.span() for m in router_module.TAG_LINE_RE.finditer(text)}
+    for m in re.finditer(r"\[headroom: omitted |[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]", text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        spans.add((start, len(text) if end == -1 else end))
+    return sorted(spans)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=40).map("".join))
+def test_structural_lines_are_what_a_full_regex_scan_finds(text: str) -> None:
+    # the scan tries TAG_LINE_RE only where a line's first '<' follows at most 8 blanks
+    assert router_module.structural_lines(text) == _structural_lines_by_regex(text)
+
+
+_LEVEL_PIECES = ["INFO", "WARN", "WARNING", "ERROR", "xERROR", "CRITICAL", "x", " ", "_", "1", "é", "[", ":"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_LEVEL_PIECES, "a" * 30]), max_size=14).map("".join))
+def test_level_check_is_the_level_pattern(line: str) -> None:
+    # the candidate scan finds a level word exactly where _LEVEL's lazy prefix would
+    assert detect_module._has_level(line) is (detect_module._LEVEL.match(line) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="|\t,a", max_size=6), max_size=12))
+def test_table_check_counts_separators_per_line(lines: list[str]) -> None:
+    # the total-count shortcut never rejects what the per-line mode test accepts
+    expected = len(lines) >= 4 and any(
+        n >= 2 and freq / len(lines) >= 0.8
+        for n, freq in (Counter(line.count(sep) for line in lines).most_common(1)[0] for sep in "|\t,")
+    )
+    assert detect_module._table_like(lines) is expected

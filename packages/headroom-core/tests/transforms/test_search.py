@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms import SearchCompressor
+from headroom.transforms import search as search_module
 from headroom.transforms.markers import parse_markers
 from headroom.transforms.search import BM25, MATCH_RE, parse, terms
 
@@ -208,3 +209,13 @@ def test_iso_timestamped_logs_are_not_search_output() -> None:
     )
     ctx = UnitContext(format=WireFormat.ANTHROPIC, source="tool_result", tool_name="fetch_logs")
     assert SearchCompressor().compress(Unit(log, ctx, len, "0" * 12)) is None
+
+
+_COMMAND_PIECES = ["g", "r", "e", "p", "G", "R", "a", "c", "k", " ", "-", "s", "\u017f", "git  grep", "x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_COMMAND_PIECES), max_size=12).map("".join))
+def test_search_command_check_is_the_regex(text: str) -> None:
+    # the substring pre-check only skips text the regex cannot match (the long s case-folds to "s")
+    assert search_module._names_a_search(text) is (search_module.SEARCH_COMMAND_RE.search(text) is not None)

@@ -161,8 +161,8 @@ def test_regexes_are_linear_on_adversarial_input() -> None:
         "\ue000" + "1" * 100_000,
         "</a>" * 25_000,
     ):
-        for pattern in patterns:
-            pattern.search(text)
+        for pattern in patterns:  # PLACEHOLDER_UTF8_RE reads the UTF-8 bytes
+            pattern.search(text if isinstance(pattern.pattern, str) else text.encode())
         protected, restore = TagProtector().protect(make_unit(text))
         assert restore(protected) == text
     deep = "<note>" * 30_000 + "</note>" * 30_000
@@ -212,3 +212,29 @@ def test_text_using_every_private_use_character_passes_through_the_engine_unchan
     )
     assert not res.changed
     assert any(e.startswith("tags: ValueError") for e in res.errors)
+
+
+_PIECES = ["\ue000", "\ue001", "\uf8ff", "\uf900", "\uff0c", "\ud800", "7", "42", "x", "é", "日", "\n", " "]
+
+
+def _placeholder_lines_by_regex(text: str) -> list[tuple[int, int]]:
+    spans = set()
+    for m in PLACEHOLDER_RE.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        spans.add((start, len(text) if end == -1 else end))
+    return sorted(spans)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_placeholder_lines_are_the_lines_the_regex_finds(text: str) -> None:
+    # the byte-level scan (private-use lead bytes, then character offsets) agrees with PLACEHOLDER_RE
+    assert tags_module.placeholder_lines(text) == _placeholder_lines_by_regex(text)
+
+
+def test_sentinels_skip_private_use_characters_already_in_the_text() -> None:
+    text = "<system-reminder>x</system-reminder>\n\ue000\ue001 \uf8ff powerline \ue0b0"
+    protected, restore = TagProtector().protect(make_unit(text))
+    assert protected.startswith("\ue0020\ue003")
+    assert restore(protected) == text

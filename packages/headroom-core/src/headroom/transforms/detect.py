@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
+from operator import methodcaller
 
 from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
@@ -37,7 +38,10 @@ _TIMESTAMP = re.compile(
     r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w{0,6} {1,2}\d{1,2} |"
     r"\d{2}:\d{2}:\d{2}|\d{10,13}[ .,\]])"
 )
-_LEVEL = re.compile(r"^[^\n]{0,80}?\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b")
+_LEVELS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE"
+_LEVEL = re.compile(r"^[^\n]{0,80}?\b(?:" + _LEVELS + r")\b")
+_LEVEL_AT = re.compile(r"\b(?:" + _LEVELS + r")\b")
+_LEVEL_CANDIDATE = re.compile(_LEVELS)
 _TEST = re.compile(
     r"^(?:={3,} |_{3,} |-{3,} |[\w/.\[\]:-]{1,300} (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b|"
     r"(?:PASSED|FAILED|ERROR|SKIPPED) |E {3}|>{1,2} |Traceback \(most recent call last\)|"
@@ -74,6 +78,8 @@ def sample(text: str) -> list[str]:
         middle = text[mid : mid + window].split("\n")[1 : third + 1]
         tail = text[-window:].split("\n")[-third:]
         lines = head + middle + tail
+    if max(map(len, lines), default=0) <= LINE_CHARS:
+        return lines
     return [line[:LINE_CHARS] for line in lines]
 
 
@@ -81,14 +87,28 @@ def _ratio(lines: Sequence[str], pattern: re.Pattern[str]) -> float:
     return sum(map(bool, map(pattern.match, lines))) / len(lines) if lines else 0.0
 
 
-def _share_at_least(lines: Sequence[str], pattern: re.Pattern[str], share: float) -> bool:
+def _has_level(line: str) -> bool:
+    """``_LEVEL.match(line)`` for a line without newlines, faster: a level word is a whole word (``\\b`` on
+    both sides), so it starts where a bare level word starts, and :data:`_LEVEL` wants it within 80 chars."""
+    for m in _LEVEL_CANDIDATE.finditer(line, 0, 89):  # a start <= 80 plus the longest word (8)
+        if m.start() > 80:
+            return False
+        if _LEVEL_AT.match(line, m.start()):
+            return True
+    return False
+
+
+def _share_at_least(
+    lines: Sequence[str], pattern: re.Pattern[str] | Callable[[str], object], share: float
+) -> bool:
     """``_ratio(lines, pattern) >= share``, stopping as soon as the answer is known."""
     n = len(lines)
     if not n:
         return share <= 0.0
+    match = pattern.match if isinstance(pattern, re.Pattern) else pattern
     hits = 0
     for i, line in enumerate(lines):
-        if pattern.match(line):
+        if match(line):
             hits += 1
             if hits / n >= share:  # more hits can only raise the share
                 return True
@@ -100,8 +120,11 @@ def _share_at_least(lines: Sequence[str], pattern: re.Pattern[str], share: float
 def _table_like(lines: Sequence[str]) -> bool:
     if len(lines) < 4:
         return False
+    joined = "\n".join(lines)
     for sep in _TABLE_SEPS:
-        counts = Counter(line.count(sep) for line in lines)
+        if 2 * joined.count(sep) < 3 * len(lines):
+            continue  # 80 % of the lines with 2 or more would make 1.6 per line at least
+        counts = Counter(map(methodcaller("count", sep), lines))
         n, freq = counts.most_common(1)[0]
         if n >= 2 and freq / len(lines) >= 0.8:
             return True
@@ -118,7 +141,7 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
         return ContentType.TESTS
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
-    if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _LEVEL, 0.5):
+    if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _has_level, 0.5):
         return ContentType.LOGS
     if head.startswith("<") and _share_at_least(lines, _HTML, 0.2):
         return ContentType.HTML
@@ -149,15 +172,16 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
         json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
         if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
             return ContentType.JSON, head, []
-    lines = [line for line in sample(text) if line.strip()]
+    lines = list(filter(str.strip, sample(text)))
     if not lines:
         return ContentType.TEXT, head, lines
-    if any(line.startswith("@@") for line in lines) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
+    joined = "\n".join(lines)
+    if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF, head, lines
     if _share_at_least(lines, _NL_VIEW, 0.6):
         return ContentType.CODE, head, lines
     if might_be_search(lines, allow_bare=search_command):
-        parsed = parse_search("\n".join(lines), allow_bare=search_command)
+        parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
         if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
             return ContentType.SEARCH, head, lines

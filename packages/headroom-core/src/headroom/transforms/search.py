@@ -164,28 +164,46 @@ def _looks_like_path(line: str) -> bool:
 def is_search_command(tool_input: str | None, tool_name: str | None = None) -> bool:
     """True when the tool call looks like a grep-like search."""
     return bool(
-        (tool_input and SEARCH_COMMAND_RE.search(tool_input[:4000]))
-        or (tool_name and SEARCH_COMMAND_RE.search(tool_name))
+        (tool_input and _names_a_search(tool_input[:4000])) or (tool_name and _names_a_search(tool_name))
     )
+
+
+_SEARCH_WORDS = ("grep", "rg", "ag", "ack", "findstr", "select-string", "search")
+"""Every word :data:`SEARCH_COMMAND_RE` matches contains one of these (``ripgrep`` and ``git grep`` too)."""
+
+
+def _names_a_search(text: str) -> bool:
+    """``SEARCH_COMMAND_RE.search(text)``, with a substring pre-check on ASCII text (where ignoring case is
+    lowering; other text can case-fold to ASCII letters, e.g. the long s, so it goes to the regex)."""
+    if text.isascii():
+        low = text.lower()
+        if not any(word in low for word in _SEARCH_WORDS):
+            return False
+    return SEARCH_COMMAND_RE.search(text) is not None
 
 
 def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
     """A cheap pre-check on a few lines: at least three (or most) look like matches."""
     hits = 0
-    under_heading = allow_bare
+    last_miss: str | None = None  # the last line that was not a hit: a heading when it looks like a path
     for line in lines:
         if len(line) > 2000:
             line = line[:2000]
         m = MATCH_RE.match(line) if ":" in line else None
         if (m and _plausible_path(m["path"])) or (
-            under_heading and line[:1].isdigit() and BARE_RE.match(line)
+            line[:1].isdigit() and BARE_RE.match(line) and (allow_bare or _is_heading(last_miss))
         ):
             hits += 1
             if hits >= 3:
                 return True
-        elif not allow_bare:
-            under_heading = (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
+        else:
+            last_miss = line
     return False
+
+
+def _is_heading(line: str | None) -> bool:
+    """A ripgrep heading candidate for :func:`might_be_search` (judged only when a bare line follows)."""
+    return line is not None and (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
 
 
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
@@ -315,11 +333,11 @@ class SearchCompressor(Compressor):
 
     def compress(self, unit: Unit) -> str | None:
         ctx = unit.context
+        if unit.text.count(":") < self.min_matches:
+            return None  # every match line holds a ':' (path:line: or line:), so too few matches
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
         if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
             return None  # a bounded head decides: most units are not search output
-        if unit.text.count(":") < self.min_matches:
-            return None  # every match line holds a ':' (path:line: or line:), so too few matches
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None

@@ -10,6 +10,7 @@ dropped, duplicated or reordered makes ``restore`` return None, and the engine k
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from pydantic import Field
 
@@ -17,9 +18,35 @@ from headroom.engine.units import Unit
 from headroom.transforms.base import Protector, Restore
 
 _PUA_FIRST, _PUA_LAST = 0xE000, 0xF8FF
-_PUA_RE = re.compile("[\ue000-\uf8ff]")
 PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]")
 """Matches any TagProtector placeholder (compressors keep lines holding one verbatim)."""
+_PUA_UTF8 = rb"(?:\xee[\x80-\xbf]|\xef[\x80-\xa3])[\x80-\xbf]"
+PLACEHOLDER_UTF8_RE = re.compile(_PUA_UTF8 + rb"[0-9]+" + _PUA_UTF8)
+""":data:`PLACEHOLDER_RE` over the UTF-8 bytes of a text (see :func:`pua_offsets`)."""
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8 (lone surrogates, which JSON escapes can carry, pass through)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def pua_offsets(data: bytes) -> Iterator[int]:
+    """Byte offsets of the private-use characters (U+E000..U+F8FF) in UTF-8 ``data``, ascending.
+
+    Their lead bytes (EE, and EF followed by 80..A3) are found with C-level byte searches: much faster than
+    a character-class scan of the text, which costs as much as reading every character in Python's regex
+    engine.
+    """
+    ee, ef = data.find(b"\xee"), data.find(b"\xef")
+    while ee != -1 or ef != -1:
+        if ef == -1 or (ee != -1 and ee < ef):
+            yield ee  # EE 80..BF xx: U+E000..U+EFFF
+            ee = data.find(b"\xee", ee + 1)
+        else:
+            if data[ef + 1 : ef + 2] <= b"\xa3":  # EF 80..A3 xx: U+F000..U+F8FF
+                yield ef
+            ef = data.find(b"\xef", ef + 1)
+
 
 # A tag: <name attrs>, </name>, <name/>. Each scan stops at the next '<' or '>', so the pass is linear.
 TAG_RE = re.compile(r"<(/?)([A-Za-z][\w.:-]{0,63})((?:\s[^<>]*)?)>")
@@ -54,13 +81,38 @@ def is_custom_tag(name: str) -> bool:
     return name.lower() not in HTML_TAGS
 
 
+def placeholder_lines(text: str) -> list[tuple[int, int]]:
+    """Lines holding a :data:`PLACEHOLDER_RE` match, found in the UTF-8 bytes (C-level byte searches for
+    private-use characters) and mapped back to character offsets with one forward pass."""
+    data = utf8(text)
+    spans: list[tuple[int, int]] = []
+    byte_pos = char_pos = 0  # byte offset byte_pos of data is character offset char_pos of text
+    line_end = -1  # byte offset of the end of the last line found
+    for offset in pua_offsets(data):
+        if offset < line_end:
+            continue  # on a line already found
+        m = PLACEHOLDER_UTF8_RE.match(data, offset)
+        if m is None:
+            continue
+        start = data.rfind(b"\n", 0, offset) + 1
+        line_end = data.find(b"\n", m.end())
+        if line_end == -1:
+            line_end = len(data)
+        char_start = char_pos + len(data[byte_pos:start].decode("utf-8", "surrogatepass"))
+        char_end = char_start + len(data[start:line_end].decode("utf-8", "surrogatepass"))
+        spans.append((char_start, char_end))
+        byte_pos, char_pos = line_end, char_end
+    return spans
+
+
 _IGNORE, _WHOLE, _INSIDE, _CUSTOM = 0, 1, 2, 3
 _MAX_DEPTH = 64
 """A closing tag looks this far down the stack for its opener (bounds the pass on unbalanced input)."""
 
 
 def _sentinels(text: str) -> tuple[str, str]:
-    present = {ord(c) for c in _PUA_RE.findall(text)}
+    data = b"" if text.isascii() else utf8(text)
+    present = {ord(data[i : i + 3].decode("utf-8")) for i in pua_offsets(data)}
     free: list[int] = []
     for cp in range(_PUA_FIRST, _PUA_LAST + 1):
         if cp not in present:
@@ -94,15 +146,11 @@ class TagProtector(Protector):
         kinds: dict[str, int] = {}
         stack: list[tuple[str, int, int]] = []  # open tags that matter: (name, start, end)
         found: list[tuple[int, int]] = []
-        prev_end, fresh_line = 0, True  # fresh_line: nothing but blanks since the last newline
+        prev_end, first = 0, True  # prev_end: where the previous tag ended; first: no tag before this one
         for m in TAG_RE.finditer(text):
             start, end = m.span()
-            gap = text[prev_end:start]
-            newline = gap.rfind("\n")
-            starts_line = (
-                not gap[newline + 1 :].strip(" \t") if newline != -1 else fresh_line and not gap.strip(" \t")
-            )
-            prev_end, fresh_line = end, False
+            gap_start, at_first = prev_end, first
+            prev_end, first = end, False
             closing, name, attrs = m.group(1, 2, 3)
             kind = kinds.get(name)
             if kind is None:
@@ -110,7 +158,7 @@ class TagProtector(Protector):
             if kind == _IGNORE or attrs.endswith("/"):
                 continue  # HTML, or self-closing (nothing inside; often JSX or generics in code)
             if not closing:
-                if kind == _CUSTOM and not starts_line:
+                if kind == _CUSTOM and not _starts_line(text, gap_start, start, at_first):
                     continue  # an inline custom tag (a grep match, JSX in a line of code): not a block
                 stack.append((name, start, end))
                 continue
@@ -175,8 +223,27 @@ class TagProtector(Protector):
         return "".join(parts), restore
 
 
+def _starts_line(text: str, gap_start: int, start: int, at_first: bool) -> bool:
+    """Only blanks between the line start and ``start``; ``gap_start`` is where the previous tag ended (or 0
+    when ``at_first``: no tag before), so a tag on the same line earlier means it does not start the line."""
+    newline = text.rfind("\n", gap_start, start)
+    if newline != -1:
+        return not text[newline + 1 : start].strip(" \t")
+    return at_first and not text[gap_start:start].strip(" \t")
+
+
 def _identity(text: str) -> str | None:
     return text
 
 
-__all__ = ["HTML_TAGS", "PLACEHOLDER_RE", "TAG_RE", "TagProtector", "is_custom_tag"]
+__all__ = [
+    "HTML_TAGS",
+    "PLACEHOLDER_RE",
+    "PLACEHOLDER_UTF8_RE",
+    "TAG_RE",
+    "TagProtector",
+    "is_custom_tag",
+    "placeholder_lines",
+    "pua_offsets",
+    "utf8",
+]

@@ -42,9 +42,11 @@ Options (keyword-only):
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
@@ -143,10 +145,14 @@ def compress(
         lines = fold_warnings(lines, unit)
         lines = fold_failures(lines, unit)
     lines = text_compressor.fold_runs(lines, unit, _is_passing, min_run, _pass_marker, keep_last=False)
-    if trim_frames:
+    # Each step below is skipped when a C-level check on the text shows it would change nothing (the
+    # markers the steps before add start with "[" and hold no quotes).
+    if trim_frames and (text.startswith(">") or "\n>" in text):
         lines = _trim_frames(lines, unit, frame_context, min_frame_lines)
-    lines = _fold_docstrings(lines, unit, min_docstring)
-    lines = text_compressor.fold_repeats(lines, unit, 3)
+    if '"""' in text or "'''" in text:
+        lines = _fold_docstrings(lines, unit, min_docstring)
+    if any(map(operator.eq, lines, islice(lines, 1, None))):
+        lines = text_compressor.fold_repeats(lines, unit, 3)
     result = "\n".join(lines)
     folded = text_compressor.compress(result, unit, templates=False, min_saving=0.0)
     if folded is not None:

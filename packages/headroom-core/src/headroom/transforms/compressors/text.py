@@ -31,8 +31,10 @@ Options (keyword-only):
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
+from itertools import islice
 
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import detail_text, line_keys, omitted, quote_template, template
@@ -70,16 +72,18 @@ def compress(
     lines = text.split("\n")
     if overwrites and "\r" in text:
         lines = fold_overwrites(lines, unit)
-    if progress:
+    # Each step below is skipped when a C-level check shows it would return its lines unchanged.
+    if progress and _has_progress_cue("\n".join(lines)):
         lines = fold_runs(lines, unit, _is_progress, min_progress_run, _progress_marker, keep_last=True)
-    if repeats:
+    if repeats and any(map(operator.eq, lines, islice(lines, 1, None))):
         lines = fold_repeats(lines, unit, min_repeat)
     if templates:
         lines = fold_templates(lines, unit, min_template_run)
-    if paragraphs:
-        lines = fold_paragraphs(lines, unit, min_paragraph_lines)
-    if blocks:
-        lines = fold_blocks(lines, unit, min_block_lines)
+    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines):
+        if paragraphs:
+            lines = fold_paragraphs(lines, unit, min_paragraph_lines)
+        if blocks:
+            lines = fold_blocks(lines, unit, min_block_lines)
     if ansi:
         lines.append(omitted(unit, [(ansi, "terminal control sequences")]))
     result = "\n".join(lines)
@@ -117,6 +121,20 @@ def _is_progress(line: str) -> bool:
     if not _BAR.search(line):
         return False
     return bool(_PERCENT.search(line)) or "it/s" in line or "eta " in line or "ETA " in line
+
+
+def _has_progress_cue(text: str) -> bool:
+    """A line without one of these is never a progress line (:func:`_is_progress`)."""
+    return any(cue in text for cue in _PROGRESS_CUES)
+
+
+def _repeats_a_nonblank_line(lines: list[str]) -> bool:
+    """Some non-blank line occurs twice: a repeated paragraph or block needs one, so without it
+    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing."""
+    distinct = set(lines)
+    blank = [line for line in distinct if not line.strip()]
+    blank_lines = sum(map(lines.count, blank))
+    return len(lines) - blank_lines != len(distinct) - len(blank)
 
 
 def _progress_marker(unit: Unit, run: list[str]) -> str:
@@ -185,6 +203,9 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     keys = [k.strip() for k in line_keys("\n".join(lines))]
     if len(keys) != len(lines):
         return lines
+    same = list(map(operator.eq, keys, islice(keys, 1, None)))  # same[i]: lines i and i+1 share a template
+    if not any(map(operator.and_, same, islice(same, 1, None))):
+        return lines  # no three neighbours share a template: no run (min_run >= 3)
     out: list[str] = []
     i = 0
     n = len(lines)
