@@ -121,6 +121,14 @@ class _Lines:
     keys: tuple[str, ...]
     numbers: tuple[int, ...]
 
+    def anchors(self) -> dict[str, list[int]]:
+        """Where each run of ``WINDOW`` keys starts, in order."""
+        found: dict[str, list[int]] = {}
+        keys = self.keys
+        for p in range(len(keys) - WINDOW + 1):
+            found.setdefault("\n".join(keys[p : p + WINDOW]), []).append(p)
+        return found
+
 
 _HIDDEN = "\x00"
 """The key of an earlier line its compressor may drop: no line of a part has it, so nothing matches it."""
@@ -129,6 +137,8 @@ _HIDDEN = "\x00"
 def _split(lines: Sequence[str]) -> _Lines:
     """Compare keys and line numbers of ``lines``: numbers only in a file view, where most lines other than
     wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
+    if not any("\t" in line for line in lines):  # the common case: no file view
+        return _Lines(tuple(lines), (-1,) * len(lines))
     numbered = [_NUMBERED.match(line) for line in lines]
     count = sum(m is not None for m in numbered)
     if count < 2 or count * 2 <= len(lines) - sum(line.startswith("<") for line in lines):
@@ -138,8 +148,16 @@ def _split(lines: Sequence[str]) -> _Lines:
     return _Lines(keys, numbers)
 
 
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """An earlier unit as the index holds it: its lines and where each anchor starts in them."""
+
+    lines: _Lines
+    anchors: dict[str, list[int]]
+
+
 @lru_cache(maxsize=1024)
-def _windows(text: str, lossy_code: bool = False) -> _Lines | None:
+def _windows(text: str, lossy_code: bool = False) -> _Indexed | None:
     """The lines of an earlier unit as dedupe indexes them (pure; cached by content), or None.
 
     Units whose compressor drops lines it judges irrelevant (search results, JSON records, and code when
@@ -151,48 +169,55 @@ def _windows(text: str, lossy_code: bool = False) -> _Lines | None:
     if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
         return None
     lines = _split(text.split("\n"))
-    if _TEST_SIGNS.search(text) is None:
-        return lines
-    # the test-run compressor folds passing lines into a count: the earlier copy may not show them
-    keys = tuple(_HIDDEN if _is_passing(key) else key for key in lines.keys)
-    return _Lines(keys, lines.numbers)
+    if _TEST_SIGNS.search(text) is not None:
+        # the test-run compressor folds passing lines into a count: the earlier copy may not show them
+        lines = _Lines(tuple(_HIDDEN if _is_passing(key) else key for key in lines.keys), lines.numbers)
+    return _Indexed(lines, lines.anchors())
 
 
 class _WindowIndex:
-    """Where each pair of consecutive lines occurs in a request's earlier units, grown by one unit per unit.
+    """The earlier units of a request, indexed by runs of ``WINDOW`` lines, grown by one unit per unit.
 
-    One index serves a whole request (it is kept on the request's :class:`Earlier` log). Each entry records
-    its unit's position, so a view of any prefix of the log is answered by skipping later units.
+    One index serves a whole request (it is kept on the request's :class:`Earlier` log). Each unit's
+    anchors are cached by its text; the index keeps their union to skip lines no earlier unit shows, and
+    answers a view of any prefix of the log by looking only at the units before its size.
     """
 
-    __slots__ = ("_anchors", "_lossy_code", "units")
+    __slots__ = ("_lossy_code", "union", "units")
 
     def __init__(self, lossy_code: bool) -> None:
         self._lossy_code = lossy_code
-        self.units: list[_Lines | None] = []
-        self._anchors: dict[str, list[tuple[int, int]]] = {}
+        self.units: list[_Indexed | None] = []
+        self.union: set[str] = set()
+        """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
 
     def grow(self, earlier: Sequence[str]) -> None:
         """Index the texts of ``earlier`` not indexed yet."""
-        anchors = self._anchors
         for position in range(len(self.units), len(earlier)):
-            lines = _windows(earlier[position], self._lossy_code)
-            self.units.append(lines)
-            if lines is None:
-                continue
-            keys = lines.keys
-            for p in range(len(keys) - WINDOW + 1):
-                anchors.setdefault("\n".join(keys[p : p + WINDOW]), []).append((position, p))
+            indexed = _windows(earlier[position], self._lossy_code)
+            self.units.append(indexed)
+            if indexed is not None:
+                self.union.update(indexed.anchors)
 
     def candidates(self, anchor: str, size: int) -> list[tuple[int, int]]:
         """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
         found: list[tuple[int, int]] = []
-        for place in reversed(self._anchors.get(anchor, ())):
-            if place[0] < size:
-                found.append(place)
+        if anchor not in self.union:
+            return found
+        for unit in range(min(size, len(self.units)) - 1, -1, -1):
+            indexed = self.units[unit]
+            places = indexed.anchors.get(anchor) if indexed is not None else None
+            for p in reversed(places or ()):
+                found.append((unit, p))
                 if len(found) == _MAX_CANDIDATES:
-                    break
+                    return found
         return found
+
+    def lines(self, unit: int) -> _Lines:
+        """The indexed lines of ``unit`` (one :meth:`candidates` named)."""
+        indexed = self.units[unit]
+        assert indexed is not None
+        return indexed.lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,30 +255,28 @@ def _extend(here: _Lines, i: int, there: _Lines, p: int) -> int:
 
 def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
     """Whether the earlier copy of a numbered match showed it under other line numbers."""
-    there = index.units[match.unit]
-    return there is not None and there.numbers[match.at] != here.numbers[match.start]
+    return index.lines(match.unit).numbers[match.at] != here.numbers[match.start]
 
 
 def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
     keys = here.keys
-    n = len(keys)
-    i = 0
-    while i < n - WINDOW + 1:
+    anchors = ["\n".join(keys[p : p + WINDOW]) for p in range(len(keys) - WINDOW + 1)]
+    union = index.union
+    end = 0  # lines before it belong to a match already
+    for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
+        if i < end:
+            continue
         best: _Match | None = None
-        for unit, p in index.candidates("\n".join(keys[i : i + WINDOW]), size):
-            there = index.units[unit]
-            if there is None:
-                continue
+        for unit, p in index.candidates(anchors[i], size):
+            there = index.lines(unit)
             length = _extend(here, i, there, p)
             if length >= WINDOW and (best is None or length > best.length):
                 best = _Match(i, length, unit, p, here.numbers[i] >= 0, there.numbers[p] >= 0)
-        if best is None:
-            i += 1
-            continue
-        found.append(best)
-        i += best.length
+        if best is not None:
+            found.append(best)
+            end = i + best.length
     return found
 
 
@@ -370,18 +393,21 @@ class ContentRouter(Compressor):
             if small and index is None:
                 out.extend(part.lines)
                 continue
-            kind = detect(body, search_command=search_cmd)
-            if not small:
+            # a small part is typed only when it folds: then a JSON or search part must not
+            kind = None if small else detect(body, search_command=search_cmd)
+            if kind is not None:
                 kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
             if index is not None and kind not in _NO_DEDUPE:
                 pieces, n = self._dedupe(part.lines, index, len(unit.earlier), unit)
+                if n and kind is None and detect(body, search_command=search_cmd) in _NO_DEDUPE:
+                    pieces, n = [(part.lines, True)], 0
                 deduped += n
             rewritten: list[str] = []
             for piece_lines, compressible in pieces:
                 piece = "\n".join(piece_lines)
                 result = None
-                if compressible and len(piece) >= self.min_part_chars:
+                if compressible and kind is not None and len(piece) >= self.min_part_chars:
                     result, name = self._compress(kind, piece, unit)
                     if result is not None and name not in used:
                         used.append(name)
@@ -488,19 +514,22 @@ class ContentRouter(Compressor):
     ) -> str | None:
         """The marker for ``run`` (lines ``start..`` of this part, inside ``match``), or None when the
         marker would not save :data:`_FOLD_MIN_TOKENS` tokens."""
-        if sum(len(line) for line in run) < 100:  # a marker is ~70 characters: cannot pay off
+        chars = sum(len(line) for line in run)
+        if chars < 100:  # a marker is ~70 characters: cannot pay off
             return None
         detail = "repeated from earlier output"
         if match.numbered:
             first, last = here.numbers[start], here.numbers[start + len(run) - 1]
             detail = f"lines {first}-{last}, {detail}"
-        there = index.units[match.unit]
-        if match.earlier_numbered and there is not None:
+        there = index.lines(match.unit)
+        if match.earlier_numbered:
             at = match.at + start - match.start
             first_there, last_there = there.numbers[at], there.numbers[at + len(run) - 1]
             if not match.numbered or first_there != here.numbers[start]:
                 detail = f"{detail} (there lines {first_there}-{last_there})"
         folded = marker([(len(run), "lines")], unit.ref, detail)
+        if chars >= 8 * len(folded):  # surely worth it (a token is at most ~8 characters of such text)
+            return folded
         if _count(unit, "\n".join(run)) - unit.count_tokens(folded) < _FOLD_MIN_TOKENS:
             return None
         return folded
