@@ -471,28 +471,31 @@ class ContentRouter(Compressor):
     ) -> tuple[list[tuple[list[str], bool]], int]:
         """Split ``lines`` into pieces: runs the first ``size`` earlier units already showed become one
         marker line each, where the marker costs fewer tokens than the run. Error lines inside a run stay
-        (:data:`_KEEP`); numbered views name the line range, and the earlier one's where it differs (then
-        definition lines stay too, with their new numbers)."""
+        (:data:`_KEEP`; each once); numbered views name the line range, and the earlier one's where it
+        differs (then definition lines stay too, with their new numbers)."""
         here = _split(lines)
         pieces: list[tuple[list[str], bool]] = []
         fresh: list[str] = []
         total = 0
         pos = 0
         min_lines = max(WINDOW, self.dedupe_min_lines)
+        shown: set[str] = set()  # lines this part shows so far: an error line is kept once
         for match in _matches(here, index, size):
             fresh.extend(lines[pos : match.start])
+            shown.update(lines[pos : match.start])
             end = match.start + match.length
             start = match.start
             keep: re.Pattern[str] | None = _DEF if match.numbered else _KEEP
             if match.numbered and not _renumbered(here, match, index):
                 keep = None  # the earlier copy shows these very numbered lines
             for k in range(match.start, end + 1):
-                if k < end and (keep is None or keep.match(here.keys[k]) is None):
+                if k < end and (keep is None or lines[k] in shown or keep.match(here.keys[k]) is None):
                     continue
                 run = lines[start:k]
                 folded = self._fold(run, here, start, match, index, unit) if len(run) >= min_lines else None
                 if folded is None:
                     fresh.extend(run)
+                    shown.update(run)
                 else:
                     if fresh:
                         pieces.append((fresh, True))
@@ -501,6 +504,7 @@ class ContentRouter(Compressor):
                     total += len(run)
                 if k < end:
                     fresh.append(lines[k])
+                    shown.add(lines[k])
                 start = k + 1
             pos = end
         fresh.extend(lines[pos:])
