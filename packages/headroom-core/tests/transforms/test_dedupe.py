@@ -160,6 +160,19 @@ def test_passing_lines_an_earlier_test_run_may_have_folded_are_never_matched() -
     assert decision.deduped_lines == 0  # the earlier copy may show them only as "40 passed"
 
 
+def test_an_earlier_log_its_compressor_folds_into_templates_is_never_matched() -> None:
+    log = "\n".join(
+        f"081109 2036{k % 60:02d} {148 + k} INFO dfs.DataNode$PacketResponder: PacketResponder {k % 3} "
+        f"for block blk_{1000 + k} terminating"
+        for k in range(120)
+    )
+    again = "<output>\n" + log + "\n</output>"
+    logs_routed = ContentRouter(routes={**dict.fromkeys(DEFAULT_ROUTES, "none"), "logs": "logs"})
+    # the earlier copy may show these lines only as one template and a count
+    assert logs_routed.route(make_unit(again, earlier=[log])).deduped_lines == 0
+    assert ONLY_DEDUPE.route(make_unit(again, earlier=[log])).deduped_lines == 120  # not routed: shown whole
+
+
 def test_a_prefix_view_decides_as_the_plain_earlier_texts() -> None:
     file = source()
     texts = [view(file, 1, 90), view(file, 60, 150), view(file, 100, 200), view(file, 1, 220)]

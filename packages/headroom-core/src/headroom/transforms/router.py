@@ -23,7 +23,7 @@ from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.compressors.testrun import _SIGNS as _TEST_SIGNS
 from headroom.transforms.compressors.testrun import _is_passing
-from headroom.transforms.detect import ContentType, detect, structural_kind
+from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import PLACEHOLDER_RE
@@ -156,22 +156,42 @@ class _Indexed:
     anchors: dict[str, list[int]]
 
 
+_ALWAYS_LOSSY = frozenset({ContentType.SEARCH, ContentType.JSON})
+"""Types whose earlier parts are never matched: their compressors keep what the request asks about."""
+_LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE)
+"""Types whose earlier parts are not matched when routed to a compressor (which folds lines into
+templates: the earlier copy may show a line only as its template and count)."""
+
+
 @lru_cache(maxsize=1024)
-def _windows(text: str, lossy_code: bool = False) -> _Indexed | None:
+def _windows(
+    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
+) -> _Indexed | None:
     """The lines of an earlier unit as dedupe indexes them (pure; cached by content), or None.
 
-    Units whose compressor drops lines it judges irrelevant (search results, JSON records, and code when
-    bodies are elided) are not indexed: a line folded here must still be readable in the earlier copy.
+    A line folded here must still be readable in the earlier copy, so the lines of the unit's parts that
+    its compressor may drop are hidden: parts of the ``lossy`` types (at least :data:`_ALWAYS_LOSSY`; as
+    the router routes parts, only those of ``min_part_chars`` or more), and passing-test lines a test-run
+    compressor folds into a count.
     """
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
-    kind = detect(text) if lossy_code else structural_kind(text)  # only SEARCH and JSON matter then
-    if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
-        return None
     lines = _split(text.split("\n"))
+    keys = list(lines.keys)
+    hidden = 0
+    pos = 0
+    for part in split_parts(text):
+        size = len(part.lines)
+        body = not part.structural and sum(map(len, part.lines)) + size > min_part_chars  # gets compressed
+        if body and detect("\n".join(part.lines)) in lossy:
+            keys[pos : pos + size] = [_HIDDEN] * size
+            hidden += size
+        pos += size
+    if hidden == len(keys):
+        return None
     if _TEST_SIGNS.search(text) is not None:
-        # the test-run compressor folds passing lines into a count: the earlier copy may not show them
-        lines = _Lines(tuple(_HIDDEN if _is_passing(key) else key for key in lines.keys), lines.numbers)
+        keys = [_HIDDEN if _is_passing(key) else key for key in keys]
+    lines = _Lines(tuple(keys), lines.numbers)
     return _Indexed(lines, lines.anchors())
 
 
@@ -183,10 +203,11 @@ class _WindowIndex:
     answers a view of any prefix of the log by looking only at the units before its size.
     """
 
-    __slots__ = ("_lossy_code", "union", "units")
+    __slots__ = ("_lossy", "_min_part_chars", "union", "units")
 
-    def __init__(self, lossy_code: bool) -> None:
-        self._lossy_code = lossy_code
+    def __init__(self, lossy: frozenset[ContentType], min_part_chars: int) -> None:
+        self._lossy = lossy
+        self._min_part_chars = min_part_chars
         self.units: list[_Indexed | None] = []
         self.union: set[str] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
@@ -194,7 +215,7 @@ class _WindowIndex:
     def grow(self, earlier: Sequence[str]) -> None:
         """Index the texts of ``earlier`` not indexed yet."""
         for position in range(len(self.units), len(earlier)):
-            indexed = _windows(earlier[position], self._lossy_code)
+            indexed = _windows(earlier[position], self._lossy, self._min_part_chars)
             self.units.append(indexed)
             if indexed is not None:
                 self.union.update(indexed.anchors)
@@ -459,10 +480,13 @@ class ContentRouter(Compressor):
 
     def _earlier_index(self, earlier: Sequence[str]) -> _WindowIndex:
         """The request's index of earlier units (built once per request), grown to cover ``earlier``."""
-        lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
+        lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
+        if self.options.get("code", {}).get("elide_bodies"):
+            lossy |= {ContentType.CODE}
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
             earlier = Earlier.of(earlier)
-        index = earlier.derived(("router.windows", lossy_code), lambda: _WindowIndex(lossy_code))
+        key = ("router.windows", lossy, self.min_part_chars)
+        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars))
         index.grow(earlier)
         return index
 
