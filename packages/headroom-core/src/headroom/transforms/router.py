@@ -130,8 +130,8 @@ class _Lines:
         return found
 
 
-_HIDDEN = "\x00"
-"""The key of an earlier line its compressor may drop: no line of a part has it, so nothing matches it."""
+_HIDDEN = "\n"
+"""The key of an earlier line its compressor may drop: no line has a newline, so nothing matches it."""
 
 
 def _split(lines: Sequence[str]) -> _Lines:
