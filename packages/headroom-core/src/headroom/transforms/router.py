@@ -163,6 +163,19 @@ _LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE)
 templates: the earlier copy may show a line only as its template and count)."""
 
 
+def _kind(body: str, search_command: bool) -> ContentType:
+    """:func:`detect`, remembered for the last parts up to 256 KiB: a part the router typed when its unit
+    came is typed again when the unit is indexed as an earlier one (for the next unit)."""
+    if len(body) > 256 * 1024:
+        return detect(body, search_command=search_command)
+    return _remembered_kind(body, search_command)
+
+
+@lru_cache(maxsize=64)
+def _remembered_kind(body: str, search_command: bool) -> ContentType:
+    return detect(body, search_command=search_command)
+
+
 @lru_cache(maxsize=1024)
 def _windows(
     text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
@@ -183,7 +196,7 @@ def _windows(
     for part in split_parts(text):
         size = len(part.lines)
         body = not part.structural and sum(map(len, part.lines)) + size > min_part_chars  # gets compressed
-        if body and detect("\n".join(part.lines)) in lossy:
+        if body and _kind("\n".join(part.lines), False) in lossy:  # as the router typed it
             keys[pos : pos + size] = [_HIDDEN] * size
             hidden += size
         pos += size
@@ -415,7 +428,7 @@ class ContentRouter(Compressor):
                 out.extend(part.lines)
                 continue
             # a small part is typed only when it folds: then a JSON or search part must not
-            kind = None if small else detect(body, search_command=search_cmd)
+            kind = None if small else _kind(body, search_cmd)
             if kind is not None:
                 kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
