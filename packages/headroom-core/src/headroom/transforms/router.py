@@ -11,7 +11,7 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -21,7 +21,9 @@ from pydantic import Field
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
-from headroom.transforms.detect import ContentType, detect, structural_kind
+from headroom.transforms.compressors.testrun import _SIGNS as _TEST_SIGNS
+from headroom.transforms.compressors.testrun import _is_passing
+from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import placeholder_lines
@@ -93,10 +95,22 @@ def _line_hits(text: str) -> list[tuple[int, int]]:
     return sorted(set(hits + placeholders))
 
 
-WINDOW = 3
-"""Lines per window for cross-unit dedupe: a line counts as repeated when a window of this many consecutive
-lines around it occurs in an earlier unit."""
+WINDOW = 2
+"""Lines an earlier unit must show in a row, in the same order, for a run here to count as repeated (the
+anchor of a match, which then extends as far as both texts agree)."""
 _MAX_INDEXED_CHARS = 512 * 1024
+_MAX_CANDIDATES = 8
+"""Earlier places tried per anchor, the most recent first (a blank pair can occur thousands of times)."""
+_FOLD_MIN_TOKENS = 16
+"""A repeated run is folded only if it costs at least this many tokens more than its marker."""
+
+# A numbered file view line (``nl -ba``, ``cat -n``): right-aligned number, a tab, the text.
+_NUMBERED = re.compile(r" {0,12}(\d{1,9})\t")
+# Lines a repeated run still shows: the error a traceback ends with, pytest's ``E`` lines, FAILED/ERROR
+# result lines. The model needs to see that a re-run fails the same way, not look it up.
+_KEEP = re.compile(r"(?:[A-Za-z_][\w.]{0,100}(?:Error|Exception|Exit|Interrupt)\b|E {2}|FAILED\b|ERROR\b)")
+# Definition lines a renumbered view still shows (an edit above moved them): their new line numbers.
+_DEF = re.compile(r"[ \t]{0,40}(?:async[ \t]+)?(?:def|class)[ \t]")
 
 
 def is_structural(line: str) -> bool:
@@ -115,47 +129,205 @@ _NO_DEDUPE = frozenset({ContentType.JSON, ContentType.SEARCH})
 JSON would also break its syntax)."""
 
 
-@lru_cache(maxsize=1024)
-def _windows(text: str, lossy_code: bool = False) -> frozenset[str]:
-    """Every run of ``WINDOW`` consecutive lines of an earlier unit (pure; cached by content).
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """A text's lines as dedupe compares them: ``keys`` are the lines with a file-view line number
+    removed, ``numbers`` that number (or -1 where the line has none)."""
 
-    Units whose compressor drops lines it judges irrelevant (search results, JSON records, and code when
-    bodies are elided) are not indexed: a line folded here must still be readable in the earlier copy.
+    keys: tuple[str, ...]
+    numbers: tuple[int, ...]
+
+    def anchors(self) -> dict[str, list[int]]:
+        """Where each run of ``WINDOW`` keys starts, in order."""
+        found: dict[str, list[int]] = {}
+        keys = self.keys
+        for p in range(len(keys) - WINDOW + 1):
+            found.setdefault("\n".join(keys[p : p + WINDOW]), []).append(p)
+        return found
+
+
+_HIDDEN = "\n"
+"""The key of an earlier line its compressor may drop: no line has a newline, so nothing matches it."""
+
+
+def _split(lines: Sequence[str]) -> _Lines:
+    """Compare keys and line numbers of ``lines``: numbers only in a file view, where most lines other than
+    wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
+    if "\t" not in "".join(lines):  # the common case: no file view (a C-level scan)
+        return _Lines(tuple(lines), (-1,) * len(lines))
+    numbered = [_NUMBERED.match(line) for line in lines]
+    count = sum(m is not None for m in numbered)
+    if count < 2 or count * 2 <= len(lines) - sum(line.startswith("<") for line in lines):
+        return _Lines(tuple(lines), (-1,) * len(lines))
+    keys = tuple(line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True))
+    numbers = tuple(-1 if m is None else int(m.group(1)) for m in numbered)
+    return _Lines(keys, numbers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """An earlier unit as the index holds it: its lines and where each anchor starts in them."""
+
+    lines: _Lines
+    anchors: dict[str, list[int]]
+
+
+_ALWAYS_LOSSY = frozenset({ContentType.SEARCH, ContentType.JSON})
+"""Types whose earlier parts are never matched: their compressors keep what the request asks about."""
+_LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE)
+"""Types whose earlier parts are not matched when routed to a compressor (which folds lines into
+templates: the earlier copy may show a line only as its template and count)."""
+
+
+def _kind(body: str, search_command: bool) -> ContentType:
+    """:func:`detect`, remembered for the last parts up to 256 KiB: a part the router typed when its unit
+    came is typed again when the unit is indexed as an earlier one (for the next unit)."""
+    if len(body) > 256 * 1024:
+        return detect(body, search_command=search_command)
+    return _remembered_kind(body, search_command)
+
+
+@lru_cache(maxsize=64)
+def _remembered_kind(body: str, search_command: bool) -> ContentType:
+    return detect(body, search_command=search_command)
+
+
+@lru_cache(maxsize=1024)
+def _windows(
+    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
+) -> _Indexed | None:
+    """The lines of an earlier unit as dedupe indexes them (pure; cached by content), or None.
+
+    A line folded here must still be readable in the earlier copy, so the lines of the unit's parts that
+    its compressor may drop are hidden: parts of the ``lossy`` types (at least :data:`_ALWAYS_LOSSY`; as
+    the router routes parts, only those of ``min_part_chars`` or more), and passing-test lines a test-run
+    compressor folds into a count.
     """
-    if text.count("\n") < WINDOW - 1:  # fewer lines than one window
-        return frozenset()
-    kind = detect(text) if lossy_code else structural_kind(text)  # only SEARCH and JSON matter then
-    if kind in (ContentType.SEARCH, ContentType.JSON) or (lossy_code and kind == ContentType.CODE):
-        return frozenset()
-    lines = text.split("\n")
-    return frozenset("\n".join(lines[i : i + WINDOW]) for i in range(len(lines) - WINDOW + 1))
+    if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
+        return None
+    lines = _split(text.split("\n"))
+    keys = list(lines.keys)
+    hidden = 0
+    pos = 0
+    for part in split_parts(text):
+        size = len(part.lines)
+        body = not part.structural and sum(map(len, part.lines)) + size > min_part_chars  # gets compressed
+        if body and _kind("\n".join(part.lines), False) in lossy:  # as the router typed it
+            keys[pos : pos + size] = [_HIDDEN] * size
+            hidden += size
+        pos += size
+    if hidden == len(keys):
+        return None
+    if _TEST_SIGNS.search(text) is not None:
+        keys = [_HIDDEN if _is_passing(key) else key for key in keys]
+    lines = _Lines(tuple(keys), lines.numbers)
+    return _Indexed(lines, lines.anchors())
 
 
 class _WindowIndex:
-    """The windows of a request's earlier units, grown by one unit's windows per unit.
+    """The earlier units of a request, indexed by runs of ``WINDOW`` lines, grown by one unit per unit.
 
-    One index serves a whole request (it is kept on the request's :class:`Earlier` log): the engine asks
-    for the windows of units ``0..k-1`` with ``k`` growing one at a time, which is the running union.
+    One index serves a whole request (it is kept on the request's :class:`Earlier` log). Each unit's
+    anchors are cached by its text; the index keeps their union to skip lines no earlier unit shows, and
+    answers a view of any prefix of the log by looking only at the units before its size.
     """
 
-    __slots__ = ("_lossy_code", "_per_unit", "_union")
+    __slots__ = ("_lossy", "_min_part_chars", "union", "units")
 
-    def __init__(self, lossy_code: bool) -> None:
-        self._lossy_code = lossy_code
-        self._per_unit: list[frozenset[str]] = []
-        self._union: set[str] = set()
+    def __init__(self, lossy: frozenset[ContentType], min_part_chars: int) -> None:
+        self._lossy = lossy
+        self._min_part_chars = min_part_chars
+        self.units: list[_Indexed | None] = []
+        self.union: set[str] = set()
+        """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
 
-    def before(self, earlier: Sequence[str]) -> Set[str]:
-        """The windows of ``earlier`` (the log this index grows over, or a prefix of it). The set is
-        read-only and valid until the index grows (the next unit)."""
-        for position in range(len(self._per_unit), len(earlier)):
-            text = earlier[position]
-            windows = _windows(text, self._lossy_code) if len(text) <= _MAX_INDEXED_CHARS else frozenset()
-            self._per_unit.append(windows)
-            self._union |= windows
-        if len(earlier) == len(self._per_unit):
-            return self._union
-        return frozenset().union(*self._per_unit[: len(earlier)])  # an older prefix (not the engine's order)
+    def grow(self, earlier: Sequence[str]) -> None:
+        """Index the texts of ``earlier`` not indexed yet."""
+        for position in range(len(self.units), len(earlier)):
+            indexed = _windows(earlier[position], self._lossy, self._min_part_chars)
+            self.units.append(indexed)
+            if indexed is not None:
+                self.union.update(indexed.anchors)
+
+    def candidates(self, anchor: str, size: int) -> list[tuple[int, int]]:
+        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
+        found: list[tuple[int, int]] = []
+        if anchor not in self.union:
+            return found
+        for unit in range(min(size, len(self.units)) - 1, -1, -1):
+            indexed = self.units[unit]
+            places = indexed.anchors.get(anchor) if indexed is not None else None
+            for p in reversed(places or ()):
+                found.append((unit, p))
+                if len(found) == _MAX_CANDIDATES:
+                    return found
+        return found
+
+    def lines(self, unit: int) -> _Lines:
+        """The indexed lines of ``unit`` (one :meth:`candidates` named)."""
+        indexed = self.units[unit]
+        assert indexed is not None
+        return indexed.lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """``length`` lines from ``start`` repeat lines ``at..`` of earlier unit ``unit``; ``numbered`` tells
+    whether this text's lines carry numbers, ``earlier_numbered`` whether the earlier copy's do."""
+
+    start: int
+    length: int
+    unit: int
+    at: int
+    numbered: bool
+    earlier_numbered: bool
+
+
+def _extend(here: _Lines, i: int, there: _Lines, p: int) -> int:
+    """How many lines from ``here[i]`` and ``there[p]`` agree: same text, and where a side is numbered, the
+    numbers run on consecutively (so a range names them). A numbered line never matches an unnumbered one
+    (its number would be lost), but an unnumbered view may match a numbered earlier one."""
+    hk, tk, hn, tn = here.keys, there.keys, here.numbers, there.numbers
+    n = min(len(hk) - i, len(tk) - p)
+    if hn[i] >= 0 and tn[p] < 0:
+        return 0
+    j = 0
+    while j < n and hk[i + j] == tk[p + j]:
+        if (hn[i + j] >= 0) != (hn[i] >= 0) or (tn[p + j] >= 0) != (tn[p] >= 0):
+            break
+        if hn[i] >= 0 and hn[i + j] != hn[i] + j:
+            break
+        if tn[p] >= 0 and tn[p + j] != tn[p] + j:
+            break
+        j += 1
+    return j
+
+
+def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
+    """Whether the earlier copy of a numbered match showed it under other line numbers."""
+    return index.lines(match.unit).numbers[match.at] != here.numbers[match.start]
+
+
+def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
+    """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
+    found: list[_Match] = []
+    keys = here.keys
+    anchors = ["\n".join(keys[p : p + WINDOW]) for p in range(len(keys) - WINDOW + 1)]
+    union = index.union
+    end = 0  # lines before it belong to a match already
+    for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
+        if i < end:
+            continue
+        best: _Match | None = None
+        for unit, p in index.candidates(anchors[i], size):
+            there = index.lines(unit)
+            length = _extend(here, i, there, p)
+            if length >= WINDOW and (best is None or length > best.length):
+                best = _Match(i, length, unit, p, here.numbers[i] >= 0, there.numbers[p] >= 0)
+        if best is not None:
+            found.append(best)
+            end = i + best.length
+    return found
 
 
 @dataclass(slots=True)
@@ -227,7 +399,7 @@ class ContentRouter(Compressor):
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     dedupe: bool = True
-    dedupe_min_lines: int = Field(4, ge=2)
+    dedupe_min_lines: int = Field(2, ge=2)
     min_part_chars: int = Field(400, ge=0)
     min_saving: float = Field(0.1, ge=0.0, lt=1.0)
 
@@ -256,7 +428,7 @@ class ContentRouter(Compressor):
         text = unit.text
         parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
-        windows = self._earlier_windows(unit.earlier) if self.dedupe and unit.earlier else None
+        index = self._earlier_index(unit.earlier) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
         kinds: list[str] = []
@@ -267,23 +439,28 @@ class ContentRouter(Compressor):
                 out.extend(part.lines)
                 continue
             body = "\n".join(part.lines)
-            if len(body) < self.min_part_chars:
+            small = len(body) < self.min_part_chars  # too small to compress, not to fold
+            if small and index is None:
                 out.extend(part.lines)
                 continue
-            kind = detect(body, search_command=search_cmd)
-            kinds.append(kind.value)
+            # a small part is typed only when it folds: then a JSON or search part must not
+            kind = None if small else _kind(body, search_cmd)
+            if kind is not None:
+                kinds.append(kind.value)
             if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:
-                out.extend(part.lines)
+                out.extend(part.lines)  # a person's prose, code or table (or a small part): as sent
                 continue
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
-            if windows and kind not in _NO_DEDUPE:
-                pieces, n = self._dedupe(part.lines, windows, unit)
+            if index is not None and kind not in _NO_DEDUPE:
+                pieces, n = self._dedupe(part.lines, index, len(unit.earlier), unit)
+                if n and kind is None and detect(body, search_command=search_cmd) in _NO_DEDUPE:
+                    pieces, n = [(part.lines, True)], 0
                 deduped += n
             rewritten: list[str] = []
             for piece_lines, compressible in pieces:
                 piece = "\n".join(piece_lines)
                 result = None
-                if compressible and len(piece) >= self.min_part_chars:
+                if compressible and kind is not None and len(piece) >= self.min_part_chars:
                     result, name = self._compress(kind, piece, unit)
                     if result is not None and name not in used:
                         used.append(name)
@@ -333,50 +510,89 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    def _earlier_windows(self, earlier: Sequence[str]) -> Set[str]:
-        """The windows of the earlier units, from the request's index (built once per request)."""
-        lossy_code = bool(self.options.get("code", {}).get("elide_bodies"))
+    def _earlier_index(self, earlier: Sequence[str]) -> _WindowIndex:
+        """The request's index of earlier units (built once per request), grown to cover ``earlier``."""
+        lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
+        if self.options.get("code", {}).get("elide_bodies"):
+            lossy |= {ContentType.CODE}
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
             earlier = Earlier.of(earlier)
-        index = earlier.derived(("router.windows", lossy_code), lambda: _WindowIndex(lossy_code))
-        return index.before(earlier)
+        key = ("router.windows", lossy, self.min_part_chars)
+        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars))
+        index.grow(earlier)
+        return index
 
     def _dedupe(
-        self, lines: list[str], windows: Set[str], unit: Unit
+        self, lines: list[str], index: _WindowIndex, size: int, unit: Unit
     ) -> tuple[list[tuple[list[str], bool]], int]:
-        """Split ``lines`` into pieces: runs an earlier unit already showed become one marker line."""
-        n = len(lines)
-        covered = bytearray(n)
-        for i in range(n - WINDOW + 1):
-            if "\n".join(lines[i : i + WINDOW]) in windows:
-                covered[i : i + WINDOW] = b"\x01" * WINDOW
+        """Split ``lines`` into pieces: runs the first ``size`` earlier units already showed become one
+        marker line each, where the marker costs fewer tokens than the run. Error lines inside a run stay
+        (:data:`_KEEP`; each once); numbered views name the line range, and the earlier one's where it
+        differs (then definition lines stay too, with their new numbers)."""
+        here = _split(lines)
         pieces: list[tuple[list[str], bool]] = []
         fresh: list[str] = []
         total = 0
-        i = 0
-        while i < n:
-            if covered[i] != 1:
-                fresh.append(lines[i])
-                i += 1
-                continue
-            j = i
-            while j < n and covered[j] == 1:
-                j += 1
-            run = lines[i:j]
-            if len(run) >= self.dedupe_min_lines and sum(len(r) for r in run) >= 120:
-                if fresh:
-                    pieces.append((fresh, True))
-                    fresh = []
-                pieces.append(
-                    ([marker([(len(run), "lines")], unit.ref, "repeated from earlier output")], False)
-                )
-                total += len(run)
-            else:
-                fresh.extend(run)
-            i = j
+        pos = 0
+        min_lines = max(WINDOW, self.dedupe_min_lines)
+        shown: set[str] = set()  # lines this part shows so far: an error line is kept once
+        for match in _matches(here, index, size):
+            fresh.extend(lines[pos : match.start])
+            shown.update(lines[pos : match.start])
+            end = match.start + match.length
+            start = match.start
+            keep: re.Pattern[str] | None = _DEF if match.numbered else _KEEP
+            if match.numbered and not _renumbered(here, match, index):
+                keep = None  # the earlier copy shows these very numbered lines
+            for k in range(match.start, end + 1):
+                if k < end and (keep is None or lines[k] in shown or keep.match(here.keys[k]) is None):
+                    continue
+                run = lines[start:k]
+                folded = self._fold(run, here, start, match, index, unit) if len(run) >= min_lines else None
+                if folded is None:
+                    fresh.extend(run)
+                    shown.update(run)
+                else:
+                    if fresh:
+                        pieces.append((fresh, True))
+                        fresh = []
+                    pieces.append(([folded], False))
+                    total += len(run)
+                if k < end:
+                    fresh.append(lines[k])
+                    shown.add(lines[k])
+                start = k + 1
+            pos = end
+        fresh.extend(lines[pos:])
         if fresh:
             pieces.append((fresh, True))
         return pieces, total
+
+    @staticmethod
+    def _fold(
+        run: list[str], here: _Lines, start: int, match: _Match, index: _WindowIndex, unit: Unit
+    ) -> str | None:
+        """The marker for ``run`` (lines ``start..`` of this part, inside ``match``), or None when the
+        marker would not save :data:`_FOLD_MIN_TOKENS` tokens."""
+        chars = sum(len(line) for line in run)
+        if chars < 100:  # a marker is ~70 characters: cannot pay off
+            return None
+        detail = "repeated from earlier output"
+        if match.numbered:
+            first, last = here.numbers[start], here.numbers[start + len(run) - 1]
+            detail = f"lines {first}-{last}, {detail}"
+        there = index.lines(match.unit)
+        if match.earlier_numbered:
+            at = match.at + start - match.start
+            first_there, last_there = there.numbers[at], there.numbers[at + len(run) - 1]
+            if not match.numbered or first_there != here.numbers[start]:
+                detail = f"{detail} (there lines {first_there}-{last_there})"
+        folded = marker([(len(run), "lines")], unit.ref, detail)
+        if chars >= 8 * len(folded):  # surely worth it (a token is at most ~8 characters of such text)
+            return folded
+        if _count(unit, "\n".join(run)) - unit.count_tokens(folded) < _FOLD_MIN_TOKENS:
+            return None
+        return folded
 
 
 def _count(unit: Unit, text: str) -> int:
