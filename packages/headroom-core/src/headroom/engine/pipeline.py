@@ -293,14 +293,16 @@ class Engine:
             finally:
                 stats.units += 1
                 stats.seconds += time.monotonic() - t0
-            if note:
-                stats.notes[note] += 1
             if time.monotonic() > deadline:
+                if note:
+                    stats.notes[note] += 1
                 result.errors.append(f"{compressor.name}: deadline")
                 result.skipped = result.skipped or "deadline"
                 clean = False
                 break
             if out is None or out == text:
+                if note:
+                    stats.notes[note] += 1
                 continue
             final: str | None = out
             for name, restore in reversed(restores):
@@ -309,15 +311,22 @@ class Engine:
                     result.errors.append(f"{name}: protected span lost, unit left as it was")
                     result.transforms[name].errors += 1
             if final is None:
+                if note:
+                    stats.notes[note] += 1
                 clean = False
                 continue
             if before is None:
                 before = count(slot.text)
                 unchanged = UnitOutcome(None, None, before, before)
             after = count(final)
-            if before - after >= limits.min_tokens_saved:
+            worth = before >= limits.min_unit_tokens and before - after >= limits.min_tokens_saved
+            if worth and compressor.accepts(before, after):
+                if note:
+                    stats.notes[note] += 1
                 outcome = UnitOutcome(final, compressor.name, before, after, note)
                 break
+            if note:  # the engine kept the original: the saving was too small
+                stats.notes[f"{note}:below_min_saving"] += 1
         if outcome.text is None:
             outcome = unchanged  # counted on the way, if a rewrite was tried and rejected
         if clean:

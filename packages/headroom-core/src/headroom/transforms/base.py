@@ -57,6 +57,11 @@ class Compressor(Transform):
         """
         return self.compress(unit), None
 
+    def accepts(self, tokens_before: int, tokens_after: int) -> bool:
+        """Whether a result of :meth:`explain` is worth taking, given the unit's exact token counts before and
+        after (the engine asks once it has counted them, on top of ``limits.min_tokens_saved``)."""
+        return True
+
 
 class Protector(Transform):
     """Keeps spans of a unit intact around every compressor, wherever it stands in the list."""

@@ -414,8 +414,12 @@ class ContentRouter(Compressor):
                     _load(name.strip())
 
     def explain(self, unit: Unit) -> tuple[str | None, str | None]:
-        """The routed text and a note for the stats: ``<type>:<compressors>`` or ``<type>:<why not>``."""
-        decision = self.route(unit)
+        """The routed text and a note for the stats: ``<type>:<compressors>`` or ``<type>:<why not>``.
+
+        The engine's entry point: the ``min_saving`` check is left to :meth:`accepts`, with the engine's
+        exact counts of the whole unit, so the router counts nothing of its own.
+        """
+        decision = self.route(unit, check_saving=False)
         how = (
             "+".join(decision.compressors) if decision.text is not None else decision.reason.replace(" ", "_")
         )
@@ -423,8 +427,14 @@ class ContentRouter(Compressor):
             how = f"dedupe+{how}"
         return decision.text, f"{decision.kind}:{how or 'none'}"
 
-    def route(self, unit: Unit) -> Decision:
-        """Route ``unit`` and report the decision (``.text`` is the result to use, or None)."""
+    def accepts(self, tokens_before: int, tokens_after: int) -> bool:
+        return tokens_before - tokens_after >= tokens_before * self.min_saving
+
+    def route(self, unit: Unit, *, check_saving: bool = True) -> Decision:
+        """Route ``unit`` and report the decision (``.text`` is the result to use, or None).
+
+        ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
+        """
         text = unit.text
         parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
@@ -475,8 +485,10 @@ class ContentRouter(Compressor):
         result_text = "\n".join(out)
         if result_text == text:
             return Decision(None, label, used, deduped, reason="nothing to save")
+        if not check_saving:
+            return Decision(result_text, label, used, deduped, reason="compressed")
         before, after = self._tokens(unit, text, result_text, changed)
-        if before - after < before * self.min_saving:
+        if not self.accepts(before, after):
             return Decision(None, label, used, deduped, before, after, reason="saving below min_saving")
         return Decision(result_text, label, used, deduped, before, after, reason="compressed")
 
