@@ -355,3 +355,22 @@ def test_table_check_counts_separators_per_line(lines: list[str]) -> None:
         for n, freq in (Counter(line.count(sep) for line in lines).most_common(1)[0] for sep in "|\t,")
     )
     assert detect_module._table_like(lines) is expected
+
+
+def test_under_the_engine_min_saving_is_judged_on_the_engines_exact_counts() -> None:
+    from headroom.engine import Engine
+    from headroom.proxy.config import ProxyConfig
+
+    log = "\n".join(f"2024-05-01 10:00:{i % 60:02d} INFO worker {i % 3} tick {i}" for i in range(300))
+    body = json.dumps({"messages": [{"role": "tool", "tool_call_id": "a", "content": log}]}).encode()
+    taken = Engine(ProxyConfig(transforms=[ContentRouter()])).compress(body)
+    assert taken.changed
+    saved = taken.tokens_saved / taken.tokens_before
+    assert ContentRouter().accepts(taken.tokens_before, taken.tokens_after)
+
+    strict = Engine(ProxyConfig(transforms=[ContentRouter(min_saving=min(0.99, saved + 0.01))]))
+    kept = strict.compress(body)
+    assert not kept.changed
+    assert kept.body is body
+    (note,) = kept.transforms["router"].notes
+    assert note.endswith(":below_min_saving")
