@@ -21,7 +21,7 @@ from pydantic import Field
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
-from headroom.transforms.detect import ContentType, detect, structural_kind
+from headroom.transforms.detect import ContentType, detect, is_listing_command, structural_kind
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import PLACEHOLDER_RE
@@ -37,6 +37,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.CODE: "code",
     ContentType.HTML: "text",
     ContentType.TABLE: "logs",
+    ContentType.LISTING: "listing",
     ContentType.TEXT: "text,logs",
 }
 
@@ -240,6 +241,7 @@ class ContentRouter(Compressor):
         text = unit.text
         parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
+        listing_cmd = is_listing_command(unit.context.tool_input)
         windows = self._earlier_windows(unit.earlier) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
@@ -254,7 +256,7 @@ class ContentRouter(Compressor):
             if len(body) < self.min_part_chars:
                 out.extend(part.lines)
                 continue
-            kind = detect(body, search_command=search_cmd)
+            kind = detect(body, search_command=search_cmd, listing_command=listing_cmd)
             kinds.append(kind.value)
             pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
             if windows and kind not in _NO_DEDUPE:
