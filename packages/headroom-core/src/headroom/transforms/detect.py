@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
+from functools import lru_cache
 
 from headroom.transforms.compressors.listing import LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import might_be_search
@@ -138,6 +139,7 @@ def detect(text: str, *, search_command: bool = False, listing_command: bool = F
 _LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})
 
 
+@lru_cache(maxsize=256)
 def is_listing_command(tool_input: str | None) -> bool:
     """True when the tool call's shell command (a ``command``/``cmd`` argument, or the text itself) runs a
     listing program (``ls``, ``find``, ``tree``, ``fd``, ...) in any of its ``&&``/``;``/``|`` steps."""
@@ -203,7 +205,7 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
         return True
     if n >= 4 and name_n >= 0.8 * n and ext_n >= 0.4 * name_n:
         return True
-    return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n and ext_n + long_n + tree_n >= 0.2 * n
+    return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
 def structural_kind(text: str, *, search_command: bool = False) -> ContentType | None:

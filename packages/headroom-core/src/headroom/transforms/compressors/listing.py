@@ -50,41 +50,28 @@ LONG_RE = re.compile(
 )
 """One ``ls -l`` entry (GNU, BSD, busybox; English month names or ISO dates)."""
 
-TREE_CHARS = frozenset("│├└─|`-  \u00a0")
-_TREE_STARTS = ("├", "└", "│", "|--", "`--", "|   ", "    ├", "    └")
-_NAME_BAD = frozenset(" \t\r\f\v:<>{}()\"';,=")
+_TREE_INDENTS = ("│   ", "|   ", "    ", "│\u00a0\u00a0 ")
+_TREE_BRANCHES = ("├── ", "└── ", "|-- ", "`-- ", "├─ ", "└─ ")
+_NAME_RE = re.compile(r"[^-#\[*>!%&$^~+\s:<>{}()\"';,=][^\s:<>{}()\"';,=]{0,254}")
+_ALNUM = re.compile(r"[^\W_]")
 _LS_F = "/*@|="
 
-NOISE_DIRS = {
-    "__pycache__": "__pycache__",
-    ".git": ".git",
-    ".hg": ".hg",
-    ".svn": ".svn",
-    "node_modules": "node_modules",
-    ".pytest_cache": ".pytest_cache",
-    ".mypy_cache": ".mypy_cache",
-    ".ruff_cache": ".ruff_cache",
-    ".tox": ".tox",
-    ".nox": ".nox",
-    ".venv": ".venv",
-    "venv": "venv",
-    ".eggs": ".eggs",
-    "build": "build",
-    "dist": "dist",
-    ".next": ".next",
-    ".gradle": ".gradle",
-    ".cache": ".cache",
-    "htmlcov": "htmlcov",
-    ".ipynb_checkpoints": ".ipynb_checkpoints",
-    "site-packages": "site-packages",
-}
-"""Directories whose contents are noise to an agent, by name (the value names the kind in markers)."""
+NOISE_DIRS = (
+    frozenset({"__pycache__", ".git", ".hg", ".svn", "node_modules", ".pytest_cache", ".mypy_cache"})
+    | frozenset({".ruff_cache", ".tox", ".nox", ".venv", "venv", ".eggs", "build", "dist", ".next"})
+    | frozenset({".gradle", ".cache", "htmlcov", ".ipynb_checkpoints", "site-packages"})
+)
+"""Directories whose contents are noise to an agent, by name (``*.egg-info`` and ``*.dist-info`` too)."""
 _NOISE_SUFFIXES = (".egg-info", ".dist-info")
 
 _COMPILED_SUFFIXES = (".pyc", ".pyo", ".pyd", ".o", ".obj", ".o.d", ".class")
-_DATA_EXTS = frozenset(
-    ["png", "jpg", "jpeg", "gif", "bmp", "svg", "ico", "webp", "tif", "tiff", "pdf", "eps", "ps", "ttf", "otf", "woff", "woff2", "pfb", "afm", "pfm", "mp3", "mp4", "wav", "npy", "npz", "pkl", "pickle", "gz", "zip", "bz2", "xz", "tar", "whl", "mat", "h5", "hdf5", "parquet", "bin", "dat"]
+_DATA_EXTS = (
+    frozenset({"png", "jpg", "jpeg", "gif", "bmp", "svg", "ico", "webp", "tif", "tiff", "pdf", "eps", "ps"})
+    | frozenset({"ttf", "otf", "woff", "woff2", "pfb", "afm", "pfm", "mp3", "mp4", "wav"})
+    | frozenset({"npy", "npz", "pkl", "pickle", "gz", "zip", "bz2", "xz", "tar", "whl", "mat", "h5"})
+    | frozenset({"hdf5", "parquet", "bin", "dat"})
 )
+"""Extensions of images, fonts, media and data files: a directory of many of one is collapsed."""
 _DIGITS = str.maketrans(dict.fromkeys("0123456789", "0"))
 
 
@@ -159,26 +146,24 @@ def is_header(line: str) -> bool:
 
 
 def name_like(line: str) -> bool:
-    """A bare file name or path: no spaces or punctuation that names rarely hold, at least one letter or
-    digit, not a marker."""
-    if not line or len(line) > 255 or line[0] in "-#[*>!%&$^~+" or line.startswith("//"):
-        return False
-    if any(c in _NAME_BAD for c in line):
-        return False
-    return any(c.isalnum() for c in line) and "://" not in line
+    """A bare file name or path: at most 255 characters, no whitespace, none of the punctuation names
+    rarely hold (``:<>{}()"';,=``), a letter or digit, not starting like a flag, a comment or a list item."""
+    return (
+        _NAME_RE.fullmatch(line) is not None and _ALNUM.search(line) is not None and not line.startswith("//")
+    )
+
+
+def _tree_depth(line: str) -> int:
+    """The depth of a ``tree`` entry line (its 4-character indent steps), or -1 when it is not one."""
+    i = 0
+    while line.startswith(_TREE_INDENTS, i):
+        i += 4
+    return i // 4 if line.startswith(_TREE_BRANCHES, i) else -1
 
 
 def tree_line(line: str) -> bool:
-    return line.startswith(_TREE_STARTS)
-
-
-def _tree_split(line: str) -> tuple[int, str]:
-    """(depth, name) of a ``tree`` line: depth counts the 4-character indent steps."""
-    i = 0
-    n = len(line)
-    while i < n and line[i] in TREE_CHARS:
-        i += 1
-    return max(0, (i - 1) // 4), line[i:]
+    """A ``tree`` entry: indent steps (``│   ``), then a branch (``├── ``, ``└── ``, ``|-- ``, ```-- ``)."""
+    return _tree_depth(line) >= 0
 
 
 def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
@@ -201,8 +186,9 @@ def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
             name = long["name"].split(" -> ", 1)[0]
             entries.append(Entry(i, current, name, "long", long["perm"][0] == "d", long, section))
             continue
-        if tree_line(line):
-            depth, name = _tree_split(line)
+        depth = _tree_depth(line) if line[0] in "│|`├└ " else -1
+        if depth >= 0:
+            name = line[depth * 4 :].split(" ", 1)[-1]
             if not name:
                 continue
             del stack[depth:]
@@ -228,8 +214,7 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
     """Entries that are directories because other entries or ``ls -R`` headers sit inside them."""
     parents: dict[tuple[str, ...], None] = dict.fromkeys(headers.values())
     for e in entries:
-        for k in range(1, len(e.parent) + 1):
-            parents[e.parent[:k]] = None
+        parents[e.parent] = None
     for e in entries:
         if e.is_dir is None and (*e.parent, e.name) in parents:
             e.is_dir = True
@@ -268,12 +253,21 @@ class _Wanted:
 
 
 def _noise_kind(name: str) -> str | None:
-    kind = NOISE_DIRS.get(name)
-    if kind is None:
-        for suffix in _NOISE_SUFFIXES:
-            if name.endswith(suffix):
-                return "*" + suffix
-    return kind
+    if name in NOISE_DIRS:
+        return name
+    for suffix in _NOISE_SUFFIXES:
+        if name.endswith(suffix):
+            return "*" + suffix
+    return None
+
+
+def _noise_root(parent: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """The kind of the outermost noise directory on ``parent`` and its path, or (None, ())."""
+    for k, part in enumerate(parent):
+        kind = _noise_kind(part)
+        if kind is not None:
+            return kind, parent[: k + 1]
+    return None, ()
 
 
 def compiled(name: str) -> bool:
@@ -321,14 +315,12 @@ def _drop_noise(
     groups: dict[str, _Group] = {}
     kept_sections: dict[int, None] = {}  # ls -R sections inside noise that hold a wanted name: kept whole
     candidates: list[tuple[Entry, str, tuple[str, ...]]] = []
+    noise_of: dict[tuple[str, ...], tuple[str | None, tuple[str, ...]]] = {}  # parent -> (kind, root)
     for e in entries:
-        key: str | None = None
-        root: tuple[str, ...] = ()
-        for k, part in enumerate(e.parent):
-            kind = _noise_kind(part)
-            if kind is not None:
-                key, root = kind, e.parent[: k + 1]
-                break
+        found = noise_of.get(e.parent)
+        if found is None:
+            found = noise_of[e.parent] = _noise_root(e.parent)
+        key, root = found
         if key is None and e.is_dir is not True and compiled(e.name):
             key = "compiled"
         if key is None:
