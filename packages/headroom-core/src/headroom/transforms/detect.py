@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 
-from headroom.transforms.compressors.listing import LONG_RE, is_header, name_like, tree_line
+from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
 
@@ -118,7 +118,7 @@ def detect(text: str, *, search_command: bool = False, listing_command: bool = F
     kind, head, lines = _structure(text, search_command)
     if kind is not None:
         return kind
-    if _listing_like(lines, listing_command):
+    if listing_command and _listing_like(lines, True):
         return ContentType.LISTING
     tests = _ratio(lines, _TEST)
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
@@ -129,6 +129,8 @@ def detect(text: str, *, search_command: bool = False, listing_command: bool = F
         return ContentType.HTML
     if _share_at_least(lines, _CODE, 0.45):
         return ContentType.CODE
+    if not listing_command and _listing_like(lines, False):
+        return ContentType.LISTING
     if _table_like(lines):
         return ContentType.TABLE
     if tests >= 0.3:
@@ -181,7 +183,7 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     """A directory listing: ``ls -l`` entries, ``tree`` lines, ``ls -R`` sections, or bare names and
     paths of which many have a file extension or a slash."""
     n = len(lines)
-    if n < 3:
+    if n < 3 or _ratio(lines, ANY_LINE_RE) < 0.5:  # one C-level pass rules out most text
         return False
     long_n = tree_n = header_n = name_n = ext_n = 0
     for line in lines:

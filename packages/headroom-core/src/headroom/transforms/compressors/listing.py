@@ -38,12 +38,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from headroom.engine.units import Unit
-from headroom.transforms.compressors._util import detail_text, omitted, request_identifiers, request_terms
+from headroom.transforms.compressors._util import _identifiers, _terms, detail_text, omitted
 
 LONG_RE = re.compile(
-    r"(?P<perm>[-dlcbpsD?][rwxsStTl-]{9}[.+@]?) +(?P<links>\d+) +(?P<owner>\S+) +(?P<group>\S+) +"
+    r"^(?P<perm>[-dlcbpsD?][rwxsStTl-]{9}[.+@]?) +(?P<links>\d+) +(?P<owner>\S+) +(?P<group>\S+) +"
     r"(?P<size>\d+(?:[.,]\d+)?[KMGTPE]?|\d+, +\d+) +"
     r"(?P<date>[A-Z][a-z]{2} +\d{1,2} +(?:\d{1,2}:\d\d|\d{4})"
     r"|\d{4}-\d\d-\d\d(?: \d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: [+-]\d{4})?)?) (?P<name>.+)"
@@ -52,8 +53,19 @@ LONG_RE = re.compile(
 
 _TREE_INDENTS = ("│   ", "|   ", "    ", "│\u00a0\u00a0 ")
 _TREE_BRANCHES = ("├── ", "└── ", "|-- ", "`-- ", "├─ ", "└─ ")
-_NAME_RE = re.compile(r"[^-#\[*>!%&$^~+\s:<>{}()\"';,=][^\s:<>{}()\"';,=]{0,254}")
+_NAME_RE = re.compile(r"^[^-#\[*>!%&$^~+\s:<>{}()\"';,=][^\s:<>{}()\"';,=]{0,254}")
 _ALNUM = re.compile(r"[^\W_]")
+ANY_LINE_RE = re.compile(
+    r"^(?:"
+    + LONG_RE.pattern[1:]
+    + r"|(?:│   |\|   |    |│\u00a0\u00a0 )*(?:├── |└── |\|-- |`-- |├─ |└─ )"
+    + r"|[^\s:][^:\t]*:$|total \d+$|"
+    + _NAME_RE.pattern[1:]
+    + "$)"
+)
+"""A line that may belong to a listing (an ``ls -l`` entry, a ``tree`` line, an ``ls -R`` header,
+``total N``, a name): one C-level match, for detection's first cut. Every pattern here is anchored at the
+start of the text (``^``, no ``re.M``), so even a search over a long text tries one position."""
 _LS_F = "/*@|="
 
 NOISE_DIRS = (
@@ -72,7 +84,7 @@ _DATA_EXTS = (
     | frozenset({"hdf5", "parquet", "bin", "dat"})
 )
 """Extensions of images, fonts, media and data files: a directory of many of one is collapsed."""
-_DIGITS = str.maketrans(dict.fromkeys("0123456789", "0"))
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def compress(
@@ -173,10 +185,25 @@ def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
     section = -1
     current: tuple[str, ...] = ()
     stack: list[str] = []  # tree: the names of the open directories by depth
+    name_match = _NAME_RE.fullmatch
     for i, line in enumerate(lines):
-        if not line or line.startswith("[headroom: omitted "):
+        if not line:
             continue
-        if is_header(line) and not LONG_RE.match(line):
+        if name_match(line) is not None:  # the common case first: a bare name or path (never another kind)
+            if _ALNUM.search(line) is None or line.startswith("//"):
+                continue
+            body = line.rstrip(_LS_F) or line
+            is_dir = True if line[-1] == "/" else None
+            if "/" in body:
+                parts = _components(body)
+                if parts:
+                    entries.append(
+                        Entry(i, (*current, *parts[:-1]), parts[-1], "path", is_dir, None, section)
+                    )
+            else:
+                entries.append(Entry(i, current, body, "name", is_dir, None, section))
+            continue
+        if line[-1] == ":" and is_header(line) and not LONG_RE.match(line):
             section = i
             current = _components(line[:-1])
             headers[i] = current
@@ -195,17 +222,6 @@ def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
             parent = (*current, *stack)
             stack.append(name.split(" -> ", 1)[0].rstrip("/"))
             entries.append(Entry(i, parent, name, "tree", None, None, section))
-            continue
-        if not name_like(line):
-            continue
-        body = line.rstrip(_LS_F) or line
-        is_dir = True if line.endswith("/") else None
-        if "/" in body:
-            parts = _components(body)
-            if parts:
-                entries.append(Entry(i, (*current, *parts[:-1]), parts[-1], "path", is_dir, None, section))
-            continue
-        entries.append(Entry(i, current, body, "name", is_dir, None, section))
     _mark_dirs(entries, headers)
     return entries, headers
 
@@ -223,6 +239,22 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
 # -- what the request names ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _request_words(
+    user_request: str | None, tool_input: str | None
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(identifiers of the request, lower-cased, 4+ chars; words of the tool call and quoted terms, 3+ chars).
+    Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
+    idents = frozenset(w.lower() for w in _identifiers(user_request, tool_input) if len(w) >= 4)
+    terms: dict[str, None] = {}
+    for term in _terms(user_request, tool_input):
+        for word in term.split():
+            word = word.strip("*'\"`").lower()
+            if len(word) >= 3 and not word.startswith("-") and word not in (".", ".."):
+                terms.setdefault(word, None)
+    return idents, tuple(terms)
+
+
 class _Wanted:
     """Names the request mentions: the user's identifiers (as whole names or stems) and the tool call's
     words (as substrings of the path)."""
@@ -230,14 +262,7 @@ class _Wanted:
     __slots__ = ("idents", "terms")
 
     def __init__(self, unit: Unit) -> None:
-        self.idents = frozenset(w.lower() for w in request_identifiers(unit) if len(w) >= 4)
-        terms: dict[str, None] = {}
-        for term in request_terms(unit):
-            for word in term.split():
-                word = word.strip("*'\"`").lower()
-                if len(word) >= 3 and not word.startswith("-") and word not in (".", ".."):
-                    terms.setdefault(word, None)
-        self.terms = tuple(terms)
+        self.idents, self.terms = _request_words(unit.context.user_request, unit.context.tool_input)
 
     def __call__(self, entry: Entry) -> bool:
         name = entry.name.lower()
@@ -334,7 +359,9 @@ def _drop_noise(
     for e, key, root in candidates:
         if key != "compiled" and e.section in kept_sections:
             continue
-        g = groups.setdefault(key, _Group())
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group()
         g.lines.append(e.index)
         g.names += 1
         g.chars += len(lines[e.index]) + 1
@@ -391,8 +418,9 @@ def _run_key(name: str) -> str | None:
     ext = name[dot + 1 :].lower() if dot > 0 else ""
     if ext in _DATA_EXTS:
         return "." + ext
-    masked = name.translate(_DIGITS)
-    return "#" + masked if masked != name and dot > 0 and not ext.isdigit() else None
+    if dot <= 0 or ext.isdigit() or _DIGIT_RUN.search(name) is None:
+        return None
+    return "#" + _DIGIT_RUN.sub("0", name)
 
 
 def _drop_runs(
@@ -416,7 +444,9 @@ def _drop_runs(
     for (parent, _), members in by_dir.items():
         if len(members) < min_run or len(members) <= head + tail:
             continue
-        g = per_dir.setdefault(parent, _Group())
+        g = per_dir.get(parent)
+        if g is None:
+            g = per_dir[parent] = _Group()
         for e in members[head : len(members) - tail]:
             if wanted(e):
                 continue
