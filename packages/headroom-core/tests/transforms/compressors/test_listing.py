@@ -186,6 +186,43 @@ def test_a_name_the_user_asks_about_keeps_its_noise_directory() -> None:
     assert "requests/__pycache__" in out  # the other noise still goes
 
 
+def test_a_noise_directory_the_command_lists_is_not_noise() -> None:
+    unit = make_unit(LS_R, tool_input=json.dumps({"command": "ls -R build requests"}))
+    out = listing.compress(LS_R, unit)
+    assert out is not None
+    assert "./build/lib/requests:" in out
+    assert "requests/__pycache__" in out  # __pycache__ is still noise
+
+
+def test_ls_lr_drops_a_noise_section_with_its_block_count() -> None:
+    row = "-rw-r--r--  1 root root  {size:>5} Oct 24  2024 {name}"
+    text = "\n".join(
+        [
+            "./pkg:",
+            "total 12",
+            *[row.format(size=100 + i, name=f"mod{i}.py") for i in range(6)],
+            row.replace("-rw-r--r--", "drwxr-xr-x").format(size=4096, name="__pycache__"),
+            "",
+            "./pkg/__pycache__:",
+            "total 24",
+            *[row.format(size=300 + i, name=f"mod{i}.cpython-311.pyc") for i in range(6)],
+        ]
+    )
+    unit = make_unit(text)
+    out = listing.compress(text, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert lines[:2] == ["./pkg:", "total 12"]
+    assert "drwxr-xr-x 4096 __pycache__" in lines
+    assert "-rw-r--r-- 105 mod5.py" in lines
+    assert "total 24" not in lines
+    assert not any(".pyc" in line for line in content_lines(out))
+    assert [next(parse_markers(m)).counts for m in marker_lines(out)] == [
+        ((3, "columns"), (7, "dates")),
+        ((1, "directory listings"), (6, "names")),
+    ]
+
+
 def test_find_folds_git_compiled_files_and_numbered_runs() -> None:
     unit = make_unit(FIND)
     out = listing.compress(FIND, unit)

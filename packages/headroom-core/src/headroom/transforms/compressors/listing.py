@@ -242,36 +242,42 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
 @lru_cache(maxsize=256)
 def _request_words(
     user_request: str | None, tool_input: str | None
-) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(identifiers of the request, lower-cased, 4+ chars; words of the tool call and quoted terms, 3+ chars).
-    Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
+) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """(identifiers of the user's request, 4+ chars; name parts of the tool call's words and quoted terms,
+    3+ chars; every path component of those words), lower-cased. Pure, cached by value: every part of a
+    unit, and most units of a request, share these strings."""
     idents = frozenset(w.lower() for w in _identifiers(user_request, tool_input) if len(w) >= 4)
-    terms: dict[str, None] = {}
+    names: dict[str, None] = {}
+    dirs: dict[str, None] = {}
     for term in _terms(user_request, tool_input):
         for word in term.split():
-            word = word.strip("*'\"`").lower()
-            if len(word) >= 3 and not word.startswith("-") and word not in (".", ".."):
-                terms.setdefault(word, None)
-    return idents, tuple(terms)
+            parts = [p for p in word.strip("'\"`").lower().split("/") if p not in ("", ".", "..")]
+            if not parts or parts[0].startswith("-"):
+                continue
+            dirs.update(dict.fromkeys(parts))
+            for piece in parts[-1].split("*"):
+                if len(piece) >= 3:
+                    names.setdefault(piece, None)
+    return idents, tuple(names), frozenset(dirs)
 
 
 class _Wanted:
-    """Names the request mentions: the user's identifiers (as whole names or stems) and the tool call's
-    words (as substrings of the path)."""
+    """What the request names: the user's identifiers (as whole names or stems), the tool call's words (as
+    parts of names: ``find -name '*.so'`` keeps ``.so`` files) and the directories it names (``ls -R build``
+    lists ``build``, so ``build`` is not noise there)."""
 
-    __slots__ = ("idents", "terms")
+    __slots__ = ("dirs", "idents", "terms")
 
     def __init__(self, unit: Unit) -> None:
-        self.idents, self.terms = _request_words(unit.context.user_request, unit.context.tool_input)
+        self.idents, self.terms, self.dirs = _request_words(
+            unit.context.user_request, unit.context.tool_input
+        )
 
     def __call__(self, entry: Entry) -> bool:
         name = entry.name.lower()
         if name in self.idents or name.split(".", 1)[0] in self.idents:
             return True
-        if not self.terms:
-            return False
-        path = "/".join((*entry.parent, name)).lower()
-        return any(term in path for term in self.terms)
+        return any(term in name for term in self.terms)
 
 
 # -- noise directories and compiled files --------------------------------------------------------------
@@ -286,10 +292,11 @@ def _noise_kind(name: str) -> str | None:
     return None
 
 
-def _noise_root(parent: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """The kind of the outermost noise directory on ``parent`` and its path, or (None, ())."""
+def _noise_root(parent: tuple[str, ...], named: frozenset[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The kind of the outermost noise directory on ``parent`` that the request does not name, and its
+    path, or (None, ())."""
     for k, part in enumerate(parent):
-        kind = _noise_kind(part)
+        kind = _noise_kind(part) if part.lower() not in named else None
         if kind is not None:
             return kind, parent[: k + 1]
     return None, ()
@@ -344,7 +351,7 @@ def _drop_noise(
     for e in entries:
         found = noise_of.get(e.parent)
         if found is None:
-            found = noise_of[e.parent] = _noise_root(e.parent)
+            found = noise_of[e.parent] = _noise_root(e.parent, wanted.dirs)
         key, root = found
         if key is None and e.is_dir is not True and compiled(e.name):
             key = "compiled"
@@ -372,7 +379,7 @@ def _drop_noise(
     # an ls -R header inside a noise directory goes with its section when every name in it goes
     in_section: Counter[int] = Counter(e.section for e in entries)
     for index, path in headers.items():
-        kind = next((k for k in map(_noise_kind, path) if k is not None), None)
+        kind = _noise_root(path, wanted.dirs)[0]
         if kind is None or kind not in groups or dropped_in[index] != in_section[index]:
             continue
         g = groups[kind]
@@ -380,7 +387,10 @@ def _drop_noise(
         g.listings += 1
         g.chars += len(lines[index]) + 1
         if index > 0 and not lines[index - 1]:
-            g.lines.append(index - 1)
+            g.lines.append(index - 1)  # the blank line that separates sections
+        after = lines[index + 1] if index + 1 < len(lines) else ""
+        if after.startswith("total ") and after[6:].isdigit():
+            g.lines.append(index + 1)  # ls -lR: the section's block count
     for key, g in groups.items():
         if g.chars < min_chars:
             continue
