@@ -140,6 +140,11 @@ class Entry:
     section: int = -1  # the line index of its ls -R header, -1 when none
 
 
+MAX_DEPTH = 64
+"""Directory components kept per entry: deeper parts of absurdly deep paths are ignored, so the work per
+entry stays bounded (every entry of an ``ls -R`` section shares its header's path)."""
+
+
 def _components(path: str) -> tuple[str, ...]:
     return tuple(c for c in path.split("/") if c not in ("", "."))
 
@@ -197,15 +202,14 @@ def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
             if "/" in body:
                 parts = _components(body)
                 if parts:
-                    entries.append(
-                        Entry(i, (*current, *parts[:-1]), parts[-1], "path", is_dir, None, section)
-                    )
+                    parent = (*current, *parts[:-1])[:MAX_DEPTH]
+                    entries.append(Entry(i, parent, parts[-1], "path", is_dir, None, section))
             else:
                 entries.append(Entry(i, current, body, "name", is_dir, None, section))
             continue
         if line[-1] == ":" and is_header(line) and not LONG_RE.match(line):
             section = i
-            current = _components(line[:-1])
+            current = _components(line[:-1][:4096])[:MAX_DEPTH]
             headers[i] = current
             continue
         long = LONG_RE.match(line) if line[0] in "-dlcbpsD?" else None
@@ -219,7 +223,7 @@ def _parse(lines: list[str]) -> tuple[list[Entry], dict[int, tuple[str, ...]]]:
             if not name:
                 continue
             del stack[depth:]
-            parent = (*current, *stack)
+            parent = (*current, *stack)[:MAX_DEPTH]
             stack.append(name.split(" -> ", 1)[0].rstrip("/"))
             entries.append(Entry(i, parent, name, "tree", None, None, section))
     _mark_dirs(entries, headers)
