@@ -123,32 +123,33 @@ def test_ls_la_says_constant_columns_once() -> None:
     ref = unit.ref
     assert out == (
         "total 160\n"
-        "[headroom: omitted 3 columns, 15 dates; link counts (1-10), owner root, group root on every line, "
-        f"a date not shown is Oct 24 2024 | ref {ref}]\n"
-        "drwxrwxrwx 4096 .\n"
+        "[headroom: omitted 3 columns, 15 dates, 14 permissions; link counts (1-10), owner root, group root "
+        "on every line, a date not shown is Oct 24 2024, where only the type letter is shown the permissions "
+        f"are -rw-r--r-- (files), drwxrwxrwx (directories) | ref {ref}]\n"
+        "d 4096 .\n"
         "drwxr-xr-x 4096 Nov 19 00:15 ..\n"
-        "-rw-r--r-- 633 .coveragerc\n"
-        "drwxrwxrwx 4096 .git\n"
-        "-rw-r--r-- 21 .gitattributes\n"
-        "drwxrwxrwx 4096 .github\n"
-        "-rw-r--r-- 727 .gitignore\n"
-        "-rw-r--r-- 5552 AUTHORS\n"
-        "-rw-r--r-- 1091 LICENSE\n"
-        "-rw-r--r-- 5628 README.rst\n"
-        "drwxrwxrwx 4096 changelog\n"
-        "-rw-r--r-- 3764 pyproject.toml\n"
-        "-rw-r--r-- 69 setup.py\n"
+        "- 633 .coveragerc\n"
+        "d 4096 .git\n"
+        "- 21 .gitattributes\n"
+        "d 4096 .github\n"
+        "- 727 .gitignore\n"
+        "- 5552 AUTHORS\n"
+        "- 1091 LICENSE\n"
+        "- 5628 README.rst\n"
+        "d 4096 changelog\n"
+        "- 3764 pyproject.toml\n"
+        "- 69 setup.py\n"
         "lrwxrwxrwx 11 Nov 19 00:16 latest -> changelog\n"
-        "drwxrwxrwx 4096 src\n"
-        "drwxrwxrwx 4096 testing\n"
+        "d 4096 src\n"
+        "d 4096 testing\n"
         "-rwxr-xr-x 5229 tox.ini"
     )
-    assert unit.count_tokens(out) < 0.7 * unit.count_tokens(LS_LA)
+    assert unit.count_tokens(out) < 0.6 * unit.count_tokens(LS_LA)
 
 
 def test_ls_la_keeps_columns_that_differ() -> None:
     text = LS_LA.replace("1 root root   633", "1 alice staff  633")
-    out = listing.compress(text, make_unit(text), drop_links=False)
+    out = listing.compress(text, make_unit(text), drop_links=False, elide_modes=False)
     assert out is not None
     assert "-rw-r--r-- 1 alice staff 633 .coveragerc" in out
     assert "drwxrwxrwx 10 root root 4096 testing" in out
@@ -214,11 +215,11 @@ def test_ls_lr_drops_a_noise_section_with_its_block_count() -> None:
     lines = out.split("\n")
     assert lines[:2] == ["./pkg:", "total 12"]
     assert "drwxr-xr-x 4096 __pycache__" in lines
-    assert "-rw-r--r-- 105 mod5.py" in lines
+    assert "- 105 mod5.py" in lines
     assert "total 24" not in lines
     assert not any(".pyc" in line for line in content_lines(out))
     assert [next(parse_markers(m)).counts for m in marker_lines(out)] == [
-        ((3, "columns"), (7, "dates")),
+        ((3, "columns"), (7, "dates"), (6, "permissions")),
         ((1, "directory listings"), (6, "names")),
     ]
 
@@ -326,6 +327,7 @@ def test_router_routes_wrapped_ls_output_to_the_listing_compressor() -> None:
     assert decision.text is not None
     assert decision.text.startswith("<returncode>0</returncode>\n<output>\ntotal 160\n[headroom: omitted")
     assert decision.text.endswith("-rwxr-xr-x 5229 tox.ini\n</output>")
+    assert "\n- 69 setup.py\n" in decision.text
 
 
 def test_too_little_to_save_is_none() -> None:

@@ -13,7 +13,8 @@ Every directory name is kept and so is every name the request mentions. What goe
   a marker stands for the others with counts by extension.
 * **Constant columns of long listings** (``ls -l``): the link count, and the owner and group when every
   line has the same, are said once in a marker before the first entry; dates equal to the most common date
-  are left out and the marker says which date that is. Type, permissions, size, other dates and the name
+  are left out, and so are the most common permissions of each type (the type letter stays); the marker
+  says which date and which permissions those are. Type, size, other dates and permissions, and the name
   (with a symlink's target) stay on every line.
 
 Plain names (``ls``, ``ls -R`` sections) are then joined with single spaces into lines of at most ``width``
@@ -24,6 +25,8 @@ Options (keyword-only):
     join (bool, True): join plain names into lines of at most ``width`` characters.
     width (int, 160): the length of a joined line.
     drop_links (bool, True): leave the link count out of long listings (said in the marker).
+    elide_modes (bool, True): in long listings, show only the type letter (``-``, ``d``, ``l``) where the
+        permissions are the most common ones of that type (said in the marker).
     min_run (int, 8): names of one run (digits aside, or one data extension) before it is collapsed.
     keep_head (int, 2): names kept at the start of a collapsed run.
     keep_tail (int, 1): names kept at the end of a collapsed run.
@@ -94,6 +97,7 @@ def compress(
     join: bool = True,
     width: int = 160,
     drop_links: bool = True,
+    elide_modes: bool = True,
     min_run: int = 8,
     keep_head: int = 2,
     keep_tail: int = 1,
@@ -110,7 +114,7 @@ def compress(
     markers: dict[int, list[str]] = {}
     _drop_noise(lines, entries, headers, wanted, drop, markers, unit, min_drop_chars)
     _drop_runs(entries, drop, markers, wanted, unit, max(2, min_run), max(0, keep_head), max(0, keep_tail))
-    columns = _long_columns(entries, drop, drop_links)
+    columns = _long_columns(entries, drop, drop_links, elide_modes)
     if columns is not None:
         markers.setdefault(columns.first, []).insert(0, columns.marker(unit))
     out = _render(lines, entries, drop, markers, columns, join, max(1, width))
@@ -491,6 +495,8 @@ class _Columns:
     date: str | None
     dates: int
     link_range: tuple[int, int]
+    modes: dict[str, str] = field(default_factory=dict)  # entry type -> the permissions shown as the type
+    moded: int = 0
 
     def marker(self, unit: Unit) -> str:
         said: list[str] = []
@@ -505,11 +511,16 @@ class _Columns:
             said[-1] += " on every line"
         if self.date is not None:
             said.append(f"a date not shown is {self.date}")
+        if self.modes:
+            modes = ", ".join(f"{perm} ({_TYPE_NAMES.get(kind, kind)})" for kind, perm in self.modes.items())
+            said.append(f"where only the type letter is shown the permissions are {modes}")
         cols = int(self.links) + int(self.owner is not None) + int(self.group is not None)
-        return omitted(unit, [(cols, "columns"), (self.dates, "dates")], detail_text(said))
+        counts = [(cols, "columns"), (self.dates, "dates"), (self.moded, "permissions")]
+        return omitted(unit, counts, detail_text(said, limit=400))
 
     def render(self, m: re.Match[str]) -> str:
-        parts = [m["perm"]]
+        perm = m["perm"]
+        parts = [perm[0] if self.modes.get(perm[0]) == perm else perm]
         if not self.links:
             parts.append(m["links"])
         if self.owner is None:
@@ -524,7 +535,12 @@ class _Columns:
         return " ".join(parts)
 
 
-def _long_columns(entries: list[Entry], drop: bytearray, drop_links: bool) -> _Columns | None:
+_TYPE_NAMES = {"-": "files", "d": "directories", "l": "symlinks"}
+
+
+def _long_columns(
+    entries: list[Entry], drop: bytearray, drop_links: bool, elide_modes: bool
+) -> _Columns | None:
     longs = [e.long for e in entries if e.long is not None and not drop[e.index]]
     if len(longs) < 4:
         return None
@@ -542,7 +558,15 @@ def _long_columns(entries: list[Entry], drop: bytearray, drop_links: bool) -> _C
         dates=count if count * 2 >= len(longs) and count >= 3 else 0,
         link_range=(min(links), max(links)),
     )
-    if not (columns.links or columns.owner or columns.group or columns.date):
+    if elide_modes:
+        by_type = Counter(m["perm"] for m in longs)
+        per_type: Counter[str] = Counter(m["perm"][0] for m in longs)
+        for perm, n in by_type.most_common():
+            kind = perm[0]
+            if kind not in columns.modes and n >= 3 and n * 2 >= per_type[kind]:
+                columns.modes[kind] = perm
+                columns.moded += n
+    if not (columns.links or columns.owner or columns.group or columns.date or columns.modes):
         return None
     return columns
 
