@@ -187,6 +187,18 @@ def test_a_name_the_user_asks_about_keeps_its_noise_directory() -> None:
     assert "requests/__pycache__" in out  # the other noise still goes
 
 
+def test_a_name_the_agent_wrote_before_pasted_output_is_kept() -> None:
+    unit = make_unit(LS_R, tool_input="Are the hooks compiled?\n\n```bash\nls -R\n```")
+    out = listing.compress(LS_R, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert "./requests/__pycache__:" in lines  # hooks.cpython-39.pyc is in there
+    assert "./build/lib/requests:" in lines  # and hooks.py
+    assert listing.compress(LS_R, make_unit(LS_R, tool_input="```bash\nls -R\n```")) == listing.compress(
+        LS_R, make_unit(LS_R)
+    )
+
+
 def test_a_noise_directory_the_command_lists_is_not_noise() -> None:
     unit = make_unit(LS_R, tool_input=json.dumps({"command": "ls -R build requests"}))
     out = listing.compress(LS_R, unit)

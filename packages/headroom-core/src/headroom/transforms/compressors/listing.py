@@ -251,10 +251,13 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
 def _request_words(
     user_request: str | None, tool_input: str | None
 ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
-    """(identifiers of the user's request, 4+ chars; name parts of the tool call's words and quoted terms,
-    3+ chars; every path component of those words), lower-cased. Pure, cached by value: every part of a
-    unit, and most units of a request, share these strings."""
-    idents = frozenset(w.lower() for w in _identifiers(user_request, tool_input) if len(w) >= 4)
+    """Lower-cased: identifiers (4+ chars) of the user's request and of the agent's text before pasted
+    output; name parts (3+ chars) of the tool call's words and quoted terms; every path component of those
+    words. Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
+    words = set(_identifiers(user_request, tool_input))
+    if tool_input and not tool_input.lstrip().startswith("{"):  # pasted output: the agent's text before it
+        words.update(_identifiers(tool_input[:20_000], None))
+    idents = frozenset(w.lower() for w in words if len(w) >= 4)
     names: dict[str, None] = {}
     dirs: dict[str, None] = {}
     for term in _terms(user_request, tool_input):
