@@ -7,12 +7,15 @@ has no nested quantifiers: linear in the line.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from functools import lru_cache
 from operator import methodcaller
 
+from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
 
@@ -29,6 +32,7 @@ class ContentType(StrEnum):
     CODE = "code"
     HTML = "html"
     TABLE = "table"
+    LISTING = "listing"
     TEXT = "text"
 
 
@@ -131,11 +135,14 @@ def _table_like(lines: Sequence[str]) -> bool:
     return False
 
 
-def detect(text: str, *, search_command: bool = False) -> ContentType:
-    """The content type of ``text`` judged from a bounded sample."""
+def detect(text: str, *, search_command: bool = False, listing_command: bool = False) -> ContentType:
+    """The content type of ``text`` judged from a bounded sample. ``listing_command``: the tool call ran
+    ``ls``/``find``/``tree`` (see :func:`is_listing_command`), so a listing needs less evidence."""
     kind, head, lines = _structure(text, search_command)
     if kind is not None:
         return kind
+    if listing_command and _listing_like(lines, True):
+        return ContentType.LISTING
     tests = _ratio(lines, _TEST)
     if any(line.startswith("==") and " test session starts " in line for line in lines[:20]):
         return ContentType.TESTS
@@ -147,11 +154,85 @@ def detect(text: str, *, search_command: bool = False) -> ContentType:
         return ContentType.HTML
     if _share_at_least(lines, _CODE, 0.45):
         return ContentType.CODE
+    if not listing_command and _listing_like(lines, False):
+        return ContentType.LISTING
     if _table_like(lines):
         return ContentType.TABLE
     if tests >= 0.3:
         return ContentType.TESTS
     return ContentType.TEXT
+
+
+_LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})
+
+
+@lru_cache(maxsize=256)
+def is_listing_command(tool_input: str | None) -> bool:
+    """True when the tool call's shell command (a ``command``/``cmd`` argument, or the text itself) runs a
+    listing program (``ls``, ``find``, ``tree``, ``fd``, ...) in any of its ``&&``/``;``/``|`` steps."""
+    if not tool_input:
+        return False
+    command: object = tool_input[:2000]
+    if tool_input.lstrip().startswith("{"):
+        try:
+            args = json.loads(tool_input)
+        except ValueError:
+            args = None
+        command = args.get("command", args.get("cmd")) if isinstance(args, dict) else None
+        if isinstance(command, list):
+            command = " ".join(str(c) for c in command)
+    if not isinstance(command, str):
+        return False
+    for sep in ("&&", "||", ";", "|", "\n", "("):
+        command = command.replace(sep, "\n")
+    for step in command[:2000].split("\n"):
+        words = step.split(None, 2)
+        if words and words[0] in ("sudo", "command", "xargs") and len(words) > 1:
+            words = words[1:]
+        if words and words[0].rsplit("/", 1)[-1] in _LISTING_PROGRAMS:
+            return True
+    return False
+
+
+def _has_extension(name: str) -> bool:
+    """``name`` (or a path) ends in ``.ext`` with a letter in it, after a name character."""
+    name = name.rstrip("/*@")
+    dot = name.rfind(".")
+    if dot <= 0 or name[dot - 1] in "./" or dot == len(name) - 1 or len(name) - dot > 12:
+        return False
+    ext = name[dot + 1 :]
+    return ext.isalnum() and not ext.isdigit()
+
+
+def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
+    """A directory listing: ``ls -l`` entries, ``tree`` lines, ``ls -R`` sections, or bare names and
+    paths of which many have a file extension or a slash."""
+    n = len(lines)
+    if n < 3 or _ratio(lines, ANY_LINE_RE) < 0.5:  # one C-level pass rules out most text
+        return False
+    long_n = tree_n = header_n = name_n = ext_n = 0
+    for line in lines:
+        if line[:1] in "-dlcbpsD?" and LONG_RE.match(line):
+            long_n += 1
+        elif tree_line(line):
+            tree_n += 1
+        elif is_header(line):
+            header_n += 1
+        elif name_like(line):
+            name_n += 1
+            if "/" in line or _has_extension(line):
+                ext_n += 1
+        elif line.startswith("total ") and line[6:].strip().isdigit():
+            header_n += 1
+    if long_n >= 3 and long_n + header_n >= 0.6 * n:
+        return True
+    if tree_n >= 3 and tree_n >= 0.5 * n:
+        return True
+    if header_n >= 2 and header_n + name_n >= 0.8 * n and ext_n >= 0.3 * name_n:
+        return True
+    if n >= 4 and name_n >= 0.8 * n and ext_n >= 0.4 * name_n:
+        return True
+    return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
 def structural_kind(text: str, *, search_command: bool = False) -> ContentType | None:
@@ -188,4 +269,4 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     return None, head, lines
 
 
-__all__ = ["ContentType", "detect", "sample", "structural_kind"]
+__all__ = ["ContentType", "detect", "is_listing_command", "sample", "structural_kind"]

@@ -23,7 +23,7 @@ from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.compressors.testrun import _SIGNS as _TEST_SIGNS
 from headroom.transforms.compressors.testrun import _is_passing
-from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.detect import ContentType, detect, is_listing_command
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
 from headroom.transforms.tags import placeholder_lines
@@ -39,6 +39,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.CODE: "code",
     ContentType.HTML: "text",
     ContentType.TABLE: "logs",
+    ContentType.LISTING: "listing",
     ContentType.TEXT: "text,logs",
 }
 
@@ -174,22 +175,22 @@ class _Indexed:
 
 _ALWAYS_LOSSY = frozenset({ContentType.SEARCH, ContentType.JSON})
 """Types whose earlier parts are never matched: their compressors keep what the request asks about."""
-_LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE)
+_LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE, ContentType.LISTING)
 """Types whose earlier parts are not matched when routed to a compressor (which folds lines into
 templates: the earlier copy may show a line only as its template and count)."""
 
 
-def _kind(body: str, search_command: bool) -> ContentType:
+def _kind(body: str, search_command: bool, listing_command: bool = False) -> ContentType:
     """:func:`detect`, remembered for the last parts up to 256 KiB: a part the router typed when its unit
     came is typed again when the unit is indexed as an earlier one (for the next unit)."""
     if len(body) > 256 * 1024:
-        return detect(body, search_command=search_command)
-    return _remembered_kind(body, search_command)
+        return detect(body, search_command=search_command, listing_command=listing_command)
+    return _remembered_kind(body, search_command, listing_command)
 
 
 @lru_cache(maxsize=64)
-def _remembered_kind(body: str, search_command: bool) -> ContentType:
-    return detect(body, search_command=search_command)
+def _remembered_kind(body: str, search_command: bool, listing_command: bool) -> ContentType:
+    return detect(body, search_command=search_command, listing_command=listing_command)
 
 
 @lru_cache(maxsize=1024)
@@ -212,7 +213,9 @@ def _windows(
     for part in split_parts(text):
         size = len(part.lines)
         body = not part.structural and sum(map(len, part.lines)) + size > min_part_chars  # gets compressed
-        if body and _kind("\n".join(part.lines), False) in lossy:  # as the router typed it
+        # typed as the router may have typed it: the unit's command is not known here, so both command
+        # hints are on (a part they make lossy is hidden: hiding too much only folds less)
+        if body and _kind("\n".join(part.lines), True, True) in lossy:
             keys[pos : pos + size] = [_HIDDEN] * size
             hidden += size
         pos += size
@@ -438,6 +441,7 @@ class ContentRouter(Compressor):
         text = unit.text
         parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
+        listing_cmd = is_listing_command(unit.context.tool_input)
         index = self._earlier_index(unit.earlier) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
@@ -454,7 +458,7 @@ class ContentRouter(Compressor):
                 out.extend(part.lines)
                 continue
             # a small part is typed only when it folds: then a JSON or search part must not
-            kind = None if small else _kind(body, search_cmd)
+            kind = None if small else _kind(body, search_cmd, listing_cmd)
             if kind is not None:
                 kinds.append(kind.value)
             if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:

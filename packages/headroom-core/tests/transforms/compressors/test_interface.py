@@ -14,11 +14,11 @@ from headroom.transforms.compressors import COMPRESSORS
 
 from .helpers import assert_markers_valid, make_unit
 
-MODULES = ["json", "logs", "diff", "code", "text", "testrun", "_util"]
+MODULES = ["json", "logs", "diff", "code", "text", "testrun", "listing", "_util"]
 
 
 def test_the_mapping_names_every_compressor() -> None:
-    assert set(COMPRESSORS) == {"json", "logs", "diff", "code", "text", "testrun"}
+    assert set(COMPRESSORS) == {"json", "logs", "diff", "code", "text", "testrun", "listing"}
     for name, fn in COMPRESSORS.items():
         module = importlib.import_module(f"headroom.transforms.compressors.{name}")
         assert fn is module.compress  # the router also loads modules by name

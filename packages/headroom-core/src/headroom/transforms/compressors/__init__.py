@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from headroom.transforms.compressors import code, diff, json, logs, testrun, text
+from headroom.transforms.compressors import code, diff, json, listing, logs, testrun, text
 
 CompressFn = Callable[..., str | None]
 
@@ -20,6 +20,7 @@ COMPRESSORS: dict[str, CompressFn] = {
     "code": code.compress,
     "text": text.compress,
     "testrun": testrun.compress,
+    "listing": listing.compress,
 }
 
 __all__ = ["COMPRESSORS", "CompressFn"]
