@@ -50,7 +50,7 @@ from itertools import islice
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
-from headroom.transforms.compressors._util import detail_text, omitted, quote_template, runs, template
+from headroom.transforms.compressors._util import _mask, detail_text, omitted, quote_template, runs, template
 
 _SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
@@ -279,6 +279,7 @@ def _banner(line: str) -> bool:
 def _reports(lines: list[str]) -> list[_Report]:
     """Every unittest failure block and pytest failure section, in order (one linear pass)."""
     found: list[_Report] = []
+    masked: dict[str, tuple[str, ...]] = {}  # shared by the reports' maskers
     n = len(lines)
     i = 0
     while i < n:
@@ -294,7 +295,7 @@ def _reports(lines: list[str]) -> list[_Report]:
                 )
             ):
                 j += 1
-            found.append(_unittest_report(lines, i, j, head.group(1)))
+            found.append(_unittest_report(lines, i, j, head.group(1), masked))
             i = j
             continue
         title = _pytest_title(line)
@@ -302,31 +303,58 @@ def _reports(lines: list[str]) -> list[_Report]:
             j = i + 1
             while j < n and _pytest_title(lines[j]) is None and not _banner(lines[j]):
                 j += 1
-            found.append(_pytest_report(lines, i, j, title))
+            found.append(_pytest_report(lines, i, j, title, masked))
             i = j
             continue
         i += 1
     return found
 
 
-def _masker(name: str) -> Callable[[str], str]:
-    """Masks a line for comparison: the test's name, then numbers, ids and addresses."""
+# ASCII digits 1-9 -> "1" ("0" stays: ``0x`` starts a hex id). The masks see only digit classes, so blocks
+# equal under this map mask equally.
+_DIGIT_CLASS = str.maketrans(dict.fromkeys("23456789", "1"))
+
+
+def _masker(name: str, masked: dict[str, tuple[str, ...]]) -> Callable[[list[str]], tuple[str, ...]]:
+    """Masks lines for comparison: the test's name, then numbers, ids and addresses. The lines are masked
+    as one block (no mask spans a line break, so this equals masking each line alone); ``masked`` memoizes
+    by the block with its digits mapped to their class (:data:`_DIGIT_CLASS`), so repeated reports that
+    differ only in numbers are masked once."""
     word = name.split()[-1] if name.split() else name
     names = [word]
     short = word.split("[", 1)[0].rsplit(".", 1)[-1]
     if short and short != word:
         names.append(short)
 
-    def mask(line: str) -> str:
+    def mask(lines: list[str]) -> tuple[str, ...]:
+        block = "\n".join(lines)
         for item in names:
-            line = line.replace(item, "<test>")
-        return template(line)
+            block = block.replace(item, "<test>")
+        cheap = block.translate(_DIGIT_CLASS)
+        key = masked.get(cheap)
+        if key is None:
+            key = masked[cheap] = tuple(line.strip() for line in _mask(block).split("\n"))
+        return key
 
     return mask
 
 
-def _unittest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
-    mask = _masker(name)
+def _is_needle(line: str) -> bool:
+    """``_NEEDLE.search(line)``, after a literal pre-check (every match contains one of these words)."""
+    return (
+        "Error" in line
+        or "Exception" in line
+        or "Traceback (" in line
+        or "FAILED" in line
+        or "FATAL" in line
+        or "ERROR" in line
+    ) and _NEEDLE.search(line) is not None
+
+
+def _unittest_report(
+    lines: list[str], start: int, end: int, name: str, masked: dict[str, tuple[str, ...]]
+) -> _Report:
+    mask = _masker(name, masked)
     key: list[str] = []
     needles: list[str] = []
     in_traceback = False
@@ -339,14 +367,16 @@ def _unittest_report(lines: list[str], start: int, end: int, name: str) -> _Repo
             in_traceback = True
         elif line.startswith("  File ") and line.endswith(f" in {name}"):
             skip = k + 1  # the test's own source line: it differs from test to test
-        if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _NEEDLE.search(line):
+        if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _is_needle(line):
             needles.append(line)
-        key.append(mask(line))
-    return _Report(start, end, name, tuple(key) if needles else (), tuple(needles))
+        key.append(line)
+    return _Report(start, end, name, mask(key) if needles else (), tuple(needles))
 
 
-def _pytest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
-    mask = _masker(name)
+def _pytest_report(
+    lines: list[str], start: int, end: int, name: str, masked: dict[str, tuple[str, ...]]
+) -> _Report:
+    mask = _masker(name, masked)
     key: list[str] = []
     needles: list[str] = []
     errors = 0
@@ -358,11 +388,11 @@ def _pytest_report(lines: list[str], start: int, end: int, name: str) -> _Report
         errors += error
         failing += line.startswith(">")
         captured = captured or (line.startswith("---") and " Captured " in line)
-        if error or _NEEDLE.search(line):
+        if error or _is_needle(line):
             needles.append(line)
         if error or captured or _LOCATION.match(line) or (failing > 1 and line.startswith(">")):
-            key.append(mask(line))
-    return _Report(start, end, name, tuple(key) if errors else (), tuple(needles))
+            key.append(line)
+    return _Report(start, end, name, mask(key) if errors else (), tuple(needles))
 
 
 def _names(pending: list[tuple[str, str]]) -> str:
