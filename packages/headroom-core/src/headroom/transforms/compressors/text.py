@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable
+from itertools import compress as selected
 from itertools import islice
 
 from headroom.engine.units import Unit
@@ -79,8 +81,9 @@ def compress(
         lines = fold_repeats(lines, unit, min_repeat)
     if templates:
         lines = fold_templates(lines, unit, min_template_run)
-    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines):
-        if paragraphs:
+    blank = _blank_lines(lines)
+    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines, blank):
+        if paragraphs and blank:  # one paragraph alone repeats nothing
             lines = fold_paragraphs(lines, unit, min_paragraph_lines)
         if blocks:
             lines = fold_blocks(lines, unit, min_block_lines)
@@ -128,13 +131,18 @@ def _has_progress_cue(text: str) -> bool:
     return any(cue in text for cue in _PROGRESS_CUES)
 
 
-def _repeats_a_nonblank_line(lines: list[str]) -> bool:
+def _blank_lines(lines: list[str]) -> list[str]:
+    """The distinct blank (empty or whitespace) lines of ``lines``."""
+    distinct = list(dict.fromkeys(lines))
+    return list(selected(distinct, map(operator.not_, map(str.strip, distinct))))
+
+
+def _repeats_a_nonblank_line(lines: list[str], blank: list[str]) -> bool:
     """Some non-blank line occurs twice: a repeated paragraph or block needs one, so without it
-    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing."""
-    distinct = set(lines)
-    blank = [line for line in distinct if not line.strip()]
+    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing. ``blank``: :func:`_blank_lines`."""
+    distinct = len(set(lines))
     blank_lines = sum(map(lines.count, blank))
-    return len(lines) - blank_lines != len(distinct) - len(blank)
+    return len(lines) - blank_lines != distinct - len(blank)
 
 
 def _progress_marker(unit: Unit, run: list[str]) -> str:
@@ -200,7 +208,7 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     min_run = max(min_run, 3)
     if len(lines) < min_run:
         return lines
-    keys = [k.strip() for k in line_keys("\n".join(lines))]
+    keys = list(map(str.strip, line_keys("\n".join(lines))))
     if len(keys) != len(lines):
         return lines
     same = list(map(operator.eq, keys, islice(keys, 1, None)))  # same[i]: lines i and i+1 share a template
@@ -273,21 +281,24 @@ def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
     n = len(lines)
     if n < 2 * min_lines:
         return lines
+    # A repeated run is made of lines that occur more than once: only where ``min_lines`` of them follow
+    # each other can one start (or be the earlier copy), so everything else is passed over unexamined.
+    occurrences = Counter(lines)
+    repeated = bytes(map((1).__lt__, map(occurrences.__getitem__, lines)))
+    window = b"\x01" * min_lines
+    if window not in repeated:
+        return lines
     ids: dict[str, int] = {}
     seq = [ids.setdefault(line, len(ids)) for line in lines]
-    repeated = bytearray(len(ids))
-    first_seen = bytearray(len(ids))
-    for v in seq:
-        if first_seen[v]:
-            repeated[v] = 1
-        first_seen[v] = 1
     seen: dict[tuple[int, ...], int] = {}
     out: list[str] = []
     i = 0
     while i < n:
-        if not repeated[seq[i]]:  # a line that occurs once starts no repeated run
-            out.append(lines[i])
-            i += 1
+        if not repeated[i]:  # a line that occurs once starts no repeated run
+            nxt = repeated.find(window, i)
+            nxt = n if nxt < 0 else nxt
+            out.extend(lines[i:nxt])
+            i = nxt
             continue
         key = tuple(seq[i : i + min_lines])
         first = seen.get(key) if len(key) == min_lines else None
