@@ -39,7 +39,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, islice
 from itertools import compress as selected
 from operator import eq
 
@@ -56,12 +56,11 @@ from headroom.transforms.compressors._util import (
 
 _WILD = "<*>"
 _TRACE = re.compile(r"^(?:\s++at \S|\s*+File \"|Caused by:|\s++\.\.\. \d+ more|\s*+Traceback )")
-# _TRACE on lines starting with a space, a tab, C or T, found in the whole text at once: with re.M, ``^``
-# is a line start and [^\S\n] stays on its line (a line holds no \n, so on one line it is \s).
+# _TRACE on lines starting with a space, a tab, C or T, found at once in "\n" + the text: each line is
+# found after its \n (a literal first: a fast scan), and [^\S\n] stays on its line (on one line it is \s).
 _TRACE_LINES = re.compile(
-    r"^(?=[ \tCT])(?:[^\S\n]++at \S|[^\S\n]*+File \"|Caused by:|[^\S\n]++\.\.\. \d+ more"
-    r"|[^\S\n]*+Traceback )",
-    re.M,
+    r"\n(?=[ \tCT])(?:[^\S\n]++at \S|[^\S\n]*+File \"|Caused by:|[^\S\n]++\.\.\. \d+ more"
+    r"|[^\S\n]*+Traceback )"
 )
 _PREFIX = re.compile(
     r"^(?:\[?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
@@ -103,7 +102,8 @@ def compress(
     """The log with repeated templates collapsed into markers, or None when it does not pay."""
     lines = text.split("\n")
     n = len(lines)
-    if n < min_lines or sum(1 for line in lines if line.strip()) < min_lines:
+    nonblank = filter(None, map(str.strip, lines))  # lazily: stops at the min_lines-th
+    if n < min_lines or (min_lines > 0 and next(islice(nonblank, min_lines - 1, None), None) is None):
         return None
     keys = line_keys(text)
     if len(keys) != n:
@@ -126,11 +126,14 @@ def compress(
         counts[c] <= rare_max or (fine_counts[f] <= rare_max and variants[c] <= distinct_max)
         for f, c in enumerate(cluster_of_fine)
     ]
-    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
     low = text.lower()
-    important = _important_lines(text, low, lines, starts)
     terms = [t for t in request_terms(unit) if len(t) >= 4] + request_ids(unit)
-    wanted = _lines_with(low, terms, starts)
+    if terms or _may_flag(text, low):
+        starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+        important = _important_lines(text, low, lines, starts)
+        wanted = _lines_with(low, terms, starts)
+    else:  # no keyword, no trace cue, no request term: nothing to flag
+        important = wanted = bytearray(n)
     rare = bytes(map(rare_fine.__getitem__, fine_of_line))
     keep = _or(_or(important, wanted), rare)
     for i in range(min(keep_head, n)):
@@ -157,7 +160,7 @@ def compress(
         if i > 0:
             while i + repeats < j and lines[i + repeats] == lines[i - 1]:
                 repeats += 1
-        if repeats < j - i and sum(len(line) + 1 for line in lines[i:j]) <= min_gap_chars:
+        if repeats < j - i and j - i <= min_gap_chars and sum(map(len, lines[i:j])) + j - i <= min_gap_chars:
             out.extend(lines[i:j])
         else:
             dropped += j - i
@@ -263,6 +266,15 @@ def _byte_runs(keep: bytearray) -> Iterator[tuple[bool, int, int]]:
         i = j
 
 
+_TRACE_CUES = ("at ", 'File "', "Caused by:", "... ", "Traceback ")
+"""Every :data:`_TRACE_LINES` match holds one of these."""
+
+
+def _may_flag(text: str, low: str) -> bool:
+    """False when :func:`_important_lines` flags nothing: no keyword and no trace cue anywhere."""
+    return any(word in low for word, _, _ in _KEYWORDS) or any(cue in text for cue in _TRACE_CUES)
+
+
 def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -> bytearray:
     """1 for every error-like line, stack-trace line, and indented continuation of either."""
     n = len(lines)
@@ -280,7 +292,8 @@ def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -
                 pos = low.find(word, nxt)
             else:
                 pos = low.find(word, pos + 1)
-    for m in _TRACE_LINES.finditer(text):
+    trace = any(cue in text for cue in _TRACE_CUES)
+    for m in _TRACE_LINES.finditer("\n" + text) if trace else ():  # m.start(): the line's start in ``text``
         flags[bisect_right(starts, m.start()) - 1] = 1
     # an indented, non-blank line right after a flagged one (or its continuation) is flagged too
     k = flags.find(1)

@@ -81,12 +81,15 @@ def compress(
         lines = fold_repeats(lines, unit, min_repeat)
     if templates:
         lines = fold_templates(lines, unit, min_template_run)
-    blank = _blank_lines(lines)
-    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines, blank):
+    occurrences = Counter(lines) if paragraphs or blocks else Counter()
+    blank = list(selected(occurrences, map(operator.not_, map(str.strip, occurrences))))
+    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines, occurrences, blank):
         if paragraphs and blank:  # one paragraph alone repeats nothing
-            lines = fold_paragraphs(lines, unit, min_paragraph_lines)
+            folded = fold_paragraphs(lines, unit, min_paragraph_lines)
+            if folded != lines:
+                lines, occurrences = folded, Counter(folded)
         if blocks:
-            lines = fold_blocks(lines, unit, min_block_lines)
+            lines = fold_blocks(lines, unit, min_block_lines, occurrences)
     if ansi:
         lines.append(omitted(unit, [(ansi, "terminal control sequences")]))
     result = "\n".join(lines)
@@ -131,18 +134,12 @@ def _has_progress_cue(text: str) -> bool:
     return any(cue in text for cue in _PROGRESS_CUES)
 
 
-def _blank_lines(lines: list[str]) -> list[str]:
-    """The distinct blank (empty or whitespace) lines of ``lines``."""
-    distinct = list(dict.fromkeys(lines))
-    return list(selected(distinct, map(operator.not_, map(str.strip, distinct))))
-
-
-def _repeats_a_nonblank_line(lines: list[str], blank: list[str]) -> bool:
+def _repeats_a_nonblank_line(lines: list[str], occurrences: Counter[str], blank: list[str]) -> bool:
     """Some non-blank line occurs twice: a repeated paragraph or block needs one, so without it
-    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing. ``blank``: :func:`_blank_lines`."""
-    distinct = len(set(lines))
-    blank_lines = sum(map(lines.count, blank))
-    return len(lines) - blank_lines != distinct - len(blank)
+    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing. ``occurrences``: ``Counter(lines)``;
+    ``blank``: its blank (empty or whitespace) lines."""
+    blank_lines = sum(map(occurrences.__getitem__, blank))
+    return len(lines) - blank_lines != len(occurrences) - len(blank)
 
 
 def _progress_marker(unit: Unit, run: list[str]) -> str:
@@ -275,15 +272,19 @@ def _is_rule(line: str) -> bool:
     return not stripped or (len(stripped) >= 3 and stripped == stripped[0] * len(stripped))
 
 
-def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
-    """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each."""
+def fold_blocks(
+    lines: list[str], unit: Unit, min_lines: int, occurrences: Counter[str] | None = None
+) -> list[str]:
+    """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each.
+    ``occurrences``: ``Counter(lines)`` when the caller has it."""
     min_lines = max(min_lines, 2)
     n = len(lines)
     if n < 2 * min_lines:
         return lines
     # A repeated run is made of lines that occur more than once: only where ``min_lines`` of them follow
     # each other can one start (or be the earlier copy), so everything else is passed over unexamined.
-    occurrences = Counter(lines)
+    if occurrences is None:
+        occurrences = Counter(lines)
     repeated = bytes(map((1).__lt__, map(occurrences.__getitem__, lines)))
     window = b"\x01" * min_lines
     if window not in repeated:
