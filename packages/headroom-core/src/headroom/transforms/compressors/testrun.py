@@ -44,9 +44,11 @@ from __future__ import annotations
 
 import operator
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import compress as selected
+from itertools import islice, repeat
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
@@ -277,36 +279,47 @@ def _banner(line: str) -> bool:
 
 
 def _reports(lines: list[str]) -> list[_Report]:
-    """Every unittest failure block and pytest failure section, in order (one linear pass)."""
+    """Every unittest failure block and pytest failure section, in order (one linear pass).
+
+    Only lines starting with ``=``, ``-`` or ``_`` can open or close a report (rules, banners, titles):
+    those are found at C speed and the others are passed over."""
     found: list[_Report] = []
     masked: dict[str, tuple[str, ...]] = {}  # shared by the reports' maskers
     n = len(lines)
-    i = 0
-    while i < n:
+    marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
+
+    def next_mark(start: int, ends: Callable[[int], bool]) -> int:
+        """The first marked line from ``start`` on where ``ends`` holds, else ``n``."""
+        for k in islice(marks, bisect_left(marks, start), None):
+            if ends(k):
+                return k
+        return n
+
+    def unittest_end(j: int) -> bool:
+        return j + 1 < n and (
+            (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
+            or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
+        )
+
+    def pytest_end(j: int) -> bool:
+        return _pytest_title(lines[j]) is not None or _banner(lines[j])
+
+    k = 0
+    while k < len(marks):
+        i = marks[k]
         line = lines[i]
         head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
+        title = _pytest_title(line) if head is None else None
         if head is not None:
-            j = i + 2
-            while j < n and not (
-                j + 1 < n
-                and (
-                    (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
-                    or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
-                )
-            ):
-                j += 1
+            j = next_mark(i + 2, unittest_end)
             found.append(_unittest_report(lines, i, j, head.group(1), masked))
-            i = j
-            continue
-        title = _pytest_title(line)
-        if title is not None:
-            j = i + 1
-            while j < n and _pytest_title(lines[j]) is None and not _banner(lines[j]):
-                j += 1
+        elif title is not None:
+            j = next_mark(i + 1, pytest_end)
             found.append(_pytest_report(lines, i, j, title, masked))
-            i = j
+        else:
+            k += 1
             continue
-        i += 1
+        k = bisect_left(marks, j, k)
     return found
 
 
