@@ -6,13 +6,43 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms.compressors._util import template
-from headroom.transforms.compressors.testrun import _masker
+from headroom.transforms.compressors.testrun import (
+    _is_passing,
+    _masker,
+    _passing_lines,
+    _pytest_report,
+    _reports,
+)
 
 PIECES = [
-    "test_case_12", "test_case", "0x1f", "0x", "5x", "deadbeef01", "12345678-1234-1234-1234-123456789abc",
-    "10.0.0.1", "999.1.2.3", "-42", "7", "0", " ", "\t", "  ", "\u00a0", "\r", "ERROR", "line", ".", "-",
-    "٣", "File \"/x.py\"", "abcdef", "ABCDEF12", "_", "[a-1]",
-]  # fmt: skip
+    "test_case_12",
+    "test_case",
+    "0x1f",
+    "0x",
+    "5x",
+    "deadbeef01",
+    "12345678-1234-1234-1234-123456789abc",
+    "10.0.0.1",
+    "999.1.2.3",
+    "-42",
+    "7",
+    "0",
+    " ",
+    "\t",
+    "  ",
+    "\u00a0",
+    "\r",
+    "ERROR",
+    "line",
+    ".",
+    "-",
+    "٣",
+    'File "/x.py"',
+    "abcdef",
+    "ABCDEF12",
+    "_",
+    "[a-1]",
+]
 
 block = st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), min_size=1, max_size=6)
 
@@ -50,3 +80,64 @@ def test_reports_that_differ_in_numbers_share_one_masking() -> None:
     assert a == b == ('File "/t.py", line <n>, in <test>', "KeyError: <n>")
     assert c != a
     assert len(memo) == 2
+
+
+PASS_LINES = [
+    "tests/test_a.py ..s.x",
+    "tests/test_a.py ..F",
+    "....",
+    "..s [ 50%]",
+    "test_x PASSED",
+    "PASSED test_y",
+    "XPASS test_z",
+    "test_q (m.T) ... ok",
+    "test_r (m.T) ... skipped 'no'",
+    "=== RUN   TestX",
+    "--- PASS: TestX",
+    "\u2713 works",
+    "\u221a works",
+    "E       assert 1 == 2",
+    "",
+    "   ",
+    "word s",
+    "[headroom: omitted 3 lines]",
+    "tests/test_mod.py:12: AssertionError",
+    "x" * 501 + " PASSED",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(PASS_LINES), min_size=1, max_size=30))
+def test_passing_lines_are_exactly_the_lines_is_passing_accepts(lines: list[str]) -> None:
+    assert _passing_lines(lines) == {line for line in lines if _is_passing(line)}
+
+
+SECTION_LINES = [
+    "    def test_case():",
+    ">       assert compute(12) == 13",
+    ">       helper(7)",
+    "E       assert 12 == 13",
+    "E        +  where 12 = compute(12)",
+    "",
+    "tests/test_mod.py:22: AssertionError",
+    "ValueError: 0x1f",
+    "----------------------------- Captured stdout call -----------------------------",
+    "print 945",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sections=st.lists(st.lists(st.sampled_from(SECTION_LINES), max_size=8), min_size=1, max_size=6),
+    digits=st.lists(st.sampled_from("0123456789"), min_size=1, max_size=6),
+)
+def test_memoized_pytest_sections_equal_fresh_ones(sections: list[list[str]], digits: list[str]) -> None:
+    lines: list[str] = []
+    for k, body in enumerate(sections):
+        d = digits[k % len(digits)]
+        lines.append(f"{'_' * 10} test_case_{k} {'_' * 10}")
+        lines.extend(line.replace("1", d) for line in body)
+    lines.append("==== 3 failed in 0.1s ====")
+    for report in _reports(lines):
+        title = lines[report.start].strip("_").strip()
+        assert report == _pytest_report(lines, report.start, report.end, title, {}, {})

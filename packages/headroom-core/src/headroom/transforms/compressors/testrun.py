@@ -44,11 +44,11 @@ from __future__ import annotations
 
 import operator
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, islice, repeat
 from itertools import compress as selected
-from itertools import islice, repeat
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
@@ -96,6 +96,27 @@ def _is_passing(line: str) -> bool:
         or tokens[1] in _PASS_WORDS
         or (tokens[0] in _PASS_WORDS and tokens[0] != "XPASS")
     )
+
+
+_PASS_ENDS = (".", "s", "x", "X", "]")
+_PASS_CUES = (" ... ", "PASS", "SKIP", "XFAIL", "=== ", "\u2713 ", "\u221a ")
+"""A line :func:`_is_passing` accepts ends (right-stripped) with one of ``_PASS_ENDS`` (dots and progress
+lines) or holds one of ``_PASS_CUES`` (verbose pass lines, ``... ok``, go test's ``=== RUN``, check marks)."""
+
+
+def _passing_lines(lines: list[str]) -> set[str]:
+    """The lines :func:`_is_passing` accepts, testing only the lines a C-level scan finds a cue in."""
+    candidates = set(selected(lines, map(str.endswith, map(str.rstrip, lines), repeat(_PASS_ENDS))))
+    text = "\n".join(lines)
+    if any(cue in text for cue in _PASS_CUES):
+        starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+        for cue in _PASS_CUES:
+            k = text.find(cue)
+            while k >= 0:
+                i = bisect_right(starts, k) - 1
+                candidates.add(lines[i])
+                k = text.find(cue, starts[i + 1]) if i + 1 < len(lines) else -1
+    return set(filter(_is_passing, candidates))
 
 
 def _tally(run: list[str]) -> str:
@@ -146,7 +167,10 @@ def compress(
     if repeats:
         lines = fold_warnings(lines, unit)
         lines = fold_failures(lines, unit)
-    lines = text_compressor.fold_runs(lines, unit, _is_passing, min_run, _pass_marker, keep_last=False)
+    passing = _passing_lines(lines)
+    lines = text_compressor.fold_runs(
+        lines, unit, passing.__contains__, min_run, _pass_marker, keep_last=False
+    )
     # Each step below is skipped when a C-level check on the text shows it would change nothing (the
     # markers the steps before add start with "[" and hold no quotes).
     if trim_frames and (text.startswith(">") or "\n>" in text):
@@ -285,6 +309,7 @@ def _reports(lines: list[str]) -> list[_Report]:
     those are found at C speed and the others are passed over."""
     found: list[_Report] = []
     masked: dict[str, tuple[str, ...]] = {}  # shared by the reports' maskers
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}  # pytest sections' line roles
     n = len(lines)
     marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
 
@@ -315,7 +340,7 @@ def _reports(lines: list[str]) -> list[_Report]:
             found.append(_unittest_report(lines, i, j, head.group(1), masked))
         elif title is not None:
             j = next_mark(i + 1, pytest_end)
-            found.append(_pytest_report(lines, i, j, title, masked))
+            found.append(_pytest_report(lines, i, j, title, masked, shapes))
         else:
             k += 1
             continue
@@ -325,7 +350,8 @@ def _reports(lines: list[str]) -> list[_Report]:
 
 # ASCII digits 1-9 -> "1" ("0" stays: ``0x`` starts a hex id). The masks see only digit classes, so blocks
 # equal under this map mask equally.
-_DIGIT_CLASS = str.maketrans(dict.fromkeys("23456789", "1"))
+# Every ASCII character has an entry: str.translate's ASCII fast path then never looks up a missing key.
+_DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
 
 
 def _masker(name: str, masked: dict[str, tuple[str, ...]]) -> Callable[[list[str]], tuple[str, ...]]:
@@ -387,25 +413,41 @@ def _unittest_report(
 
 
 def _pytest_report(
-    lines: list[str], start: int, end: int, name: str, masked: dict[str, tuple[str, ...]]
+    lines: list[str],
+    start: int,
+    end: int,
+    name: str,
+    masked: dict[str, tuple[str, ...]],
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]],
 ) -> _Report:
-    mask = _masker(name, masked)
-    key: list[str] = []
-    needles: list[str] = []
+    body = lines[start + 1 : end]
+    # which lines are needles and key lines depends on digit classes only: memoized like the masks
+    cheap = "\n".join(body).translate(_DIGIT_CLASS)
+    shape = shapes.get(cheap)
+    if shape is None:
+        shape = shapes[cheap] = _pytest_shape(body)
+    needle_at, key_at, errors = shape
+    key = _masker(name, masked)(list(map(body.__getitem__, key_at))) if errors else ()
+    return _Report(start, end, name, key, tuple(map(body.__getitem__, needle_at)))
+
+
+def _pytest_shape(body: list[str]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """A pytest section's needle lines and key lines (indices into ``body``), and its count of errors."""
+    key: list[int] = []
+    needles: list[int] = []
     errors = 0
     failing = 0  # ``>`` lines seen: the first is the test's own line and differs from test to test
     captured = False
-    for k in range(start + 1, end):
-        line = lines[k]
+    for k, line in enumerate(body):
         error = line.startswith("E ")
         errors += error
         failing += line.startswith(">")
         captured = captured or (line.startswith("---") and " Captured " in line)
         if error or _is_needle(line):
-            needles.append(line)
+            needles.append(k)
         if error or captured or _LOCATION.match(line) or (failing > 1 and line.startswith(">")):
-            key.append(line)
-    return _Report(start, end, name, mask(key) if errors else (), tuple(needles))
+            key.append(k)
+    return tuple(needles), tuple(key), errors
 
 
 def _names(pending: list[tuple[str, str]]) -> str:
