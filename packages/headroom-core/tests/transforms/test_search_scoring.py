@@ -13,7 +13,9 @@ from headroom.transforms.search import (
     ERROR_RE,
     STOPWORDS,
     Parsed,
+    _may_look_like_search,
     identifiers,
+    looks_like_search,
     parse,
     score_matches,
     terms,
@@ -86,3 +88,29 @@ def test_score_matches_on_a_large_output_equals_the_reference() -> None:
         fast = score_matches(parsed, tool_input, request)
         assert fast == reference_scores(parsed, tool_input, request)
     assert len(set(fast)) > 6  # BM25 and the boosts vary: the comparison means something
+
+
+SEARCH_LINES = [
+    "src/a.py:12:    x = 1",
+    "src/a.py-13-    y = 2",
+    "--",
+    "",
+    "12:bare match",
+    "13-bare context",
+    "src/b.py",
+    "plain words only",
+    "E       assert 1 == 2",
+    "tests/t.py:9: AssertionError",
+    "    def f():",
+    "a.b",
+    "C:\\x\\y.cs:3:z",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=st.lists(st.sampled_from(SEARCH_LINES), min_size=1, max_size=60), allow_bare=st.booleans())
+def test_the_cheap_bound_only_rejects_what_parse_rejects(lines: list[str], allow_bare: bool) -> None:
+    text = "\n".join(lines)
+    if not _may_look_like_search(text, 3):
+        parsed = parse(text, allow_bare=allow_bare)
+        assert len(parsed.matches) < 3 or not looks_like_search(parsed)

@@ -225,6 +225,20 @@ def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float 
     return structured / len(counted) >= min_ratio
 
 
+# A line :func:`parse` can make a match, context line or heading starts with a digit (a bare line) or holds
+# ':' (path:line:), '-' (path-line-) or a path character ('/', '\\', '.'). Anchored at line starts: linear.
+_MAYBE_STRUCTURED = re.compile(r"^(?:\d|[^\n:\-/\\.]*+[:\-/\\.])", re.M)
+
+
+def _may_look_like_search(text: str, min_matches: int, min_ratio: float = 0.6) -> bool:
+    """False when ``parse(text)`` cannot pass ``len(matches) >= min_matches`` and :func:`looks_like_search`:
+    an upper bound of its structured lines, counted at C speed, is already too small."""
+    lines = text.split("\n")
+    counted = len(lines) - lines.count("") - lines.count("--")  # separators are not counted
+    possible = len(_MAYBE_STRUCTURED.findall(text))  # "--" lines among them: still an upper bound
+    return counted > 0 and possible >= min_matches and possible / counted >= min_ratio
+
+
 # ---- ranking -------------------------------------------------------------------------------------------
 
 
@@ -444,6 +458,8 @@ class SearchCompressor(Compressor):
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
         if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
             return None  # a bounded head decides: most units are not search output
+        if not _may_look_like_search(unit.text, self.min_matches):
+            return None  # too few lines could be matches, context or headings: no need to parse them all
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None
