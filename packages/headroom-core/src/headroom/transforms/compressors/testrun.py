@@ -312,6 +312,7 @@ def _reports(lines: list[str]) -> list[_Report]:
     shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}  # pytest sections' line roles
     n = len(lines)
     marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
+    titles = {k: _pytest_title(lines[k]) for k in marks if lines[k].startswith("___")}  # else None
 
     def next_mark(start: int, ends: Callable[[int], bool]) -> int:
         """The first marked line from ``start`` on where ``ends`` holds, else ``n``."""
@@ -327,14 +328,14 @@ def _reports(lines: list[str]) -> list[_Report]:
         )
 
     def pytest_end(j: int) -> bool:
-        return _pytest_title(lines[j]) is not None or _banner(lines[j])
+        return titles.get(j) is not None or _banner(lines[j])
 
     k = 0
     while k < len(marks):
         i = marks[k]
         line = lines[i]
         head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
-        title = _pytest_title(line) if head is None else None
+        title = titles.get(i) if head is None else None
         if head is not None:
             j = next_mark(i + 2, unittest_end)
             found.append(_unittest_report(lines, i, j, head.group(1), masked))
@@ -491,17 +492,17 @@ def fold_failures(lines: list[str], unit: Unit, min_lines: int = 3) -> list[str]
     by_start = {r.start: r for r in reports}
     i = 0
     n = len(lines)
-    while i < n:
-        hit = verdict.get(i)
-        if hit is None:
+    for start in [*sorted(verdict), n]:  # the lines between folded reports are copied in slices
+        if start > i:
             if pending:
                 out.append(omitted(unit, [(dropped, "lines"), (len(pending), "tests")], _names(pending)))
                 pending, dropped = [], 0
-            out.append(lines[i])
-            i += 1
-            continue
+            out.extend(lines[i:start])
+            i = start
+        if start == n:
+            break
         report = by_start[i]
-        rep, kept = hit
+        rep, kept = verdict[i]
         if kept:
             title = report.start + (1 if _rule(lines[report.start], "=") else 0)
             out.append(lines[title])
