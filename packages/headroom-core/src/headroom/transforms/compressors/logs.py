@@ -119,8 +119,10 @@ def compress(
         keys, tokens_of, group_of, lead_tokens, similarity, budget
     )
     # Per-line flags are built from per-template facts at C speed (maps, counters, byte-wise ORs).
-    counts = Counter(cluster_of_line)
     fine_counts = Counter(fine_of_line)
+    counts: Counter[int] = Counter()
+    for f, c in enumerate(cluster_of_fine):
+        counts[c] += fine_counts[f]
     variants = Counter(cluster_of_fine)  # fine keys of each template: every one occurs
     rare_fine = [
         counts[c] <= rare_max or (fine_counts[f] <= rare_max and variants[c] <= distinct_max)
@@ -140,9 +142,17 @@ def compress(
         keep[i] = 1
     for i in range(max(0, n - keep_tail), n):
         keep[i] = 1
-    first_line = dict(zip(reversed(cluster_of_line), range(n - 1, -1, -1), strict=True))
-    for i in first_line.values():
-        keep[i] = 1  # each template's first line
+    # each template's first line: fine keys are numbered in order of their first line, so a template's
+    # first line is that of its lowest-numbered fine key, and each is found by a C-level index from the last
+    first_fine: dict[int, int] = {}
+    for f, c in enumerate(cluster_of_fine):
+        first_fine.setdefault(c, f)
+    wanted_fines = set(first_fine.values())
+    at = -1
+    for f in range(len(cluster_of_fine)):
+        at = fine_of_line.index(f, at + 1)
+        if f in wanted_fines:
+            keep[at] = 1
     # An exact repeat of the line before it says nothing new: drop it (its marker counts it).
     lo, hi = max(1, keep_head), n - keep_tail
     for i in selected(range(lo, max(lo, hi)), map(eq, lines[lo:hi], lines[lo - 1 : hi - 1])):

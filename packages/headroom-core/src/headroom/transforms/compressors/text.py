@@ -208,6 +208,8 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     keys = list(map(str.strip, line_keys("\n".join(lines))))
     if len(keys) != len(lines):
         return lines
+    if not any(map(operator.eq, keys, islice(keys, 2, None))):
+        return lines  # three neighbours sharing a template include lines i and i+2 sharing one
     same = list(map(operator.eq, keys, islice(keys, 1, None)))  # same[i]: lines i and i+1 share a template
     if not any(map(operator.and_, same, islice(same, 1, None))):
         return lines  # no three neighbours share a template: no run (min_run >= 3)
