@@ -314,21 +314,15 @@ def _reports(lines: list[str]) -> list[_Report]:
     marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
     titles = {k: _pytest_title(lines[k]) for k in marks if lines[k].startswith("___")}  # else None
 
-    def next_mark(start: int, ends: Callable[[int], bool]) -> int:
-        """The first marked line from ``start`` on where ``ends`` holds, else ``n``."""
-        for k in islice(marks, bisect_left(marks, start), None):
-            if ends(k):
-                return k
-        return n
-
     def unittest_end(j: int) -> bool:
         return j + 1 < n and (
             (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
             or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
         )
 
-    def pytest_end(j: int) -> bool:
-        return titles.get(j) is not None or _banner(lines[j])
+    # where a unittest block or a pytest section ends (a report runs to the first one after its start)
+    unittest_ends = [*filter(unittest_end, marks), n]
+    pytest_ends = [*(j for j in marks if titles.get(j) is not None or _banner(lines[j])), n]
 
     k = 0
     while k < len(marks):
@@ -337,10 +331,10 @@ def _reports(lines: list[str]) -> list[_Report]:
         head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
         title = titles.get(i) if head is None else None
         if head is not None:
-            j = next_mark(i + 2, unittest_end)
+            j = unittest_ends[bisect_left(unittest_ends, i + 2)]
             found.append(_unittest_report(lines, i, j, head.group(1), masked))
         elif title is not None:
-            j = next_mark(i + 1, pytest_end)
+            j = pytest_ends[bisect_left(pytest_ends, i + 1)]
             found.append(_pytest_report(lines, i, j, title, masked, shapes))
         else:
             k += 1
