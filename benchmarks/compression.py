@@ -267,15 +267,113 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
         print(f"\n{smalls}")
 
 
+MB = 1_000_000
+
+
+def _repeat(line: Callable[[int], str], size: int = MB) -> str:
+    """Lines ``line(0)``, ``line(1)``... joined by newlines, up to ``size`` characters."""
+    out: list[str] = []
+    total = 0
+    i = 0
+    while total < size:
+        out.append(line(i))
+        total += len(out[-1]) + 1
+        i += 1
+    return "\n".join(out)
+
+
+def _pytest_failure(i: int) -> str:
+    return (
+        f"{'_' * 30} test_case_{i} {'_' * 30}\n\n    def test_case_{i}():\n"
+        f">       assert compute({i}) == {i + 1}\nE       assert {i} == {i + 1}\n"
+        f"E        +  where {i} = compute({i})\n\ntests/test_mod.py:{10 + i}: AssertionError"
+    )
+
+
+def _unittest_failure(i: int) -> str:
+    return (
+        f"{'=' * 70}\nERROR: test_case_{i} (test_requests.RequestsTestCase)\n{'-' * 70}\n"
+        "Traceback (most recent call last):\n"
+        f'  File "/testbed/test_requests.py", line {100 + i}, in test_case_{i}\n'
+        "    r = requests.get(httpbin('get'))\n"
+        "AttributeError: module 'collections' has no attribute 'MutableMapping'"
+    )
+
+
+def big_shapes() -> dict[str, str]:
+    """~1 MB tool outputs of each common shape, built deterministically (no randomness)."""
+    records = [
+        {"id": i, "name": f"item{i}", "price": i * 1.5, "tags": ["a", "b"], "error": None}
+        for i in range(7700)
+    ]
+    indented = json.dumps([{"id": i, "name": f"item{i}"} for i in range(40_000)], indent=2)
+    return {
+        "json records": json.dumps(records, indent=2),
+        "json cut (invalid)": indented[: indented.rfind("\n", 0, MB)],
+        "grep": _repeat(
+            lambda i: f"src/pkg/mod{i % 300}.py:{i % 900 + 1}:    value = compute_value(x{i}, y)  # {i}"
+        ),
+        "unittest failures": _repeat(_unittest_failure),
+        "pytest failures": _repeat(_pytest_failure),
+        "code": _repeat(lambda i: f'def function_{i}(a, b):\n    """Doc {i}."""\n    return a + b * {i}\n'),
+        "prose": _repeat(
+            lambda i: (
+                f"Paragraph {i}: the quick brown fox jumps over the lazy dog, again and again, number {i}."
+            )
+        ),
+    }
+
+
+def _tool_request(text: str, question: str) -> bytes:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": question},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": text},
+        ],
+    }
+    return json.dumps(body).encode()
+
+
+def _time_one(name: str, text: str, question: str) -> None:
+    """First sight (one run on a fresh engine: wall and CPU time, CPU ms per MB), memoized, tokens saved."""
+    raw = _tool_request(text, question)
+    engine = Engine(ProxyConfig(transforms=CONFIGS["default"](), limits={"deadline_ms": 60_000}))
+    t0, c0 = time.perf_counter(), time.thread_time()
+    res = engine.compress(raw, path="/v1/chat/completions")
+    wall = (time.perf_counter() - t0) * 1000
+    cpu = (time.thread_time() - c0) * 1000
+    t0 = time.perf_counter()
+    engine.compress(raw, path="/v1/chat/completions")
+    memo = (time.perf_counter() - t0) * 1000
+    size = len(text) / MB
+    router = res.transforms.get("router")
+    routes = ", ".join(router.notes) if router and router.notes else ""
+    print(
+        f"- {name} ({size:.2f} MB): first sight {wall:.1f} ms (CPU {cpu:.1f} ms,"
+        f" {cpu / size:.0f} ms per MB), memoized {memo:.1f} ms,"
+        f" saved {res.tokens_saved}/{res.tokens_before} tokens{f' ({routes})' if routes else ''},"
+        f" skipped={res.skipped}"
+    )
+
+
 def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
-    """A ~1 MB tool output (log lines from the corpus) in one Chat Completions request."""
+    """~1 MB tool outputs in one Chat Completions request each: log lines from the corpus, then each shape
+    of :func:`big_shapes` (target: 100 ms per MB at first sight)."""
     source = next((c for c in cases if c["kind"] == "log"), None)
     if source is None:
         return
     fmt = detect_format(source["body"], source["path"])
     assert fmt is not None
     unit = EXTRACTORS[fmt](source["body"], ())[0].text
-    text = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+    text = (unit * (MB // len(unit) + 1))[:MB]
     text = text[: text.rfind("\n")]
     body = {
         "model": "m",
@@ -315,6 +413,10 @@ def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
         f"- for scale, one exact token count of the 1 MB text: {count_ms:.1f} ms (the engine counts texts"
         " over 64 KiB from three 16 KiB samples)"
     )
+    print("\n## ~1 MB tool output by shape (default config; target: 100 ms per MB at first sight)")
+    _time_one("logs (corpus)", text, "What went wrong in this log?")
+    for name, shape in big_shapes().items():
+        _time_one(name, shape, "why?")
 
 
 def _messages_key(body: Mapping[str, Any]) -> str:

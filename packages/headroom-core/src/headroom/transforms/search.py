@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, chain, compress, count, repeat
+from operator import add, eq, itemgetter, mul, sub, truediv
 
 from pydantic import Field
 
@@ -91,23 +94,28 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
     current: str | None = None  # heading (ripgrep) or last match path
     heading: str | None = None
     heading_mode = False
+    # literal pre-checks skip regexes that cannot match: placeholders are non-ASCII; a view line starts
+    # with a space or digit, a bare line with a digit (isdigit covers the regexes' \d)
+    protectable = not text.isascii() and PLACEHOLDER_RE.search(text) is not None
     for i, line in enumerate(lines):
         if not line:
             entries.append(_Entry(i, None, "sep"))
             heading = None
             continue
-        if line == "--" or _is_protected(line):
+        if line == "--" or (protectable and _is_protected(line)):
             entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
             continue
-        if NL_VIEW_RE.match(line):
+        first = line[0]
+        digit = first.isdigit()
+        if (digit or first.isspace()) and NL_VIEW_RE.match(line):
             entries.append(_Entry(i, None, "other"))
             continue
-        bare = BARE_RE.fullmatch(line)
+        bare = BARE_RE.fullmatch(line) if digit else None
         if bare and (heading is not None or allow_bare):
             kind = "match" if bare["sep"] == ":" else "context"
             entries.append(_Entry(i, heading or "", kind, bare["text"]))
             continue
-        m = MATCH_RE.fullmatch(line)
+        m = MATCH_RE.fullmatch(line) if ":" in line else None
         if m and _plausible_path(m["path"]):
             current = m["path"]
             entries.append(_Entry(i, current, "match", m["text"]))
@@ -217,6 +225,20 @@ def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float 
     return structured / len(counted) >= min_ratio
 
 
+# A line :func:`parse` can make a match, context line or heading starts with a digit (a bare line) or holds
+# ':' (path:line:), '-' (path-line-) or a path character ('/', '\\', '.'). Anchored at line starts: linear.
+_MAYBE_STRUCTURED = re.compile(r"^(?:\d|[^\n:\-/\\.]*+[:\-/\\.])", re.M)
+
+
+def _may_look_like_search(text: str, min_matches: int, min_ratio: float = 0.6) -> bool:
+    """False when ``parse(text)`` cannot pass ``len(matches) >= min_matches`` and :func:`looks_like_search`:
+    an upper bound of its structured lines, counted at C speed, is already too small."""
+    lines = text.split("\n")
+    counted = len(lines) - lines.count("") - lines.count("--")  # separators are not counted
+    possible = len(_MAYBE_STRUCTURED.findall(text))  # "--" lines among them: still an upper bound
+    return counted > 0 and possible >= min_matches and possible / counted >= min_ratio
+
+
 # ---- ranking -------------------------------------------------------------------------------------------
 
 
@@ -281,28 +303,126 @@ class BM25:
         return total
 
 
+_WORD_OR_BREAK_RE = re.compile(WORD_RE.pattern + r"|\n")
+
+
+_ERROR_WORDS = (
+    "error", "exception", "fail", "fatal", "panic", "traceback", "warning", "critical", "assert", "raise",
+    "throw", "segfault",
+)  # fmt: skip
+"""Every match of :data:`ERROR_RE` holds one of these, ignoring ASCII case (checked on ASCII text only:
+other text can case-fold to ASCII letters, e.g. the long s)."""
+
+
+def _error_lines(texts: list[str], joined: str, starts: list[int]) -> set[int]:
+    """The indices of ``texts`` that :data:`ERROR_RE` finds something in; a literal scan of the joined
+    text picks the candidates."""
+    if not joined.isascii():
+        return {i for i, text in enumerate(texts) if ERROR_RE.search(text)}
+    low = joined.lower()
+    candidates: set[int] = set()
+    for word in _ERROR_WORDS:
+        k = low.find(word)
+        while k >= 0:
+            i = bisect_right(starts, k) - 1
+            candidates.add(i)
+            k = low.find(word, starts[i + 1])
+    return {i for i in sorted(candidates) if ERROR_RE.search(texts[i])}
+
+
+def _bm25_scores(docs: list[str], query: list[str]) -> list[float]:
+    """``[BM25([terms(d) for d in docs]).score(query, i) for i ...]``, equal to the bit, without a term
+    counter per document: the documents are tokenised in one pass, their lengths come from running sums of
+    per-word term counts, and only the query's terms are counted per document (all at C speed but for the
+    distinct words and the query's hits)."""
+    n = len(docs)
+    qset = set(query)  # BM25.score sums in this order
+    if not n or not qset:
+        return [0.0] * n
+    k1, b = 1.2, 0.75
+    tokens = _WORD_OR_BREAK_RE.findall("\n".join(docs))
+    distinct = set(tokens)
+    extra: defaultdict[str, int] = defaultdict(int)  # terms a word yields beyond its own; 0 for most
+    for word in filter(_COMPOUND_RE.search, distinct):
+        extra[word] = len(_word_terms(word)) - 1
+    extra["\n"] = -1  # a document break yields no term
+    sums = list(accumulate(map(extra.__getitem__, tokens), initial=0))
+    breaks = list(compress(count(), map("\n".__eq__, tokens)))
+    ends = [*breaks, len(tokens)]
+    # terms so far at each document's end: token count (breaks included) + extras (breaks -1 each)
+    at_end = [0, *map(add, ends, map(sums.__getitem__, ends))]
+    lengths = list(map(sub, at_end[1:], at_end[:-1]))
+    avg = sum(lengths) / n
+    probe = re.compile("|".join(map(re.escape, sorted(qset))))
+    hits: dict[str, tuple[str, ...]] = {}
+    for word in compress(distinct, map(probe.search, map(str.lower, distinct))):
+        found = tuple(t for t in _word_terms(word) if t in qset)
+        if found:
+            hits[word] = found
+    if not hits:
+        return [0.0] * n
+    hit_words = list(compress(tokens, map(hits.__contains__, tokens)))
+    hit_docs = map(bisect_right, repeat(breaks), compress(count(), map(hits.__contains__, tokens)))
+    hit_terms = list(map(hits.__getitem__, hit_words))
+    flat_terms = list(chain.from_iterable(hit_terms))  # every query-term occurrence, and its document
+    flat_docs = list(chain.from_iterable(map(repeat, hit_docs, map(len, hit_terms))))
+    scores = [0.0] * n
+    for t in qset:  # one term at a time: each document still sums its terms in BM25.score's order
+        tf = Counter(compress(flat_docs, map(eq, flat_terms, repeat(t))))
+        if not tf:
+            continue
+        idf = math.log(1 + (n - len(tf) + 0.5) / (len(tf) + 0.5))
+        docs_t, fs = list(tf), list(tf.values())
+        if avg:
+            ratio = map(truediv, map(mul, repeat(b), map(lengths.__getitem__, docs_t)), repeat(avg))
+            norms: Iterable[float] = map(mul, repeat(k1), map(add, repeat(1 - b), ratio))
+        else:
+            norms = repeat(k1)
+        parts = map(truediv, map(mul, map(mul, repeat(idf), fs), repeat(k1 + 1)), map(add, fs, norms))
+        scores = list(map(add, scores, map(dict(zip(docs_t, parts, strict=True)).get, range(n), repeat(0.0))))
+    return scores
+
+
+def _distinct_hits(pattern: re.Pattern[str], joined: str, starts: list[int]) -> dict[int, int]:
+    """Line index -> how many distinct texts ``pattern`` matches in it, for ``joined`` = the lines joined by
+    ``\\n`` (``starts`` their offsets). The patterns used here never match across a line break."""
+    found = list(pattern.finditer(joined))
+    lines = map(sub, map(bisect_right, repeat(starts), map(re.Match.start, found)), repeat(1))
+    return dict(Counter(map(itemgetter(0), set(zip(lines, map(re.Match.group, found), strict=True)))))
+
+
 def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
-    """A relevance score per match: BM25 + exact identifiers + definition lines + error words."""
-    docs = [terms(f"{e.path or ''} {e.text}") for e in parsed.matches]
-    bm25 = BM25(docs)
+    """A relevance score per match: BM25 + exact identifiers + definition lines + error words.
+
+    Equal, to the bit, to scoring each match with :class:`BM25` over ``terms(f"{path} {text}")``, but only
+    the query's terms are counted per match (document lengths come from one cached count per word), and
+    the identifier and error patterns run once over all matches' texts."""
+    matches = parsed.matches
     query = [t for t in terms(f"{query_text} {request}") if t not in STOPWORDS]
+    scores = _bm25_scores([f"{e.path or ''} {e.text}" for e in matches], query)
+    texts = [e.text for e in matches]
+    joined = "\n".join(texts)
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
     idents = identifiers(request) | identifiers(query_text)
-    ident_re = (
-        re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, sorted(idents))) + r")(?![\w])")
+    ident_hits = (
+        _distinct_hits(
+            re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, sorted(idents))) + r")(?![\w])"),
+            joined,
+            starts,
+        )
         if idents
-        else None
+        else {}
     )
-    scores: list[float] = []
-    for i, e in enumerate(parsed.matches):
-        s = bm25.score(query, i)
-        hits = set(ident_re.findall(e.text)) if ident_re else set()
-        defn = DEFINITION_RE.match(e.text) is not None
-        s += 4.0 * len(hits)
-        if defn:
-            s += 2.0 + (6.0 if hits else 0.0)
-        if ERROR_RE.search(e.text):
+    errors = _error_lines(texts, joined, starts)
+    for i, text in enumerate(texts):
+        s = scores[i]
+        distinct = ident_hits.get(i, 0)
+        s += 4.0 * distinct
+        if DEFINITION_RE.match(text) is not None:
+            s += 2.0 + (6.0 if distinct else 0.0)
+        if i in errors:
             s += 1.5
-        scores.append(s)
+        scores[i] = s
     return scores
 
 
@@ -338,6 +458,8 @@ class SearchCompressor(Compressor):
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
         if not might_be_search(unit.text[:PROBE_CHARS].split("\n")[:PROBE_LINES], allow_bare=allow_bare):
             return None  # a bounded head decides: most units are not search output
+        if not _may_look_like_search(unit.text, self.min_matches):
+            return None  # too few lines could be matches, context or headings: no need to parse them all
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
             return None

@@ -63,6 +63,8 @@ _BAD_STATUS = frozenset(
     }
 )
 _MISSING = object()
+_UNSET: tuple[object, ...] = (None, False, "", 0, [], {})
+"""Values of an error-like field that mean no error (compared with ``in``: 0.0 and false count too)."""
 _INF = float("inf")
 _NUMBER_TYPES = (int, float)  # matched by exact class: bool is not a number here
 
@@ -309,7 +311,7 @@ def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
     shapes = Counter(tuple(r) for r in dicts)
     common_shape = shapes.most_common(1)[0][0] if shapes else ()
 
-    keys = [_record_key(r) for r in records]
+    keys = _record_keys(records, columns)
     dup_count = n - len(set(keys))
     stats, constant, null_share = _field_stats(dicts, columns, opt.max_values)
     shown_columns = [c for c in columns if c not in constant]
@@ -366,6 +368,27 @@ def _record_key(record: Any) -> Any:
         except TypeError:
             pass
     return _dumps(record)
+
+
+_BUCKET_TYPES = frozenset((str, int, bool, type(None), object))  # object: _MISSING
+
+
+def _record_keys(records: list[Any], columns: list[str]) -> list[Any]:
+    """Keys that are equal exactly when :func:`_record_key`'s are, computed per record only where needed.
+
+    Records are first bucketed by their field names and the values of the fields that hold only strings,
+    integers, booleans and nulls (records with equal keys share a bucket); only records sharing a bucket
+    get :func:`_record_key` (their JSON text when a value is a list or an object)."""
+    keys: list[Any] = [None if isinstance(r, dict) else _record_key(r) for r in records]
+    where = [i for i, r in enumerate(records) if isinstance(r, dict)]
+    dicts: list[dict[str, Any]] = [records[i] for i in where]
+    by_column = ([r.get(col, _MISSING) for r in dicts] for col in columns)
+    scalar = [values for values in by_column if set(map(type, values)) <= _BUCKET_TYPES]
+    buckets = list(zip(map(tuple, dicts), *scalar, strict=True))
+    sizes = Counter(buckets)
+    for i, bucket in zip(where, buckets, strict=True):
+        keys[i] = (bucket, _record_key(records[i]) if sizes[bucket] > 1 else None)
+    return keys
 
 
 def _field_stats(
@@ -437,6 +460,8 @@ def _matches(records: list[Any], opt: _Options, columns: list[str]) -> list[int]
     key_like = _key_like_columns(records, columns) if request else set()
     if not terms and not key_like:
         return []
+    if not terms:
+        return sorted(_key_matches(records, key_like, request, opt.request_numbers))[: opt.max_matches]
     found: list[int] = []
     for i, r in enumerate(records):
         if not isinstance(r, dict):
@@ -475,6 +500,28 @@ def _record_matches(
     return False
 
 
+def _key_matches(records: list[Any], key_like: set[str], request: str, numbers: frozenset[str]) -> set[int]:
+    """:func:`_record_matches` without terms (only key-like fields can match), one field at a time."""
+    found: set[int] = set()
+    for key in key_like:
+        for i, r in enumerate(records):
+            if not isinstance(r, dict):
+                continue
+            value = r.get(key, _MISSING)
+            if isinstance(value, str):
+                low = value.lower()
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                low = str(value)
+                if low in numbers and isinstance(value, int):
+                    found.add(i)
+                    continue
+            else:
+                continue
+            if len(low) >= 4 and low in request:
+                found.add(i)
+    return found
+
+
 def _key_like_columns(records: list[Any], columns: list[str]) -> set[str]:
     """Fields whose values are (nearly) unique: names and ids a request can mention unquoted.
 
@@ -500,15 +547,26 @@ def _special(
     errors: list[int] = []
     odd: list[int] = []
     common = set(common_shape)
-    rare_null = {k for k, share in null_share.items() if share <= 0.1}
-    kinds: dict[str, int] = {}  # key -> 1 error-like, 2 status-like, 0 neither
+    rare_null = [k for k, share in null_share.items() if share <= 0.1]
+    kinds = {key: _key_kind(key) for key in null_share}  # null_share has every field
+    failing: set[int] = set()  # records with an error-like field set or a failing status
+    dicts = [(i, r) for i, r in enumerate(records) if isinstance(r, dict)]
+    for key, kind in kinds.items():  # as _is_error, one field at a time
+        if kind == 1:
+            failing.update(i for i, r in dicts if r.get(key) not in _UNSET)
+        elif kind == 2:
+            failing.update(
+                i for i, r in dicts if isinstance(v := r.get(key), str) and v.strip().lower() in _BAD_STATUS
+            )
+    nulled: set[int] = set()  # records with a null where nulls are rare
+    for key in rare_null:
+        nulled.update(i for i, r in dicts if r.get(key, 0) is None)
     for i, r in enumerate(records):
         if not isinstance(r, dict):
             odd.append(i)
-            continue
-        if _is_error(r, kinds):
+        elif i in failing:
             errors.append(i)
-        elif r.keys() != common or any(r.get(k, 0) is None for k in rare_null):
+        elif i in nulled or r.keys() != common:
             odd.append(i)
     return sorted((errors + odd)[:limit])
 
@@ -532,16 +590,20 @@ def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) 
     return found
 
 
+def _key_kind(key: str) -> int:
+    """1 for an error-like field name, 2 for a status-like one, 0 for neither."""
+    low = str(key).lower()
+    return 1 if any(word in low for word in _ERROR_KEYS) else 2 if low in _STATUS_KEYS else 0
+
+
 def _is_error(record: Mapping[str, Any], kinds: dict[str, int]) -> bool:
     """True for a record with a non-empty error-like field or a failing status (``"error": null`` is fine)."""
     for key, value in record.items():
         kind = kinds.get(key)
         if kind is None:
-            low = str(key).lower()
-            kind = 1 if any(word in low for word in _ERROR_KEYS) else 2 if low in _STATUS_KEYS else 0
-            kinds[key] = kind
+            kind = kinds[key] = _key_kind(key)
         if kind == 1:
-            if value not in (None, False, "", 0, [], {}):
+            if value not in _UNSET:
                 return True
         elif kind == 2 and isinstance(value, str) and value.strip().lower() in _BAD_STATUS:
             return True

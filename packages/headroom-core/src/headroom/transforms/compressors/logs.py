@@ -38,7 +38,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from itertools import accumulate
+from collections.abc import Iterator
+from itertools import accumulate, islice
 from itertools import compress as selected
 from operator import eq
 
@@ -50,12 +51,17 @@ from headroom.transforms.compressors._util import (
     quote_template,
     request_ids,
     request_terms,
-    runs,
     template,
 )
 
 _WILD = "<*>"
 _TRACE = re.compile(r"^(?:\s++at \S|\s*+File \"|Caused by:|\s++\.\.\. \d+ more|\s*+Traceback )")
+# _TRACE on lines starting with a space, a tab, C or T, found at once in "\n" + the text: each line is
+# found after its \n (a literal first: a fast scan), and [^\S\n] stays on its line (on one line it is \s).
+_TRACE_LINES = re.compile(
+    r"\n(?=[ \tCT])(?:[^\S\n]++at \S|[^\S\n]*+File \"|Caused by:|[^\S\n]++\.\.\. \d+ more"
+    r"|[^\S\n]*+Traceback )"
+)
 _PREFIX = re.compile(
     r"^(?:\[?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
     r"|<n>|<ip>|<hex>|<id>|[\[\]:/.,\- ])*"
@@ -96,7 +102,8 @@ def compress(
     """The log with repeated templates collapsed into markers, or None when it does not pay."""
     lines = text.split("\n")
     n = len(lines)
-    if n < min_lines or sum(1 for line in lines if line.strip()) < min_lines:
+    nonblank = filter(None, map(str.strip, lines))  # lazily: stops at the min_lines-th
+    if n < min_lines or (min_lines > 0 and next(islice(nonblank, min_lines - 1, None), None) is None):
         return None
     keys = line_keys(text)
     if len(keys) != n:
@@ -108,42 +115,54 @@ def compress(
         if least > len(text) * (1 - min_saving):
             return None  # even dropping every line that could go would not save enough (the final check)
     budget = n * _COMPARE_BUDGET
-    cluster_of_line, cluster_tokens, fine_of_line = _cluster(
+    cluster_of_line, cluster_tokens, fine_of_line, cluster_of_fine = _cluster(
         keys, tokens_of, group_of, lead_tokens, similarity, budget
     )
-    counts = [0] * len(cluster_tokens)
-    fine_counts: dict[int, int] = {}
-    variants: list[set[int]] = [set() for _ in cluster_tokens]
-    for c, f in zip(cluster_of_line, fine_of_line, strict=True):
-        counts[c] += 1
-        fine_counts[f] = fine_counts.get(f, 0) + 1
-        if len(variants[c]) <= distinct_max:
-            variants[c].add(f)
-
-    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    # Per-line flags are built from per-template facts at C speed (maps, counters, byte-wise ORs).
+    fine_counts = Counter(fine_of_line)
+    counts: Counter[int] = Counter()
+    for f, c in enumerate(cluster_of_fine):
+        counts[c] += fine_counts[f]
+    variants = Counter(cluster_of_fine)  # fine keys of each template: every one occurs
+    rare_fine = [
+        counts[c] <= rare_max or (fine_counts[f] <= rare_max and variants[c] <= distinct_max)
+        for f, c in enumerate(cluster_of_fine)
+    ]
     low = text.lower()
-    important = _important_lines(text, low, lines, starts)
     terms = [t for t in request_terms(unit) if len(t) >= 4] + request_ids(unit)
-    wanted = _lines_with(low, terms, starts)
-    keep = bytearray(n)
-    seen: set[int] = set()
-    for i in range(n):
-        c = cluster_of_line[i]
-        rare = counts[c] <= rare_max or (
-            fine_counts[fine_of_line[i]] <= rare_max and len(variants[c]) <= distinct_max
-        )
-        if i < keep_head or i >= n - keep_tail or important[i] or rare or c not in seen or wanted[i]:
-            keep[i] = 1
-        seen.add(c)
+    if terms or _may_flag(text, low):
+        starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+        important = _important_lines(text, low, lines, starts)
+        wanted = _lines_with(low, terms, starts)
+    else:  # no keyword, no trace cue, no request term: nothing to flag
+        important = wanted = bytearray(n)
+    rare = bytes(map(rare_fine.__getitem__, fine_of_line))
+    keep = _or(_or(important, wanted), rare)
+    for i in range(min(keep_head, n)):
+        keep[i] = 1
+    for i in range(max(0, n - keep_tail), n):
+        keep[i] = 1
+    # each template's first line: fine keys are numbered in order of their first line, so a template's
+    # first line is that of its lowest-numbered fine key, and each is found by a C-level index from the last
+    first_fine: dict[int, int] = {}
+    for f, c in enumerate(cluster_of_fine):
+        first_fine.setdefault(c, f)
+    wanted_fines = set(first_fine.values())
+    at = -1
+    for f in range(len(cluster_of_fine)):
+        at = fine_of_line.index(f, at + 1)
+        if f in wanted_fines:
+            keep[at] = 1
     # An exact repeat of the line before it says nothing new: drop it (its marker counts it).
-    for i in range(max(1, keep_head), n - keep_tail):
-        if keep[i] and lines[i] == lines[i - 1] and lines[i].strip():
+    lo, hi = max(1, keep_head), n - keep_tail
+    for i in selected(range(lo, max(lo, hi)), map(eq, lines[lo:hi], lines[lo - 1 : hi - 1])):
+        if keep[i] and lines[i].strip():
             keep[i] = 0
 
     out: list[str] = []
     named: set[int] = set()
     dropped = 0
-    for kept, i, j in runs(keep):
+    for kept, i, j in _byte_runs(keep):
         if kept:
             out.extend(lines[i:j])
             continue
@@ -151,7 +170,7 @@ def compress(
         if i > 0:
             while i + repeats < j and lines[i + repeats] == lines[i - 1]:
                 repeats += 1
-        if repeats < j - i and sum(len(line) + 1 for line in lines[i:j]) <= min_gap_chars:
+        if repeats < j - i and j - i <= min_gap_chars and sum(map(len, lines[i:j])) + j - i <= min_gap_chars:
             out.extend(lines[i:j])
         else:
             dropped += j - i
@@ -197,51 +216,73 @@ def _cluster(
     lead: int,
     threshold: float,
     budget: int,
-) -> tuple[list[int], list[list[str]], list[int]]:
+) -> tuple[list[int], list[list[str]], list[int], list[int]]:
     """Assign every line a template cluster. ``tokens_of``: each key's tokens; ``group_of``: each key's
     group (token count and first ``lead`` tokens), the only clusters it may join.
 
-    Returns the per-line cluster ids, each cluster's tokens and the per-line fine (number-masked) key ids.
+    Returns the per-line cluster ids, each cluster's tokens, the per-line fine (number-masked) key ids and
+    each fine key's cluster. Keys are clustered once each, in the order of their first line.
     """
     fine: dict[str, int] = {}
     cluster_of_fine: list[int] = []
     clusters: list[list[str]] = []
     groups: dict[Group, list[int]] = {}
-    per_line: list[int] = []
-    fine_ids: list[int] = []
-    for key in keys:
-        fid = fine.get(key)
-        if fid is None:
-            fid = len(cluster_of_fine)
-            fine[key] = fid
-            tokens = tokens_of[key]
-            group = groups.setdefault(group_of[key], [])
-            best = -1
-            best_score = -1.0
-            body = len(tokens) - lead
-            for cid in group[-20:]:
-                if budget <= 0:
-                    break
-                budget -= 1
-                if body <= 0:
-                    score = 1.0  # same length, same (whole) leading tokens: the same template
-                else:
-                    ctoks = clusters[cid]
-                    same = sum(1 for a, b in zip(ctoks[lead:], tokens[lead:], strict=True) if a == b)
-                    score = same / body
-                if score >= threshold and score > best_score:
-                    best, best_score = cid, score
-            if best < 0:
-                best = len(clusters)
-                clusters.append(tokens)
-                group.append(best)
+    for key in dict.fromkeys(keys):
+        fine[key] = len(cluster_of_fine)
+        tokens = tokens_of[key]
+        group = groups.setdefault(group_of[key], [])
+        best = -1
+        best_score = -1.0
+        body = len(tokens) - lead
+        for cid in group[-20:]:
+            if budget <= 0:
+                break
+            budget -= 1
+            if body <= 0:
+                score = 1.0  # same length, same (whole) leading tokens: the same template
             else:
-                ctoks = clusters[best]
-                clusters[best] = [a if a == b else _WILD for a, b in zip(ctoks, tokens, strict=True)]
-            cluster_of_fine.append(best)
-        per_line.append(cluster_of_fine[fid])
-        fine_ids.append(fid)
-    return per_line, clusters, fine_ids
+                ctoks = clusters[cid]
+                same = sum(1 for a, b in zip(ctoks[lead:], tokens[lead:], strict=True) if a == b)
+                score = same / body
+            if score >= threshold and score > best_score:
+                best, best_score = cid, score
+        if best < 0:
+            best = len(clusters)
+            clusters.append(tokens)
+            group.append(best)
+        else:
+            ctoks = clusters[best]
+            clusters[best] = [a if a == b else _WILD for a, b in zip(ctoks, tokens, strict=True)]
+        cluster_of_fine.append(best)
+    fine_ids = list(map(fine.__getitem__, keys))
+    return list(map(cluster_of_fine.__getitem__, fine_ids)), clusters, fine_ids, cluster_of_fine
+
+
+def _or(a: bytes | bytearray, b: bytes | bytearray) -> bytearray:
+    """Byte-wise OR of two equally long 0/1 flag strings."""
+    n = len(a)
+    return bytearray((int.from_bytes(a, "big") | int.from_bytes(b, "big")).to_bytes(n, "big"))
+
+
+def _byte_runs(keep: bytearray) -> Iterator[tuple[bool, int, int]]:
+    """:func:`runs` for 0/1 flags, each run found with one C-level search."""
+    n = len(keep)
+    i = 0
+    while i < n:
+        flag = keep[i] == 1
+        j = keep.find(b"\x00" if flag else b"\x01", i + 1)
+        j = n if j < 0 else j
+        yield flag, i, j
+        i = j
+
+
+_TRACE_CUES = ("at ", 'File "', "Caused by:", "... ", "Traceback ")
+"""Every :data:`_TRACE_LINES` match holds one of these."""
+
+
+def _may_flag(text: str, low: str) -> bool:
+    """False when :func:`_important_lines` flags nothing: no keyword and no trace cue anywhere."""
+    return any(word in low for word, _, _ in _KEYWORDS) or any(cue in text for cue in _TRACE_CUES)
 
 
 def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -> bytearray:
@@ -261,17 +302,17 @@ def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -
                 pos = low.find(word, nxt)
             else:
                 pos = low.find(word, pos + 1)
-    in_trace = False
-    for i, line in enumerate(lines):
-        head = line[:1]
-        if head in (" ", "\t", "C", "T") and _TRACE.match(line):
-            flags[i] = 1
-        if flags[i]:
-            in_trace = True
-        elif in_trace and head in (" ", "\t") and line.strip():
-            flags[i] = 1
-        else:
-            in_trace = False
+    trace = any(cue in text for cue in _TRACE_CUES)
+    for m in _TRACE_LINES.finditer("\n" + text) if trace else ():  # m.start(): the line's start in ``text``
+        flags[bisect_right(starts, m.start()) - 1] = 1
+    # an indented, non-blank line right after a flagged one (or its continuation) is flagged too
+    k = flags.find(1)
+    while k >= 0:
+        j = k + 1
+        while j < n and not flags[j] and lines[j][:1] in (" ", "\t") and lines[j].strip():
+            flags[j] = 1
+            j += 1
+        k = flags.find(1, j)
     return flags
 
 
@@ -330,12 +371,9 @@ def _gap_detail(
         parts.append(
             "repeats of the line above" if repeats == end - start else f"{repeats} repeats of the line above"
         )
-    tally: dict[int, int] = {}
-    first: dict[int, int] = {}
-    for i in range(start + repeats, end):
-        c = cluster_of_line[i]
-        tally[c] = tally.get(c, 0) + 1
-        first.setdefault(c, i)
+    part = cluster_of_line[start + repeats : end]
+    tally = Counter(part)  # in order of first line, as the sort below needs for ties
+    first = dict(zip(reversed(part), range(end - 1, start + repeats - 1, -1), strict=True))
     fresh = [c for c in sorted(tally, key=lambda c: -tally[c]) if c not in named and lines[first[c]].strip()]
     for c in fresh[:shown]:
         named.add(c)

@@ -44,13 +44,15 @@ from __future__ import annotations
 
 import operator
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice, repeat
+from itertools import compress as selected
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
-from headroom.transforms.compressors._util import detail_text, omitted, quote_template, runs, template
+from headroom.transforms.compressors._util import _mask, detail_text, omitted, quote_template, runs, template
 
 _SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
@@ -94,6 +96,27 @@ def _is_passing(line: str) -> bool:
         or tokens[1] in _PASS_WORDS
         or (tokens[0] in _PASS_WORDS and tokens[0] != "XPASS")
     )
+
+
+_PASS_ENDS = (".", "s", "x", "X", "]")
+_PASS_CUES = (" ... ", "PASS", "SKIP", "XFAIL", "=== ", "\u2713 ", "\u221a ")
+"""A line :func:`_is_passing` accepts ends (right-stripped) with one of ``_PASS_ENDS`` (dots and progress
+lines) or holds one of ``_PASS_CUES`` (verbose pass lines, ``... ok``, go test's ``=== RUN``, check marks)."""
+
+
+def _passing_lines(lines: list[str]) -> set[str]:
+    """The lines :func:`_is_passing` accepts, testing only the lines a C-level scan finds a cue in."""
+    candidates = set(selected(lines, map(str.endswith, map(str.rstrip, lines), repeat(_PASS_ENDS))))
+    text = "\n".join(lines)
+    if any(cue in text for cue in _PASS_CUES):
+        starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+        for cue in _PASS_CUES:
+            k = text.find(cue)
+            while k >= 0:
+                i = bisect_right(starts, k) - 1
+                candidates.add(lines[i])
+                k = text.find(cue, starts[i + 1]) if i + 1 < len(lines) else -1
+    return set(filter(_is_passing, candidates))
 
 
 def _tally(run: list[str]) -> str:
@@ -144,7 +167,10 @@ def compress(
     if repeats:
         lines = fold_warnings(lines, unit)
         lines = fold_failures(lines, unit)
-    lines = text_compressor.fold_runs(lines, unit, _is_passing, min_run, _pass_marker, keep_last=False)
+    passing = _passing_lines(lines)
+    lines = text_compressor.fold_runs(
+        lines, unit, passing.__contains__, min_run, _pass_marker, keep_last=False
+    )
     # Each step below is skipped when a C-level check on the text shows it would change nothing (the
     # markers the steps before add start with "[" and hold no quotes).
     if trim_frames and (text.startswith(">") or "\n>" in text):
@@ -277,56 +303,92 @@ def _banner(line: str) -> bool:
 
 
 def _reports(lines: list[str]) -> list[_Report]:
-    """Every unittest failure block and pytest failure section, in order (one linear pass)."""
+    """Every unittest failure block and pytest failure section, in order (one linear pass).
+
+    Only lines starting with ``=``, ``-`` or ``_`` can open or close a report (rules, banners, titles):
+    those are found at C speed and the others are passed over."""
     found: list[_Report] = []
+    masked: dict[str, tuple[str, ...]] = {}  # shared by the reports' maskers
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}  # pytest sections' line roles
     n = len(lines)
-    i = 0
-    while i < n:
+    marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
+    titles = {k: _pytest_title(lines[k]) for k in marks if lines[k].startswith("___")}  # else None
+
+    def unittest_end(j: int) -> bool:
+        return j + 1 < n and (
+            (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
+            or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
+        )
+
+    # where a unittest block or a pytest section ends (a report runs to the first one after its start)
+    unittest_ends = [*filter(unittest_end, marks), n]
+    pytest_ends = [*(j for j in marks if titles.get(j) is not None or _banner(lines[j])), n]
+
+    k = 0
+    while k < len(marks):
+        i = marks[k]
         line = lines[i]
         head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
+        title = titles.get(i) if head is None else None
         if head is not None:
-            j = i + 2
-            while j < n and not (
-                j + 1 < n
-                and (
-                    (_rule(lines[j], "=") and _UT_HEAD.fullmatch(lines[j + 1]) is not None)
-                    or (_rule(lines[j], "-") and lines[j + 1].startswith("Ran "))
-                )
-            ):
-                j += 1
-            found.append(_unittest_report(lines, i, j, head.group(1)))
-            i = j
+            j = unittest_ends[bisect_left(unittest_ends, i + 2)]
+            found.append(_unittest_report(lines, i, j, head.group(1), masked))
+        elif title is not None:
+            j = pytest_ends[bisect_left(pytest_ends, i + 1)]
+            found.append(_pytest_report(lines, i, j, title, masked, shapes))
+        else:
+            k += 1
             continue
-        title = _pytest_title(line)
-        if title is not None:
-            j = i + 1
-            while j < n and _pytest_title(lines[j]) is None and not _banner(lines[j]):
-                j += 1
-            found.append(_pytest_report(lines, i, j, title))
-            i = j
-            continue
-        i += 1
+        k = bisect_left(marks, j, k)
     return found
 
 
-def _masker(name: str) -> Callable[[str], str]:
-    """Masks a line for comparison: the test's name, then numbers, ids and addresses."""
+# ASCII digits 1-9 -> "1" ("0" stays: ``0x`` starts a hex id). The masks see only digit classes, so blocks
+# equal under this map mask equally.
+# Every ASCII character has an entry: str.translate's ASCII fast path then never looks up a missing key.
+_DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
+
+
+def _masker(name: str, masked: dict[str, tuple[str, ...]]) -> Callable[[list[str]], tuple[str, ...]]:
+    """Masks lines for comparison: the test's name, then numbers, ids and addresses. The lines are masked
+    as one block (no mask spans a line break, so this equals masking each line alone); ``masked`` memoizes
+    by the block with its digits mapped to their class (:data:`_DIGIT_CLASS`), so repeated reports that
+    differ only in numbers are masked once."""
     word = name.split()[-1] if name.split() else name
     names = [word]
     short = word.split("[", 1)[0].rsplit(".", 1)[-1]
     if short and short != word:
         names.append(short)
 
-    def mask(line: str) -> str:
+    def mask(lines: list[str]) -> tuple[str, ...]:
+        block = "\n".join(lines)
         for item in names:
-            line = line.replace(item, "<test>")
-        return template(line)
+            block = block.replace(item, "<test>")
+        cheap = block.translate(_DIGIT_CLASS)
+        key = masked.get(cheap)
+        if key is None:
+            key = masked[cheap] = tuple(line.strip() for line in _mask(block).split("\n"))
+        return key
 
     return mask
 
 
-def _unittest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
-    mask = _masker(name)
+def _is_needle(line: str) -> bool:
+    """``_NEEDLE.search(line)``, after a literal pre-check (every match contains one of these words)."""
+    return (
+        "Error" in line
+        or "Exception" in line
+        or "Traceback (" in line
+        or "FAILED" in line
+        or "FATAL" in line
+        or "ERROR" in line
+    ) and _NEEDLE.search(line) is not None
+
+
+def _unittest_report(
+    lines: list[str], start: int, end: int, name: str, masked: dict[str, tuple[str, ...]]
+) -> _Report:
+    mask = _masker(name, masked)
     key: list[str] = []
     needles: list[str] = []
     in_traceback = False
@@ -339,30 +401,48 @@ def _unittest_report(lines: list[str], start: int, end: int, name: str) -> _Repo
             in_traceback = True
         elif line.startswith("  File ") and line.endswith(f" in {name}"):
             skip = k + 1  # the test's own source line: it differs from test to test
-        if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _NEEDLE.search(line):
+        if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _is_needle(line):
             needles.append(line)
-        key.append(mask(line))
-    return _Report(start, end, name, tuple(key) if needles else (), tuple(needles))
+        key.append(line)
+    return _Report(start, end, name, mask(key) if needles else (), tuple(needles))
 
 
-def _pytest_report(lines: list[str], start: int, end: int, name: str) -> _Report:
-    mask = _masker(name)
-    key: list[str] = []
-    needles: list[str] = []
+def _pytest_report(
+    lines: list[str],
+    start: int,
+    end: int,
+    name: str,
+    masked: dict[str, tuple[str, ...]],
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]],
+) -> _Report:
+    body = lines[start + 1 : end]
+    # which lines are needles and key lines depends on digit classes only: memoized like the masks
+    cheap = "\n".join(body).translate(_DIGIT_CLASS)
+    shape = shapes.get(cheap)
+    if shape is None:
+        shape = shapes[cheap] = _pytest_shape(body)
+    needle_at, key_at, errors = shape
+    key = _masker(name, masked)(list(map(body.__getitem__, key_at))) if errors else ()
+    return _Report(start, end, name, key, tuple(map(body.__getitem__, needle_at)))
+
+
+def _pytest_shape(body: list[str]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """A pytest section's needle lines and key lines (indices into ``body``), and its count of errors."""
+    key: list[int] = []
+    needles: list[int] = []
     errors = 0
     failing = 0  # ``>`` lines seen: the first is the test's own line and differs from test to test
     captured = False
-    for k in range(start + 1, end):
-        line = lines[k]
+    for k, line in enumerate(body):
         error = line.startswith("E ")
         errors += error
         failing += line.startswith(">")
         captured = captured or (line.startswith("---") and " Captured " in line)
-        if error or _NEEDLE.search(line):
-            needles.append(line)
+        if error or _is_needle(line):
+            needles.append(k)
         if error or captured or _LOCATION.match(line) or (failing > 1 and line.startswith(">")):
-            key.append(mask(line))
-    return _Report(start, end, name, tuple(key) if errors else (), tuple(needles))
+            key.append(k)
+    return tuple(needles), tuple(key), errors
 
 
 def _names(pending: list[tuple[str, str]]) -> str:
@@ -406,17 +486,17 @@ def fold_failures(lines: list[str], unit: Unit, min_lines: int = 3) -> list[str]
     by_start = {r.start: r for r in reports}
     i = 0
     n = len(lines)
-    while i < n:
-        hit = verdict.get(i)
-        if hit is None:
+    for start in [*sorted(verdict), n]:  # the lines between folded reports are copied in slices
+        if start > i:
             if pending:
                 out.append(omitted(unit, [(dropped, "lines"), (len(pending), "tests")], _names(pending)))
                 pending, dropped = [], 0
-            out.append(lines[i])
-            i += 1
-            continue
+            out.extend(lines[i:start])
+            i = start
+        if start == n:
+            break
         report = by_start[i]
-        rep, kept = hit
+        rep, kept = verdict[i]
         if kept:
             title = report.start + (1 if _rule(lines[report.start], "=") else 0)
             out.append(lines[title])

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable
+from itertools import compress as selected
 from itertools import islice
 
 from headroom.engine.units import Unit
@@ -79,11 +81,15 @@ def compress(
         lines = fold_repeats(lines, unit, min_repeat)
     if templates:
         lines = fold_templates(lines, unit, min_template_run)
-    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines):
-        if paragraphs:
-            lines = fold_paragraphs(lines, unit, min_paragraph_lines)
+    occurrences = Counter(lines) if paragraphs or blocks else Counter()
+    blank = list(selected(occurrences, map(operator.not_, map(str.strip, occurrences))))
+    if (paragraphs or blocks) and _repeats_a_nonblank_line(lines, occurrences, blank):
+        if paragraphs and blank:  # one paragraph alone repeats nothing
+            folded = fold_paragraphs(lines, unit, min_paragraph_lines)
+            if folded != lines:
+                lines, occurrences = folded, Counter(folded)
         if blocks:
-            lines = fold_blocks(lines, unit, min_block_lines)
+            lines = fold_blocks(lines, unit, min_block_lines, occurrences)
     if ansi:
         lines.append(omitted(unit, [(ansi, "terminal control sequences")]))
     result = "\n".join(lines)
@@ -128,13 +134,12 @@ def _has_progress_cue(text: str) -> bool:
     return any(cue in text for cue in _PROGRESS_CUES)
 
 
-def _repeats_a_nonblank_line(lines: list[str]) -> bool:
+def _repeats_a_nonblank_line(lines: list[str], occurrences: Counter[str], blank: list[str]) -> bool:
     """Some non-blank line occurs twice: a repeated paragraph or block needs one, so without it
-    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing."""
-    distinct = set(lines)
-    blank = [line for line in distinct if not line.strip()]
-    blank_lines = sum(map(lines.count, blank))
-    return len(lines) - blank_lines != len(distinct) - len(blank)
+    :func:`fold_paragraphs` and :func:`fold_blocks` change nothing. ``occurrences``: ``Counter(lines)``;
+    ``blank``: its blank (empty or whitespace) lines."""
+    blank_lines = sum(map(occurrences.__getitem__, blank))
+    return len(lines) - blank_lines != len(occurrences) - len(blank)
 
 
 def _progress_marker(unit: Unit, run: list[str]) -> str:
@@ -200,9 +205,11 @@ def fold_templates(lines: list[str], unit: Unit, min_run: int) -> list[str]:
     min_run = max(min_run, 3)
     if len(lines) < min_run:
         return lines
-    keys = [k.strip() for k in line_keys("\n".join(lines))]
+    keys = list(map(str.strip, line_keys("\n".join(lines))))
     if len(keys) != len(lines):
         return lines
+    if not any(map(operator.eq, keys, islice(keys, 2, None))):
+        return lines  # three neighbours sharing a template include lines i and i+2 sharing one
     same = list(map(operator.eq, keys, islice(keys, 1, None)))  # same[i]: lines i and i+1 share a template
     if not any(map(operator.and_, same, islice(same, 1, None))):
         return lines  # no three neighbours share a template: no run (min_run >= 3)
@@ -267,27 +274,34 @@ def _is_rule(line: str) -> bool:
     return not stripped or (len(stripped) >= 3 and stripped == stripped[0] * len(stripped))
 
 
-def fold_blocks(lines: list[str], unit: Unit, min_lines: int) -> list[str]:
-    """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each."""
+def fold_blocks(
+    lines: list[str], unit: Unit, min_lines: int, occurrences: Counter[str] | None = None
+) -> list[str]:
+    """Runs of at least ``min_lines`` lines repeating an earlier run exactly become one marker each.
+    ``occurrences``: ``Counter(lines)`` when the caller has it."""
     min_lines = max(min_lines, 2)
     n = len(lines)
     if n < 2 * min_lines:
         return lines
+    # A repeated run is made of lines that occur more than once: only where ``min_lines`` of them follow
+    # each other can one start (or be the earlier copy), so everything else is passed over unexamined.
+    if occurrences is None:
+        occurrences = Counter(lines)
+    repeated = bytes(map((1).__lt__, map(occurrences.__getitem__, lines)))
+    window = b"\x01" * min_lines
+    if window not in repeated:
+        return lines
     ids: dict[str, int] = {}
     seq = [ids.setdefault(line, len(ids)) for line in lines]
-    repeated = bytearray(len(ids))
-    first_seen = bytearray(len(ids))
-    for v in seq:
-        if first_seen[v]:
-            repeated[v] = 1
-        first_seen[v] = 1
     seen: dict[tuple[int, ...], int] = {}
     out: list[str] = []
     i = 0
     while i < n:
-        if not repeated[seq[i]]:  # a line that occurs once starts no repeated run
-            out.append(lines[i])
-            i += 1
+        if not repeated[i]:  # a line that occurs once starts no repeated run
+            nxt = repeated.find(window, i)
+            nxt = n if nxt < 0 else nxt
+            out.extend(lines[i:nxt])
+            i = nxt
             continue
         key = tuple(seq[i : i + min_lines])
         first = seen.get(key) if len(key) == min_lines else None

@@ -1,0 +1,80 @@
+"""JSON table fast paths: bucketed record keys, per-field matching and anomaly scans equal the per-record
+definitions they replace."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.transforms.compressors import json as json_module
+from headroom.transforms.compressors.json import (
+    _field_stats,
+    _is_error,
+    _key_matches,
+    _record_key,
+    _record_keys,
+    _record_matches,
+    _special,
+)
+
+scalar = st.sampled_from(
+    [None, True, False, 0, 1, 1.0, -0.0, 0.0, math.nan, "", "x", "error", "FAILED", "1042"]
+)
+value = st.one_of(
+    scalar, st.lists(scalar, max_size=2), st.dictionaries(st.sampled_from("ab"), scalar, max_size=1)
+)
+record = st.dictionaries(st.sampled_from(["id", "name", "error", "status", "tags"]), value, max_size=5)
+records = st.lists(st.one_of(record, record, record, scalar), min_size=1, max_size=30)
+
+
+def columns_of(rows: list[Any]) -> list[str]:
+    return list(dict.fromkeys(k for r in rows if isinstance(r, dict) for k in r))
+
+
+def same_partition(a: list[Any], b: list[Any]) -> bool:
+    return all((a[i] == a[j]) == (b[i] == b[j]) for i in range(len(a)) for j in range(len(a)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=records)
+def test_bucketed_keys_group_records_exactly_as_record_key(rows: list[Any]) -> None:
+    rows = rows + [dict(r) if isinstance(r, dict) else r for r in rows[:3]]  # some equal copies
+    assert same_partition(_record_keys(rows, columns_of(rows)), [_record_key(r) for r in rows])
+
+
+def reference_special(
+    rows: list[Any], shape: tuple[str, ...], null_share: dict[str, float], limit: int
+) -> list[int]:
+    errors, odd = [], []
+    rare_null = {k for k, share in null_share.items() if share <= 0.1}
+    kinds: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            odd.append(i)
+        elif _is_error(r, kinds):
+            errors.append(i)
+        elif r.keys() != set(shape) or any(r.get(k, 0) is None for k in rare_null):
+            odd.append(i)
+    return sorted((errors + odd)[:limit])
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=records, request=st.sampled_from(["why?", "show 1042", "where is error", "x"]))
+def test_field_scans_equal_the_per_record_checks(rows: list[Any], request: str) -> None:
+    columns = columns_of(rows)
+    dicts = [r for r in rows if isinstance(r, dict)]
+    _, _, null_share = _field_stats(dicts, columns, 5)
+    shape = tuple(dicts[0]) if dicts else ()
+    for limit in (2, 100):
+        assert _special(rows, shape, null_share, limit) == reference_special(rows, shape, null_share, limit)
+    numbers = frozenset(json_module._REQUEST_NUMBER.findall(request))
+    for key_like in ({"id", "name"}, {"status"}, set()):
+        expected = {
+            i
+            for i, r in enumerate(rows)
+            if isinstance(r, dict) and _record_matches(r, [], request, key_like, numbers)
+        }
+        assert _key_matches(rows, key_like, request, numbers) == expected
