@@ -21,8 +21,7 @@ from pydantic import Field
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
-from headroom.transforms.compressors.testrun import _SIGNS as _TEST_SIGNS
-from headroom.transforms.compressors.testrun import _is_passing
+from headroom.transforms.compressors.testrun import TEST_SIGNS, is_passing
 from headroom.transforms.detect import ContentType, detect, is_listing_command
 from headroom.transforms.markers import marker
 from headroom.transforms.search import SearchCompressor, is_search_command
@@ -221,8 +220,8 @@ def _windows(
         pos += size
     if hidden == len(keys):
         return None
-    if _TEST_SIGNS.search(text) is not None:
-        keys = [_HIDDEN if _is_passing(key) else key for key in keys]
+    if TEST_SIGNS.search(text) is not None:
+        keys = [_HIDDEN if is_passing(key) else key for key in keys]
     lines = _Lines(tuple(keys), lines.numbers)
     return _Indexed(lines, lines.anchors())
 

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from headroom.transforms.compressors._util import template
 from headroom.transforms.compressors.testrun import (
-    _is_passing,
     _masker,
     _passing_lines,
     _pytest_report,
     _reports,
+    is_passing,
 )
 
 PIECES = [
@@ -109,7 +109,7 @@ PASS_LINES = [
 @settings(max_examples=300, deadline=None)
 @given(lines=st.lists(st.sampled_from(PASS_LINES), min_size=1, max_size=30))
 def test_passing_lines_are_exactly_the_lines_is_passing_accepts(lines: list[str]) -> None:
-    assert _passing_lines(lines) == {line for line in lines if _is_passing(line)}
+    assert _passing_lines(lines) == {line for line in lines if is_passing(line)}
 
 
 SECTION_LINES = [

@@ -34,7 +34,7 @@ def request_terms(unit: Unit) -> list[str]:
 
     Lower-cased, deduplicated, in first-seen order.
     """
-    return list(_terms(unit.context.user_request, unit.context.tool_input))
+    return list(terms_of(unit.context.user_request, unit.context.tool_input))
 
 
 def request_ids(unit: Unit) -> list[str]:
@@ -45,7 +45,7 @@ def request_ids(unit: Unit) -> list[str]:
 
 def request_identifiers(unit: Unit) -> set[str]:
     """Identifier-like words (3+ chars) in the user's request and the quoted terms."""
-    return set(_identifiers(unit.context.user_request, unit.context.tool_input))
+    return set(identifiers_of(unit.context.user_request, unit.context.tool_input))
 
 
 # The request-derived word lists below are pure functions of the context strings, which every part of every
@@ -54,7 +54,8 @@ def request_identifiers(unit: Unit) -> set[str]:
 
 
 @lru_cache(maxsize=256)
-def _terms(user_request: str | None, tool_input: str | None) -> tuple[str, ...]:
+def terms_of(user_request: str | None, tool_input: str | None) -> tuple[str, ...]:
+    """:func:`request_terms` from the request and the tool input themselves (cached)."""
     found: list[str] = []
     if user_request:
         for match in _QUOTED.finditer(user_request):
@@ -87,16 +88,17 @@ def _ids(user_request: str | None) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _identifiers(user_request: str | None, tool_input: str | None) -> frozenset[str]:
+def identifiers_of(user_request: str | None, tool_input: str | None) -> frozenset[str]:
+    """:func:`request_identifiers` from the request and the tool input themselves (cached)."""
     words: set[str] = set()
     if user_request:
         words.update(m.group(0) for m in _IDENT.finditer(user_request))
-    for term in _terms(user_request, tool_input):
+    for term in terms_of(user_request, tool_input):
         words.update(m.group(0) for m in _IDENT.finditer(term))
     return frozenset(words)
 
 
-def _mask(text: str) -> str:
+def mask_variables(text: str) -> str:
     text = _UUID.sub("<id>", text)
     text = _HEX.sub("<hex>", text)
     text = _IP.sub("<ip>", text)
@@ -106,7 +108,7 @@ def _mask(text: str) -> str:
 
 def template(line: str) -> str:
     """The line with its variable parts masked: uuids, hex ids, IPs and numbers."""
-    return _mask(line).strip()
+    return mask_variables(line).strip()
 
 
 def line_keys(text: str) -> list[str]:

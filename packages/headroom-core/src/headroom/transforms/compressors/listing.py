@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from headroom.engine.units import Unit
-from headroom.transforms.compressors._util import _identifiers, _terms, detail_text, omitted
+from headroom.transforms.compressors._util import detail_text, identifiers_of, omitted, terms_of
 
 LONG_RE = re.compile(
     r"^(?P<perm>[-dlcbpsD?][rwxsStTl-]{9}[.+@]?) +(?P<links>\d+) +(?P<owner>\S+) +(?P<group>\S+) +"
@@ -254,13 +254,13 @@ def _request_words(
     """Lower-cased: identifiers (4+ chars) of the user's request and of the agent's text before pasted
     output; name parts (3+ chars) of the tool call's words and quoted terms; every path component of those
     words. Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
-    words = set(_identifiers(user_request, tool_input))
+    words = set(identifiers_of(user_request, tool_input))
     if tool_input and not tool_input.lstrip().startswith("{"):  # pasted output: the agent's text before it
-        words.update(_identifiers(tool_input[:20_000], None))
+        words.update(identifiers_of(tool_input[:20_000], None))
     idents = frozenset(w.lower() for w in words if len(w) >= 4)
     names: dict[str, None] = {}
     dirs: dict[str, None] = {}
-    for term in _terms(user_request, tool_input):
+    for term in terms_of(user_request, tool_input):
         for word in term.split():
             parts = [p for p in word.strip("'\"`").lower().split("/") if p not in ("", ".", "..")]
             if not parts or parts[0].startswith("-"):

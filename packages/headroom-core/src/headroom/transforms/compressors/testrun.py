@@ -52,9 +52,16 @@ from itertools import compress as selected
 
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
-from headroom.transforms.compressors._util import _mask, detail_text, omitted, quote_template, runs, template
+from headroom.transforms.compressors._util import (
+    detail_text,
+    mask_variables,
+    omitted,
+    quote_template,
+    runs,
+    template,
+)
 
-_SIGNS = re.compile(
+TEST_SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
     r"|no tests ran|FAILURES =|ERRORS =|short test summary info =)|^collected \d+ items?\b|"
     r"^Ran \d+ tests? in |^(?:OK|FAILED)(?: \(|$)|^--- (?:PASS|FAIL): |^=== RUN |"
@@ -72,7 +79,7 @@ _PASS_WORDS = frozenset({"PASSED", "SKIPPED", "XFAIL", "XPASS"})
 _STARTS = ("--- PASS:", "--- SKIP:", "=== RUN ", "=== PAUSE ", "=== CONT ", "✓ ", "√ ")
 
 
-def _is_passing(line: str) -> bool:
+def is_passing(line: str) -> bool:
     """A line that only says tests passed (or were skipped): progress dots or a verbose pass line."""
     if len(line) > 500:
         return False
@@ -100,12 +107,12 @@ def _is_passing(line: str) -> bool:
 
 _PASS_ENDS = (".", "s", "x", "X", "]")
 _PASS_CUES = (" ... ", "PASS", "SKIP", "XFAIL", "=== ", "\u2713 ", "\u221a ")
-"""A line :func:`_is_passing` accepts ends (right-stripped) with one of ``_PASS_ENDS`` (dots and progress
+"""A line :func:`is_passing` accepts ends (right-stripped) with one of ``_PASS_ENDS`` (dots and progress
 lines) or holds one of ``_PASS_CUES`` (verbose pass lines, ``... ok``, go test's ``=== RUN``, check marks)."""
 
 
 def _passing_lines(lines: list[str]) -> set[str]:
-    """The lines :func:`_is_passing` accepts, testing only the lines a C-level scan finds a cue in."""
+    """The lines :func:`is_passing` accepts, testing only the lines a C-level scan finds a cue in."""
     candidates = set(selected(lines, map(str.endswith, map(str.rstrip, lines), repeat(_PASS_ENDS))))
     text = "\n".join(lines)
     if any(cue in text for cue in _PASS_CUES):
@@ -116,7 +123,7 @@ def _passing_lines(lines: list[str]) -> set[str]:
                 i = bisect_right(starts, k) - 1
                 candidates.add(lines[i])
                 k = text.find(cue, starts[i + 1]) if i + 1 < len(lines) else -1
-    return set(filter(_is_passing, candidates))
+    return set(filter(is_passing, candidates))
 
 
 def _tally(run: list[str]) -> str:
@@ -161,7 +168,7 @@ def compress(
     min_saving: float = 0.05,
 ) -> str | None:
     """The test output with passing noise collapsed, or None when it is not a test run."""
-    if not _SIGNS.search(text):
+    if not TEST_SIGNS.search(text):
         return None
     lines = text.split("\n")
     if repeats:
@@ -367,7 +374,7 @@ def _masker(name: str, masked: dict[str, tuple[str, ...]]) -> Callable[[list[str
         cheap = block.translate(_DIGIT_CLASS)
         key = masked.get(cheap)
         if key is None:
-            key = masked[cheap] = tuple(line.strip() for line in _mask(block).split("\n"))
+            key = masked[cheap] = tuple(line.strip() for line in mask_variables(block).split("\n"))
         return key
 
     return mask
