@@ -69,7 +69,7 @@ def test_a_long_unchanged_unit_is_counted_only_when_its_count_is_read() -> None:
 def test_the_async_count_gives_the_same_figures_in_a_worker_thread() -> None:
     engine = CountingEngine(ProxyConfig(transforms=[HalfLines()]))
     result = engine.compress(body(PROSE, LINES))
-    assert result.uncounted == [PROSE]
+    assert [text for _, text in result.uncounted] == [PROSE]
     anyio.run(result.acount_pending, 1)  # offload threshold 1 char: counted in a worker thread
     assert result.uncounted == []
     assert result.counted_before == COUNT(PROSE) + COUNT(LINES)
@@ -81,3 +81,14 @@ def test_memo_hits_keep_unchanged_units_uncounted_and_figures_equal() -> None:
     second = engine.compress(body(PROSE, LINES))
     assert second.memo_hits == 2
     assert (first.tokens_before, first.tokens_after) == (second.tokens_before, second.tokens_after)
+
+
+def test_a_unit_counted_late_is_not_counted_again_on_later_turns() -> None:
+    engine = CountingEngine(ProxyConfig(transforms=[HalfLines()]))
+    first = engine.compress(body(PROSE, LINES))
+    assert first.tokens_before > 0  # read: PROSE counted now, and its memo entry learns the count
+    later = engine.compress(body(PROSE, LINES, SHORT))  # the session re-sends its history
+    assert later.memo_hits == 2
+    assert later.uncounted == []
+    assert later.tokens_before == first.tokens_before + COUNT(SHORT)
+    assert engine.counted.count(PROSE) == 1  # a re-sent history pays for new content only

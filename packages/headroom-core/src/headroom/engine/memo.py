@@ -75,6 +75,13 @@ class Memo:
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 
+    def fill_count(self, key: str, tokens: int) -> None:
+        """Give an unchanged, uncounted entry its token count (counted later, off the request's path)."""
+        with self._lock:
+            outcome = self._items.get(key)
+            if outcome is not None and outcome.text is None and outcome.tokens_before is None:
+                self._items[key] = UnitOutcome(None, None, tokens, tokens, outcome.note)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

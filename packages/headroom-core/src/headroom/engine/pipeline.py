@@ -194,7 +194,7 @@ class Engine:
             transforms={t.name: TransformStats() for t in transforms},
             tokens_exact=self.counter.exact,
             counter=self.counter.count,
-            on_counted=self.stats.add_unchanged,
+            on_counted=self._counted,
         )
         if not slots:
             result.skipped = "no_units"
@@ -215,10 +215,11 @@ class Engine:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
-            outcome = self._unit(slot, transforms, fingerprint, deadline, result, history, count)
+            key = unit_key(fingerprint, slot.text, slot.context, history.digest)
+            outcome = self._unit(slot, key, transforms, deadline, result, history, count)
             history.add(slot.text)
             if outcome.tokens_before is None or outcome.tokens_after is None:
-                result.uncounted.append(slot.text)
+                result.uncounted.append((key, slot.text))
             else:
                 result.counted_before += outcome.tokens_before
                 result.counted_after += outcome.tokens_after
@@ -232,18 +233,23 @@ class Engine:
             result.skipped = "nothing_to_save"
         return result
 
+    def _counted(self, counts: dict[str, int]) -> None:
+        """Unchanged units counted after their request: into the running totals and their memo entries."""
+        self.stats.add_unchanged(sum(counts.values()))
+        for key, tokens in counts.items():
+            self.memo.fill_count(key, tokens)
+
     def _unit(
         self,
         slot: Slot,
+        key: str,
         transforms: list[Transform],
-        fingerprint: str,
         deadline: float,
         result: EngineResult,
         history: History,
         count: Callable[[str], int],
     ) -> UnitOutcome:
         limits = self.config.limits
-        key = unit_key(fingerprint, slot.text, slot.context, history.digest)
         hit = self.memo.get(key)
         if hit is not None:  # a replayed unit costs a hash, not even a token count
             result.memo_hits += 1

@@ -79,26 +79,28 @@ class EngineResult:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     tokens_exact: bool = False
-    uncounted: list[str] = field(default_factory=list, repr=False)
-    """Texts of unchanged units not counted yet (each counts the same before and after)."""
+    uncounted: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    """(memo key, text) of the unchanged units not counted yet (each counts the same before and after)."""
     counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
-    on_counted: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
-    """Told the tokens of the ``uncounted`` units once they are counted (the engine's running totals)."""
+    on_counted: Callable[[dict[str, int]], None] | None = field(default=None, repr=False, compare=False)
+    """Told each ``uncounted`` unit's tokens by memo key once counted (the engine's memo and totals)."""
 
     def count_pending(self) -> None:
         """Count the ``uncounted`` units now (once)."""
         if not self.uncounted:
             return
         pending, self.uncounted = self.uncounted, []
-        tokens = sum(self.counter(text) for text in pending) if self.counter is not None else 0
+        count = self.counter or (lambda _text: 0)
+        counts = {key: count(text) for key, text in pending}
+        tokens = sum(counts.values())
         self.counted_before += tokens
         self.counted_after += tokens
         if self.on_counted is not None:
-            self.on_counted(tokens)
+            self.on_counted(counts)
 
     async def acount_pending(self, offload_chars: int) -> None:
         """:meth:`count_pending` for async callers: in a worker thread when the texts are this long."""
-        if self.uncounted and sum(len(text) for text in self.uncounted) >= offload_chars:
+        if self.uncounted and sum(len(text) for _, text in self.uncounted) >= offload_chars:
             await anyio.to_thread.run_sync(self.count_pending)
         self.count_pending()
 
