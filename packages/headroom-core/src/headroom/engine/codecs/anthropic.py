@@ -15,6 +15,16 @@ def _plain_text(block: Any) -> str | None:
     return None
 
 
+def _pasted_context(
+    text: str, tags: Sequence[str], large_paste_chars: int | None, before: str | None, request: str | None
+) -> UnitContext | None:
+    """The context of a user text that is tool output (``before``: the assistant text before it)."""
+    source = paste_source(text, tags, large_paste_chars)
+    if source is None:
+        return None
+    return UnitContext(format=WireFormat.ANTHROPIC, source=source, tool_input=before, user_request=request)
+
+
 def extract(
     body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None
 ) -> list[Slot]:
@@ -50,19 +60,10 @@ def extract(
         if role != "user":
             continue
 
-        before = (last_assistant, last_user)
-
-        def pasted(text: str, before: tuple[str | None, str | None] = before) -> UnitContext | None:
-            source = paste_source(text, pasted_tags, large_paste_chars)
-            if source is None:
-                return None
-            return UnitContext(
-                format=WireFormat.ANTHROPIC, source=source, tool_input=before[0], user_request=before[1]
-            )
-
+        paste = (pasted_tags, large_paste_chars, last_assistant, last_user)
         person: list[str] = []
         if isinstance(content, str):
-            if (pasted_ctx := pasted(content)) is not None:
+            if (pasted_ctx := _pasted_context(content, *paste)) is not None:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
             else:
                 person.append(content)
@@ -91,7 +92,7 @@ def extract(
                             if text is not None and "cache_control" not in sub:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
-                    if (pasted_ctx := pasted(text)) is not None:
+                    if (pasted_ctx := _pasted_context(text, *paste)) is not None:
                         slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
                     else:
                         person.append(text)
