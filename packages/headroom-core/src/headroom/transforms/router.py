@@ -39,6 +39,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.HTML: "text",
     ContentType.TABLE: "logs",
     ContentType.LISTING: "listing",
+    ContentType.CUT_JSON: "logs",  # what "text,logs" does to it, without the text pass that changes nothing
     ContentType.TEXT: "text,logs",
 }
 
