@@ -41,6 +41,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
+from math import isfinite
 from typing import Any
 
 from headroom.engine.units import Unit
@@ -401,18 +402,20 @@ def _field_stats(
     total = len(dicts)
     for col in columns:
         values = [r.get(col, _MISSING) for r in dicts]
-        missing = sum(1 for v in values if v is _MISSING)
-        nulls = sum(1 for v in values if v is None)
+        missing = values.count(_MISSING)  # a parsed JSON value equals the sentinel (or None) only if it is it
+        nulls = values.count(None)
         nums: list[float] = [v for v in values if v.__class__ in _NUMBER_TYPES and v == v]
         texts: Counter[str] = Counter(v for v in values if v.__class__ is str)
-        others: Counter[str] = Counter(
-            ("true" if v else "false") if v.__class__ is bool else type(v).__name__
-            for v in values
-            if v is not _MISSING
-            and v is not None
-            and v.__class__ not in _NUMBER_TYPES
-            and v.__class__ is not str
-        )
+        others: Counter[str] = Counter()
+        if missing + nulls + len(nums) + texts.total() < total:  # else every value is one of those
+            others.update(
+                ("true" if v else "false") if v.__class__ is bool else type(v).__name__
+                for v in values
+                if v is not _MISSING
+                and v is not None
+                and v.__class__ not in _NUMBER_TYPES
+                and v.__class__ is not str
+            )
         null_share[col] = nulls / total if total else 0.0
         values_seen = len(nums) + sum(texts.values()) + sum(others.values())
         if not missing and not nulls and values_seen == total:
@@ -503,13 +506,20 @@ def _record_matches(
 def _key_matches(records: list[Any], key_like: set[str], request: str, numbers: frozenset[str]) -> set[int]:
     """:func:`_record_matches` without terms (only key-like fields can match), one field at a time."""
     found: set[int] = set()
+    longest = len(request)  # lower() never shortens a text: a longer value cannot be in the request
+    # A finite number's text holds a digit: without digits in the request none can match.
+    digitless = not numbers and not any(map(str.isdigit, request))
     for key in key_like:
         for i, r in enumerate(records):
             if not isinstance(r, dict):
                 continue
             value = r.get(key, _MISSING)
             if isinstance(value, str):
+                if len(value) > longest:
+                    continue
                 low = value.lower()
+            elif digitless and (value.__class__ is int or (value.__class__ is float and isfinite(value))):
+                continue
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 low = str(value)
                 if low in numbers and isinstance(value, int):
@@ -582,8 +592,8 @@ def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) 
         idx = [i for i, v in enumerate(values) if v.__class__ in _NUMBER_TYPES and v == v]
         if not idx:
             continue
-        lo = min(idx, key=lambda i: values[i])
-        hi = max(idx, key=lambda i: values[i])
+        lo = min(idx, key=values.__getitem__)
+        hi = max(idx, key=values.__getitem__)
         if lo != hi:
             numeric += 1
             found.update((lo, hi))
