@@ -205,9 +205,7 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
     n = len(lines)
     keep = bytearray(b"\x01") * n
     floor = 0
-    for k in range(n):
-        if not lines[k].startswith(">"):
-            continue
+    for k in selected(range(n), map(str.startswith, lines, repeat(">"))):
         b = k
         while b > floor and (lines[b - 1][:4] == "    " or not lines[b - 1].strip()):
             b -= 1
@@ -219,6 +217,8 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
         for i in range(b + 1, k - context):
             if not _FRAME_KEEP.search(lines[i]):
                 keep[i] = 0
+    if 0 not in keep:
+        return lines  # no listing long enough to shorten
     out: list[str] = []
     for kept, i, j in runs(keep):
         if kept or j - i == 1:
