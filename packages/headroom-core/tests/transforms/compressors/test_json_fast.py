@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from headroom.transforms.compressors import json as json_module
 from headroom.transforms.compressors.json import (
+    _extremes,
     _field_stats,
     _is_error,
     _key_matches,
@@ -114,3 +115,16 @@ def test_field_stats_count_missing_nulls_and_other_kinds_per_value(rows: list[An
         assert (f"{nulls} null" in summary) == bool(nulls)
         for kind, count in others.items():
             assert f"{kind} {count}" in summary
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=records)
+def test_column_values_read_once_give_what_each_scan_reads_itself(rows: list[Any]) -> None:
+    dicts = [r for r in rows if isinstance(r, dict)]
+    columns = columns_of(rows)
+    values = {col: [r.get(col, json_module._MISSING) for r in dicts] for col in columns}
+    assert _record_keys(rows, columns, values) == _record_keys(rows, columns)
+    assert _field_stats(dicts, columns, 5, values) == _field_stats(dicts, columns, 5)
+    constant = _field_stats(dicts, columns, 5)[1]
+    if len(dicts) == len(rows):
+        assert _extremes(rows, columns, constant, values) == _extremes(rows, columns, constant)
