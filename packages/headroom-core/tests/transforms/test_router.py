@@ -28,6 +28,7 @@ LOG = "\n".join(
 LOG_WITH_ERROR = LOG + "\n081109 204000 999 ERROR dfs.DataNode: Disk failure on /data/7, volume lost\n" + LOG
 GREP = "\n".join(f"src/m{f}.py:{k}:    value = handler_{f}(k)" for f in range(10) for k in range(1, 9))
 VIEW = "\n".join(f"{n:6d}\t    x_{n} = compute(y_{n})  # step {n}" for n in range(1, 200))
+CUT = json.dumps([{"id": i, "name": f"item{i}", "status": "ok"} for i in range(400)], indent=2)
 DIFF = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a = 1\n+a = 2\n b = 3\n"
 
 
@@ -43,6 +44,9 @@ DIFF = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a = 
         ("The quick brown fox jumps over the lazy dog.\n" * 20, ContentType.TEXT),
         ("<!DOCTYPE html>\n<html><body>\n<div>x</div>\n</body></html>", ContentType.HTML),
         ("\n".join(f"| {i} | name{i} | {i * 3} |" for i in range(30)), ContentType.TABLE),
+        (CUT[: CUT.rfind("\n", 0, len(CUT) // 2)], ContentType.CUT_JSON),
+        (CUT[: CUT.rfind("\n", 0, len(CUT) // 2)] + "\n]", ContentType.JSON),  # closes: JSON's own test
+        ("[notice] pip is old\n" + "\n".join(f"line {i} of text" for i in range(40)), ContentType.TEXT),
     ],
 )
 def test_detect(text: str, kind: ContentType) -> None:
@@ -374,3 +378,40 @@ def test_under_the_engine_min_saving_is_judged_on_the_engines_exact_counts() -> 
     assert kept.body is body
     (note,) = kept.transforms["router"].notes
     assert note.endswith(":below_min_saving")
+
+
+def test_cut_json_goes_to_the_logs_compressor_with_its_head_tail_and_rare_lines() -> None:
+    text = CUT[: CUT.rfind("\n", 0, len(CUT) // 2)].replace('"status": "ok"', '"status": "degraded"', 1)
+    unit = make_unit(text)
+    decision = ContentRouter().route(unit)
+    assert decision.kind == "cut_json"
+    assert decision.compressors == ["logs"]
+    assert decision.text is not None
+    assert decision.text.startswith('[\n  {\n    "id": 0,')
+    assert '"status": "degraded"' in decision.text
+    assert decision.text.endswith(text.rsplit("\n", 1)[1])
+    assert decision.tokens_after < decision.tokens_before * 0.2
+    markers = parse_markers(decision.text)
+    assert markers
+    assert all(m.ref == unit.ref for m in markers)
+    # the route is configurable: the old chain still applies when asked for
+    old = ContentRouter(routes={"cut_json": "text,logs"}).route(unit)
+    assert old.kind == "cut_json"
+    assert old.text is not None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0, max_value=len(CUT)), st.sampled_from([0, 1, 2]))
+def test_any_cut_of_a_json_document_routes_deterministically(cut: int, indent: int) -> None:
+    doc = json.dumps([{"id": i, "tags": ["a", str(i)]} for i in range(200)], indent=indent or None)
+    text = doc[: cut % (len(doc) + 1)]
+    first = ContentRouter().route(make_unit(text))
+    again = ContentRouter().route(make_unit(text))
+    assert first == again
+    assert detect(text) == detect(text)
+    if first.text is not None:
+        assert all(m.ref == unit_ref_of(text) for m in parse_markers(first.text))
+
+
+def unit_ref_of(text: str) -> str:
+    return make_unit(text).ref

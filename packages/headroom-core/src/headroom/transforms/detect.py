@@ -33,6 +33,7 @@ class ContentType(StrEnum):
     HTML = "html"
     TABLE = "table"
     LISTING = "listing"
+    CUT_JSON = "cut_json"
     TEXT = "text"
 
 
@@ -65,6 +66,9 @@ _HTML = re.compile(
     r"^\s{0,40}<(?:!DOCTYPE|html|head|body|div|span|p|a|table|tr|td|li|ul|script|style|meta|link)\b", re.I
 )
 _TABLE_SEPS = ("|", "\t", ",")
+# A line of pretty-printed JSON: a key, a scalar, a string or a bracket (what ``json.dumps(indent=...)``
+# writes), each alternative a fixed prefix: linear.
+_JSON_LINE = re.compile(r'^\s{0,80}(?:"[^"\n]{0,200}"\s?:|"|[\[\]{}],?$|-?\d|true\b|false\b|null\b)')
 
 
 def sample(text: str) -> list[str]:
@@ -160,7 +164,20 @@ def detect(text: str, *, search_command: bool = False, listing_command: bool = F
         return ContentType.TABLE
     if tests >= 0.3:
         return ContentType.TESTS
+    if _cut_json(head, lines):
+        return ContentType.CUT_JSON
     return ContentType.TEXT
+
+
+def _cut_json(head: str, lines: Sequence[str]) -> bool:
+    """A JSON document cut short (a truncated tool output): it opens like JSON (the test
+    :func:`_structure` makes) but does not close, and nearly every sampled line is a line of JSON."""
+    if head[:1] not in ("{", "[") or len(lines) < 8:
+        return False
+    inner = head[:200].lstrip("[ \n\r\t")
+    if not (head[0] == "{" or inner.startswith(("{", '"')) or inner[:1] in "-0123456789"):
+        return False
+    return _share_at_least(lines, _JSON_LINE, 0.9)
 
 
 _LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from headroom.transforms.compressors import json as json_module
 from headroom.transforms.compressors.json import (
+    _extremes,
     _field_stats,
     _is_error,
     _key_matches,
@@ -21,7 +22,10 @@ from headroom.transforms.compressors.json import (
 )
 
 scalar = st.sampled_from(
-    [None, True, False, 0, 1, 1.0, -0.0, 0.0, math.nan, "", "x", "error", "FAILED", "1042"]
+    [
+        *(None, True, False, 0, 1, 1.0, -0.0, 0.0, math.nan, math.inf, -math.inf, 12345, 2.5),
+        *("", "x", "error", "FAILED", "1042", "why?", "WHY?", "İnf", "-inf", "is error"),
+    ]
 )
 value = st.one_of(
     scalar, st.lists(scalar, max_size=2), st.dictionaries(st.sampled_from("ab"), scalar, max_size=1)
@@ -62,7 +66,12 @@ def reference_special(
 
 
 @settings(max_examples=300, deadline=None)
-@given(rows=records, request=st.sampled_from(["why?", "show 1042", "where is error", "x"]))
+@given(
+    rows=records,
+    request=st.sampled_from(
+        ["why?", "show 1042", "where is error", "x", "v2.5 -inf", "nan or -inf?", "12345"]
+    ),
+)
 def test_field_scans_equal_the_per_record_checks(rows: list[Any], request: str) -> None:
     columns = columns_of(rows)
     dicts = [r for r in rows if isinstance(r, dict)]
@@ -78,3 +87,44 @@ def test_field_scans_equal_the_per_record_checks(rows: list[Any], request: str) 
             if isinstance(r, dict) and _record_matches(r, [], request, key_like, numbers)
         }
         assert _key_matches(rows, key_like, request, numbers) == expected
+
+
+def reference_types(values: list[Any]) -> tuple[int, int, dict[str, int]]:
+    """Missing, nulls and the other kinds of values, one value at a time (what _field_stats summarises)."""
+    missing = sum(1 for v in values if v is json_module._MISSING)
+    nulls = sum(1 for v in values if v is None)
+    others: dict[str, int] = {}
+    for v in values:
+        if v is json_module._MISSING or v is None or v.__class__ in (int, float) or v.__class__ is str:
+            continue
+        kind = ("true" if v else "false") if v.__class__ is bool else type(v).__name__
+        others[kind] = others.get(kind, 0) + 1
+    return missing, nulls, others
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=records)
+def test_field_stats_count_missing_nulls_and_other_kinds_per_value(rows: list[Any]) -> None:
+    dicts = [r for r in rows if isinstance(r, dict)]
+    columns = columns_of(rows)
+    stats, constant, _ = _field_stats(dicts, columns, 5)
+    summaries = dict(zip([c for c in columns if c not in constant], stats, strict=True))
+    for col, summary in summaries.items():
+        missing, nulls, others = reference_types([r.get(col, json_module._MISSING) for r in dicts])
+        assert (f"missing in {missing}" in summary) == bool(missing)
+        assert (f"{nulls} null" in summary) == bool(nulls)
+        for kind, count in others.items():
+            assert f"{kind} {count}" in summary
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=records)
+def test_column_values_read_once_give_what_each_scan_reads_itself(rows: list[Any]) -> None:
+    dicts = [r for r in rows if isinstance(r, dict)]
+    columns = columns_of(rows)
+    values = {col: [r.get(col, json_module._MISSING) for r in dicts] for col in columns}
+    assert _record_keys(rows, columns, values) == _record_keys(rows, columns)
+    assert _field_stats(dicts, columns, 5, values) == _field_stats(dicts, columns, 5)
+    constant = _field_stats(dicts, columns, 5)[1]
+    if len(dicts) == len(rows):
+        assert _extremes(rows, columns, constant, values) == _extremes(rows, columns, constant)

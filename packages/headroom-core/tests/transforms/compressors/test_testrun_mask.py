@@ -7,10 +7,12 @@ from hypothesis import strategies as st
 
 from headroom.transforms.compressors._util import template
 from headroom.transforms.compressors.testrun import (
-    _masker,
+    _mask,
     _passing_lines,
     _pytest_report,
+    _pytest_title,
     _reports,
+    _rule,
     is_passing,
 )
 
@@ -67,16 +69,17 @@ def test_block_masking_equals_line_masking_and_the_memo_never_merges_different_m
     lines: list[str], other: list[str], name: str
 ) -> None:
     memo: dict[str, tuple[str, ...]] = {}
-    mask = _masker(name, memo)
-    assert mask(lines) == per_line(name, lines)
-    assert mask(other) == per_line(name, other)  # served from the memo when ``other`` is digit-equal
+    assert _mask(lines, name, memo) == per_line(name, lines)
+    assert _mask(other, name, memo) == per_line(
+        name, other
+    )  # served from the memo when ``other`` is digit-equal
 
 
 def test_reports_that_differ_in_numbers_share_one_masking() -> None:
     memo: dict[str, tuple[str, ...]] = {}
-    a = _masker("test_a", memo)(['  File "/t.py", line 125, in test_a', "KeyError: 17"])
-    b = _masker("test_b", memo)(['  File "/t.py", line 987, in test_b', "KeyError: 42"])
-    c = _masker("test_c", memo)(['  File "/t.py", line 0x10, in test_c', "KeyError: 42"])
+    a = _mask(['  File "/t.py", line 125, in test_a', "KeyError: 17"], "test_a", memo)
+    b = _mask(['  File "/t.py", line 987, in test_b', "KeyError: 42"], "test_b", memo)
+    c = _mask(['  File "/t.py", line 0x10, in test_c', "KeyError: 42"], "test_c", memo)
     assert a == b == ('File "/t.py", line <n>, in <test>', "KeyError: <n>")
     assert c != a
     assert len(memo) == 2
@@ -141,3 +144,20 @@ def test_memoized_pytest_sections_equal_fresh_ones(sections: list[list[str]], di
     for report in _reports(lines):
         title = lines[report.start].strip("_").strip()
         assert report == _pytest_report(lines, report.start, report.end, title, {}, {})
+
+
+RULEISH = st.text(alphabet="=-_ ax", max_size=40)
+
+
+@given(line=RULEISH, char=st.sampled_from("=-_"))
+def test_rule_is_a_line_of_one_character_20_or_more(line: str, char: str) -> None:
+    assert _rule(line, char) == (len(line) >= 20 and line == char * len(line))
+
+
+@given(line=st.one_of(RULEISH, st.builds("{}{}{}".format, st.text("_ ", max_size=8), RULEISH, RULEISH)))
+def test_pytest_title_is_the_name_between_underscore_rules(line: str) -> None:
+    expected = None
+    if 8 <= len(line) <= 600 and line.startswith("___") and line.endswith("___"):
+        name = line.strip("_").strip()
+        expected = name if name and line[len(line) - len(line.lstrip("_"))] == " " else None
+    assert _pytest_title(line) == expected

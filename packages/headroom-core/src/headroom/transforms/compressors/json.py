@@ -41,6 +41,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
+from math import isfinite
 from typing import Any
 
 from headroom.engine.units import Unit
@@ -311,9 +312,10 @@ def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
     shapes = Counter(tuple(r) for r in dicts)
     common_shape = shapes.most_common(1)[0][0] if shapes else ()
 
-    keys = _record_keys(records, columns)
+    values = {col: [r.get(col, _MISSING) for r in dicts] for col in columns}  # read once, used thrice
+    keys = _record_keys(records, columns, values)
     dup_count = n - len(set(keys))
-    stats, constant, null_share = _field_stats(dicts, columns, opt.max_values)
+    stats, constant, null_share = _field_stats(dicts, columns, opt.max_values, values)
     shown_columns = [c for c in columns if c not in constant]
 
     head = (f"{path}: " if path else "") + f"{n} records"
@@ -331,7 +333,7 @@ def _table(records: list[Any], opt: _Options, path: str | None) -> list[str]:
         keep[i] = False
     for i in range(max(0, n - opt.keep_tail), n):
         keep[i] = False
-    for i in _extremes(records, columns, constant):
+    for i in _extremes(records, columns, constant, values if len(dicts) == n else None):
         keep[i] = False
     for i in special:
         keep[i] = True
@@ -373,17 +375,22 @@ def _record_key(record: Any) -> Any:
 _BUCKET_TYPES = frozenset((str, int, bool, type(None), object))  # object: _MISSING
 
 
-def _record_keys(records: list[Any], columns: list[str]) -> list[Any]:
+def _record_keys(
+    records: list[Any], columns: list[str], values: Mapping[str, list[Any]] | None = None
+) -> list[Any]:
     """Keys that are equal exactly when :func:`_record_key`'s are, computed per record only where needed.
 
     Records are first bucketed by their field names and the values of the fields that hold only strings,
     integers, booleans and nulls (records with equal keys share a bucket); only records sharing a bucket
-    get :func:`_record_key` (their JSON text when a value is a list or an object)."""
+    get :func:`_record_key` (their JSON text when a value is a list or an object). ``values``: each column's
+    values over the records that are objects (``_MISSING`` where absent), when the caller has them."""
     keys: list[Any] = [None if isinstance(r, dict) else _record_key(r) for r in records]
     where = [i for i, r in enumerate(records) if isinstance(r, dict)]
     dicts: list[dict[str, Any]] = [records[i] for i in where]
-    by_column = ([r.get(col, _MISSING) for r in dicts] for col in columns)
-    scalar = [values for values in by_column if set(map(type, values)) <= _BUCKET_TYPES]
+    by_column = (
+        values[col] if values is not None else [r.get(col, _MISSING) for r in dicts] for col in columns
+    )
+    scalar = [column for column in by_column if set(map(type, column)) <= _BUCKET_TYPES]
     buckets = list(zip(map(tuple, dicts), *scalar, strict=True))
     sizes = Counter(buckets)
     for i, bucket in zip(where, buckets, strict=True):
@@ -392,27 +399,33 @@ def _record_keys(records: list[Any], columns: list[str]) -> list[Any]:
 
 
 def _field_stats(
-    dicts: list[dict[str, Any]], columns: list[str], max_values: int
+    dicts: list[dict[str, Any]],
+    columns: list[str],
+    max_values: int,
+    column_values: Mapping[str, list[Any]] | None = None,
 ) -> tuple[list[str], dict[str, Any], dict[str, float]]:
-    """Per-field summaries, the fields constant over all records, and each field's share of nulls."""
+    """Per-field summaries, the fields constant over all records, and each field's share of nulls.
+    ``column_values``: each column's values over ``dicts`` (``_MISSING`` where absent), if at hand."""
     stats: list[str] = []
     constant: dict[str, Any] = {}
     null_share: dict[str, float] = {}
     total = len(dicts)
     for col in columns:
-        values = [r.get(col, _MISSING) for r in dicts]
-        missing = sum(1 for v in values if v is _MISSING)
-        nulls = sum(1 for v in values if v is None)
+        values = column_values[col] if column_values is not None else [r.get(col, _MISSING) for r in dicts]
+        missing = values.count(_MISSING)  # a parsed JSON value equals the sentinel (or None) only if it is it
+        nulls = values.count(None)
         nums: list[float] = [v for v in values if v.__class__ in _NUMBER_TYPES and v == v]
         texts: Counter[str] = Counter(v for v in values if v.__class__ is str)
-        others: Counter[str] = Counter(
-            ("true" if v else "false") if v.__class__ is bool else type(v).__name__
-            for v in values
-            if v is not _MISSING
-            and v is not None
-            and v.__class__ not in _NUMBER_TYPES
-            and v.__class__ is not str
-        )
+        others: Counter[str] = Counter()
+        if missing + nulls + len(nums) + texts.total() < total:  # else every value is one of those
+            others.update(
+                ("true" if v else "false") if v.__class__ is bool else type(v).__name__
+                for v in values
+                if v is not _MISSING
+                and v is not None
+                and v.__class__ not in _NUMBER_TYPES
+                and v.__class__ is not str
+            )
         null_share[col] = nulls / total if total else 0.0
         values_seen = len(nums) + sum(texts.values()) + sum(others.values())
         if not missing and not nulls and values_seen == total:
@@ -503,13 +516,20 @@ def _record_matches(
 def _key_matches(records: list[Any], key_like: set[str], request: str, numbers: frozenset[str]) -> set[int]:
     """:func:`_record_matches` without terms (only key-like fields can match), one field at a time."""
     found: set[int] = set()
+    longest = len(request)  # lower() never shortens a text: a longer value cannot be in the request
+    # A finite number's text holds a digit: without digits in the request none can match.
+    digitless = not numbers and not any(map(str.isdigit, request))
     for key in key_like:
         for i, r in enumerate(records):
             if not isinstance(r, dict):
                 continue
             value = r.get(key, _MISSING)
             if isinstance(value, str):
+                if len(value) > longest:
+                    continue
                 low = value.lower()
+            elif digitless and (value.__class__ is int or (value.__class__ is float and isfinite(value))):
+                continue
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 low = str(value)
                 if low in numbers and isinstance(value, int):
@@ -571,19 +591,29 @@ def _special(
     return sorted((errors + odd)[:limit])
 
 
-def _extremes(records: list[Any], columns: list[str], constant: dict[str, Any]) -> set[int]:
-    """Indexes of the records holding the smallest and largest value of each numeric field (first six)."""
+def _extremes(
+    records: list[Any],
+    columns: list[str],
+    constant: dict[str, Any],
+    column_values: Mapping[str, list[Any]] | None = None,
+) -> set[int]:
+    """Indexes of the records holding the smallest and largest value of each numeric field (first six).
+    ``column_values``: each column's values, one per record (absent ones no number), if at hand."""
     found: set[int] = set()
     numeric = 0
     for col in columns:
         if col in constant or numeric >= 6:
             continue
-        values: list[Any] = [r.get(col) if r.__class__ is dict else None for r in records]
+        values: list[Any] = (
+            column_values[col]
+            if column_values is not None
+            else [r.get(col) if r.__class__ is dict else None for r in records]
+        )
         idx = [i for i, v in enumerate(values) if v.__class__ in _NUMBER_TYPES and v == v]
         if not idx:
             continue
-        lo = min(idx, key=lambda i: values[i])
-        hi = max(idx, key=lambda i: values[i])
+        lo = min(idx, key=values.__getitem__)
+        hi = max(idx, key=values.__getitem__)
         if lo != hi:
             numeric += 1
             found.update((lo, hi))

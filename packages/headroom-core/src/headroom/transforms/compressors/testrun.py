@@ -45,7 +45,7 @@ from __future__ import annotations
 import operator
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice, repeat
 from itertools import compress as selected
@@ -205,9 +205,7 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
     n = len(lines)
     keep = bytearray(b"\x01") * n
     floor = 0
-    for k in range(n):
-        if not lines[k].startswith(">"):
-            continue
+    for k in selected(range(n), map(str.startswith, lines, repeat(">"))):
         b = k
         while b > floor and (lines[b - 1][:4] == "    " or not lines[b - 1].strip()):
             b -= 1
@@ -219,6 +217,8 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
         for i in range(b + 1, k - context):
             if not _FRAME_KEEP.search(lines[i]):
                 keep[i] = 0
+    if 0 not in keep:
+        return lines  # no listing long enough to shorten
     out: list[str] = []
     for kept, i, j in runs(keep):
         if kept or j - i == 1:
@@ -293,15 +293,17 @@ class _Report:
 
 
 def _rule(line: str, char: str) -> bool:
-    return len(line) >= 20 and line == char * len(line)
+    """``line`` is ``char`` repeated, 20 times or more (checked without building a string)."""
+    return len(line) >= 20 and line[0] == char and not line.strip(char)
 
 
 def _pytest_title(line: str) -> str | None:
     """The name in a pytest section title (``____ test_x[a] ____``), or None."""
     if len(line) < 8 or len(line) > 600 or not line.startswith("___") or not line.endswith("___"):
         return None
-    name = line.strip("_").strip()
-    return name if name and line[len(line) - len(line.lstrip("_"))] == " " else None
+    inner = line.strip("_")
+    name = inner.strip()
+    return name if name and inner[0] == " " else None
 
 
 def _banner(line: str) -> bool:
@@ -319,7 +321,9 @@ def _reports(lines: list[str]) -> list[_Report]:
     shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], int]] = {}  # pytest sections' line roles
     n = len(lines)
     marks = list(selected(range(n), map(str.startswith, lines, repeat(("=", "-", "_")))))
-    titles = {k: _pytest_title(lines[k]) for k in marks if lines[k].startswith("___")}  # else None
+    titles = {
+        k: t for k in marks if lines[k].startswith("___") and (t := _pytest_title(lines[k])) is not None
+    }
 
     def unittest_end(j: int) -> bool:
         return j + 1 < n and (
@@ -328,14 +332,14 @@ def _reports(lines: list[str]) -> list[_Report]:
         )
 
     # where a unittest block or a pytest section ends (a report runs to the first one after its start)
-    unittest_ends = [*filter(unittest_end, marks), n]
-    pytest_ends = [*(j for j in marks if titles.get(j) is not None or _banner(lines[j])), n]
+    unittest_ends = [*filter(unittest_end, (j for j in marks if lines[j][0] != "_")), n]
+    pytest_ends = [*(j for j in marks if j in titles or _banner(lines[j])), n]
 
     k = 0
     while k < len(marks):
         i = marks[k]
         line = lines[i]
-        head = _UT_HEAD.fullmatch(lines[i + 1]) if i + 1 < n and _rule(line, "=") else None
+        head = _UT_HEAD.fullmatch(lines[i + 1]) if line[0] == "=" and i + 1 < n and _rule(line, "=") else None
         title = titles.get(i) if head is None else None
         if head is not None:
             j = unittest_ends[bisect_left(unittest_ends, i + 2)]
@@ -356,28 +360,22 @@ def _reports(lines: list[str]) -> list[_Report]:
 _DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
 
 
-def _masker(name: str, masked: dict[str, tuple[str, ...]]) -> Callable[[list[str]], tuple[str, ...]]:
-    """Masks lines for comparison: the test's name, then numbers, ids and addresses. The lines are masked
-    as one block (no mask spans a line break, so this equals masking each line alone); ``masked`` memoizes
-    by the block with its digits mapped to their class (:data:`_DIGIT_CLASS`), so repeated reports that
-    differ only in numbers are masked once."""
-    word = name.split()[-1] if name.split() else name
-    names = [word]
+def _mask(lines: list[str], name: str, masked: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """``lines`` masked for comparison: the test's name, then numbers, ids and addresses. The lines are
+    masked as one block (no mask spans a line break, so this equals masking each line alone); ``masked``
+    memoizes by the block with its digits mapped to their class (:data:`_DIGIT_CLASS`), so repeated reports
+    that differ only in numbers are masked once."""
+    words = name.split()
+    word = words[-1] if words else name
+    block = "\n".join(lines).replace(word, "<test>")
     short = word.split("[", 1)[0].rsplit(".", 1)[-1]
     if short and short != word:
-        names.append(short)
-
-    def mask(lines: list[str]) -> tuple[str, ...]:
-        block = "\n".join(lines)
-        for item in names:
-            block = block.replace(item, "<test>")
-        cheap = block.translate(_DIGIT_CLASS)
-        key = masked.get(cheap)
-        if key is None:
-            key = masked[cheap] = tuple(line.strip() for line in mask_variables(block).split("\n"))
-        return key
-
-    return mask
+        block = block.replace(short, "<test>")
+    cheap = block.translate(_DIGIT_CLASS)
+    key = masked.get(cheap)
+    if key is None:
+        key = masked[cheap] = tuple(line.strip() for line in mask_variables(block).split("\n"))
+    return key
 
 
 def _is_needle(line: str) -> bool:
@@ -395,7 +393,6 @@ def _is_needle(line: str) -> bool:
 def _unittest_report(
     lines: list[str], start: int, end: int, name: str, masked: dict[str, tuple[str, ...]]
 ) -> _Report:
-    mask = _masker(name, masked)
     key: list[str] = []
     needles: list[str] = []
     in_traceback = False
@@ -411,7 +408,7 @@ def _unittest_report(
         if (in_traceback and line[:1].strip() and not line.startswith("Traceback ")) or _is_needle(line):
             needles.append(line)
         key.append(line)
-    return _Report(start, end, name, mask(key) if needles else (), tuple(needles))
+    return _Report(start, end, name, _mask(key, name, masked) if needles else (), tuple(needles))
 
 
 def _pytest_report(
@@ -429,7 +426,7 @@ def _pytest_report(
     if shape is None:
         shape = shapes[cheap] = _pytest_shape(body)
     needle_at, key_at, errors = shape
-    key = _masker(name, masked)(list(map(body.__getitem__, key_at))) if errors else ()
+    key = _mask(list(map(body.__getitem__, key_at)), name, masked) if errors else ()
     return _Report(start, end, name, key, tuple(map(body.__getitem__, needle_at)))
 
 
