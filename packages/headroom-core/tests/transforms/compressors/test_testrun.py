@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from headroom.engine.units import Unit
@@ -511,6 +511,11 @@ ERRORS = [TYPE_ERROR, ATTR_ERROR, "ValueError: need more than 1 value to unpack"
         max_size=40,
     ),
     st.sampled_from(["OK", "FAILED (errors=3)"]),
+)
+@example(  # warnings folded inside a repeated report: the report's marker counts the lines they stood for
+    items=[("warning", 0, 0), ("warning", 1, 0), ("block", 0, 0)] * 2
+    + [("warning", 0, 0), ("warning", 1, 0)],
+    last="OK",
 )
 def test_properties_unittest_runs(items: list[tuple[str, object, int]], last: str) -> None:
     rows: list[str] = ["EE.E"]

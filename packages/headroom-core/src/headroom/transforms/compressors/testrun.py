@@ -60,6 +60,7 @@ from headroom.transforms.compressors._util import (
     runs,
     template,
 )
+from headroom.transforms.markers import parse_markers
 
 TEST_SIGNS = re.compile(
     r"^=+ (?:test session starts|\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b"
@@ -501,18 +502,29 @@ def fold_failures(lines: list[str], unit: Unit, min_lines: int = 3) -> list[str]
             break
         report = by_start[i]
         rep, kept = verdict[i]
+        span = _original_lines(lines, report.start, report.end)  # a marker a step before us made counts
         if kept:
             title = report.start + (1 if _rule(lines[report.start], "=") else 0)
             out.append(lines[title])
             out.extend(kept)
-            dropped += report.end - report.start - len(kept) - 1
+            dropped += span - len(kept) - 1
         else:
-            dropped += report.end - report.start
+            dropped += span
         pending.append((rep.name, report.name))
         i = report.end
     if pending:
         out.append(omitted(unit, [(dropped, "lines"), (len(pending), "tests")], _names(pending)))
     return out
+
+
+def _original_lines(lines: list[str], start: int, end: int) -> int:
+    """How many original lines ``lines[start:end]`` stand for: a marker line counts the lines it omitted."""
+    total = end - start
+    for k in range(start, end):
+        if lines[k].startswith("[headroom: omitted "):
+            for marker in parse_markers(lines[k]):
+                total += sum(n for n, kind in marker.counts if kind == "lines") - 1
+    return total
 
 
 # -- repeated Python warnings -----------------------------------------------------------------------------
