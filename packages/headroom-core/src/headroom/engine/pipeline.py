@@ -19,7 +19,7 @@ import anyio.to_thread
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
-from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter, request_counter
+from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
 from headroom.engine.units import JsonPath, Slot, TextLog, Unit, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
@@ -209,7 +209,7 @@ class Engine:
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
         history = History()
-        count = request_counter(self.counter)
+        count = counting_once(self.counter.count)
         for slot in slots:
             if time.monotonic() > deadline:
                 result.errors.append("deadline: later units left as they were")
@@ -342,6 +342,20 @@ class Engine:
         stats.changed += 1
         stats.tokens_before += outcome.tokens_before or 0
         stats.tokens_after += outcome.tokens_after or 0
+
+
+def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:
+    """``count`` remembering its answers for one request: the engine and the router often count the same
+    text (a unit the router rewrites whole, its result), and a text is tokenized once."""
+    known: dict[str, int] = {}
+
+    def cached(text: str) -> int:
+        tokens = known.get(text)
+        if tokens is None:
+            tokens = known[text] = count(text)
+        return tokens
+
+    return cached
 
 
 class History:

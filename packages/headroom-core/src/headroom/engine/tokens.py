@@ -12,7 +12,6 @@ import importlib.util
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -93,82 +92,9 @@ class SampledCounter:
     def count(self, text: str) -> int:
         if len(text) <= self.exact_chars:
             return self.inner.count(text)
-        sample = self.sample(text)
-        return round(self.inner.count(sample) * len(text) / len(sample))
-
-    def sample(self, text: str) -> str:
-        """The text counted for ``text`` when it is longer than ``exact_chars``."""
         size, mid = self.sample_chars, len(text) // 2
-        return text[:size] + text[mid : mid + size] + text[-size:]
-
-
-_PIECE_LINES = 7
-"""A counting piece ends after a line whose hash has these low bits clear (~8 lines a piece on average)."""
-
-
-def counting_pieces(text: str) -> list[str]:
-    """``text`` cut into pieces whose tiktoken counts add up to the count of ``text``.
-
-    tiktoken's pre-tokenizer (cl100k/o200k patterns) never lets a piece run past a newline that is
-    followed by a character that is neither whitespace nor a slash: a piece holding a newline ends with
-    its run of newlines (blanks then newlines, or punctuation then newlines and slashes), and BPE merges
-    stay inside a piece. The text is cut only there, after lines chosen by their content, so equal runs of
-    lines in two texts (a unit and its rewrite) give equal pieces.
-    """
-    pieces: list[str] = []
-    start = pos = 0
-    lines = text.split("\n")
-    last = len(lines) - 1
-    for i, line in enumerate(lines):
-        pos += len(line) + 1
-        if i < last and not hash(line) & _PIECE_LINES:
-            nxt = lines[i + 1]
-            if nxt and nxt[0] != "/" and not nxt[0].isspace():
-                pieces.append(text[start:pos])
-                start = pos
-    pieces.append(text[start:])
-    return pieces
-
-
-def request_counter(counter: TokenCounter) -> Callable[[str], int]:
-    """``counter.count`` for one request, remembering what it counted: each text, and for tiktoken each
-    :func:`counting_pieces` piece, so a rewrite that keeps most lines of its unit costs little to count."""
-    known: dict[str, int] = {}
-    inner = counter.inner if isinstance(counter, SampledCounter) else counter
-    if not isinstance(inner, TiktokenCounter):
-
-        def cached(text: str) -> int:
-            tokens = known.get(text)
-            if tokens is None:
-                tokens = known[text] = counter.count(text)
-            return tokens
-
-        return cached
-
-    exact = inner.count
-    pieces: dict[str, int] = {}
-
-    def whole(text: str) -> int:
-        total = 0
-        for piece in counting_pieces(text):
-            tokens = pieces.get(piece)
-            if tokens is None:
-                tokens = pieces[piece] = exact(piece)
-            total += tokens
-        return total
-
-    def counted(text: str) -> int:
-        tokens = known.get(text)
-        if tokens is None:
-            if isinstance(counter, SampledCounter) and len(text) > counter.exact_chars:
-                sample = counter.sample(text)
-                tokens = round(whole(sample) * len(text) / len(sample))
-            else:
-                tokens = whole(text)
-            known[text] = tokens
-        return tokens
-
-    return counted
+        sample = text[:size] + text[mid : mid + size] + text[-size:]
+        return round(self.inner.count(sample) * len(text) / len(sample))
 
 
 def _cache_dirs() -> list[Path]:
