@@ -98,6 +98,15 @@ def _line_hits(text: str) -> list[tuple[int, int]]:
 WINDOW = 2
 """Lines an earlier unit must show in a row, in the same order, for a run here to count as repeated (the
 anchor of a match, which then extends as far as both texts agree)."""
+Anchor = tuple[str, ...]
+"""``WINDOW`` keys in a row (a tuple: hashing it reuses its strings' cached hashes, no joined copy)."""
+
+
+def _anchors(keys: tuple[str, ...]) -> list[Anchor]:
+    """The runs of ``WINDOW`` keys, by start."""
+    return list(zip(*(keys[k:] for k in range(WINDOW)), strict=False))
+
+
 _MAX_INDEXED_CHARS = 512 * 1024
 _MAX_CANDIDATES = 8
 """Earlier places tried per anchor, the most recent first (a blank pair can occur thousands of times)."""
@@ -137,12 +146,11 @@ class _Lines:
     keys: tuple[str, ...]
     numbers: tuple[int, ...]
 
-    def anchors(self) -> dict[str, list[int]]:
+    def anchors(self) -> dict[Anchor, list[int]]:
         """Where each run of ``WINDOW`` keys starts, in order."""
-        found: dict[str, list[int]] = {}
-        keys = self.keys
-        for p in range(len(keys) - WINDOW + 1):
-            found.setdefault("\n".join(keys[p : p + WINDOW]), []).append(p)
+        found: dict[Anchor, list[int]] = {}
+        for p, anchor in enumerate(_anchors(self.keys)):
+            found.setdefault(anchor, []).append(p)
         return found
 
 
@@ -169,7 +177,7 @@ class _Indexed:
     """An earlier unit as the index holds it: its lines and where each anchor starts in them."""
 
     lines: _Lines
-    anchors: dict[str, list[int]]
+    anchors: dict[Anchor, list[int]]
 
 
 _ALWAYS_LOSSY = frozenset({ContentType.SEARCH, ContentType.JSON})
@@ -240,7 +248,7 @@ class _WindowIndex:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
         self.units: list[_Indexed | None] = []
-        self.union: set[str] = set()
+        self.union: set[Anchor] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
 
     def grow(self, earlier: Sequence[str]) -> None:
@@ -251,7 +259,7 @@ class _WindowIndex:
             if indexed is not None:
                 self.union.update(indexed.anchors)
 
-    def candidates(self, anchor: str, size: int) -> list[tuple[int, int]]:
+    def candidates(self, anchor: Anchor, size: int) -> list[tuple[int, int]]:
         """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
         found: list[tuple[int, int]] = []
         if anchor not in self.union:
@@ -313,8 +321,7 @@ def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
 def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
-    keys = here.keys
-    anchors = ["\n".join(keys[p : p + WINDOW]) for p in range(len(keys) - WINDOW + 1)]
+    anchors = _anchors(here.keys)
     union = index.union
     end = 0  # lines before it belong to a match already
     for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
