@@ -33,8 +33,7 @@ def chain_digest(previous: str, text: str) -> str:
 
 def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "") -> str:
     """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it)."""
-    h = hashlib.blake2b(digest_size=20)
-    for part in (
+    parts = (
         fingerprint,
         earlier,
         context.format.value,
@@ -44,11 +43,13 @@ def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "
         context.user_request or "",
         "E" if context.is_error else "",
         text,
-    ):
+    )
+    framed: list[bytes] = []  # each part after its length: one update, not two per part
+    for part in parts:
         data = part.encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+        framed.append(len(data).to_bytes(8, "little"))
+        framed.append(data)
+    return hashlib.blake2b(b"".join(framed), digest_size=20).hexdigest()
 
 
 class Memo:
