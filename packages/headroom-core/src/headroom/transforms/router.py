@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
+from itertools import repeat
 from typing import Any
 
 from pydantic import Field
@@ -163,9 +164,9 @@ def _split(lines: Sequence[str]) -> _Lines:
     wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
     if "\t" not in "".join(lines):  # the common case: no file view (a C-level scan)
         return _Lines(tuple(lines), (-1,) * len(lines))
-    numbered = [_NUMBERED.match(line) for line in lines]
-    count = sum(m is not None for m in numbered)
-    if count < 2 or count * 2 <= len(lines) - sum(line.startswith("<") for line in lines):
+    numbered = list(map(_NUMBERED.match, lines))
+    count = len(numbered) - numbered.count(None)
+    if count < 2 or count * 2 <= len(lines) - sum(map(str.startswith, lines, repeat("<"))):
         return _Lines(tuple(lines), (-1,) * len(lines))
     keys = tuple(line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True))
     numbers = tuple(-1 if m is None else int(m.group(1)) for m in numbered)
@@ -242,7 +243,7 @@ class _WindowIndex:
     answers a view of any prefix of the log by looking only at the units before its size.
     """
 
-    __slots__ = ("_lossy", "_min_part_chars", "union", "units")
+    __slots__ = ("_found", "_lossy", "_min_part_chars", "union", "units")
 
     def __init__(self, lossy: frozenset[ContentType], min_part_chars: int) -> None:
         self._lossy = lossy
@@ -250,6 +251,9 @@ class _WindowIndex:
         self.units: list[_Indexed | None] = []
         self.union: set[Anchor] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
+        self._found: dict[Anchor, tuple[int, list[tuple[int, int]]]] = {}
+        """The last answer of :meth:`candidates` per anchor and the size it was for: a later unit's query
+        looks only at the units indexed since, then takes the rest from it."""
 
     def grow(self, earlier: Sequence[str]) -> None:
         """Index the texts of ``earlier`` not indexed yet."""
@@ -260,17 +264,27 @@ class _WindowIndex:
                 self.union.update(indexed.anchors)
 
     def candidates(self, anchor: Anchor, size: int) -> list[tuple[int, int]]:
-        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
+        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first
+        (a list the caller must not change)."""
         found: list[tuple[int, int]] = []
         if anchor not in self.union:
             return found
-        for unit in range(min(size, len(self.units)) - 1, -1, -1):
+        size = min(size, len(self.units))
+        known = self._found.get(anchor)
+        start, before = known if known is not None and known[0] <= size else (0, [])
+        for unit in range(size - 1, start - 1, -1):
             indexed = self.units[unit]
             places = indexed.anchors.get(anchor) if indexed is not None else None
             for p in reversed(places or ()):
                 found.append((unit, p))
                 if len(found) == _MAX_CANDIDATES:
-                    return found
+                    break
+            else:
+                continue
+            break
+        # the places before ``start`` follow, the most recent first: the last answer's (its first ones)
+        found.extend(before[: _MAX_CANDIDATES - len(found)])
+        self._found[anchor] = (size, found)
         return found
 
     def lines(self, unit: int) -> _Lines:
