@@ -1,4 +1,4 @@
-"""The memo key frames every part with its length: one digest update equals the part-by-part updates."""
+"""The memo key: every part framed by its length, the unit's text by its digest, hashed once per unit."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headroom.engine.memo import unit_key
+from headroom.engine.memo import chain_digest, text_digest, unit_key
 from headroom.engine.units import UnitContext, WireFormat
+from headroom.transforms.markers import REF_LENGTH, unit_ref
 
 
 def _reference(fingerprint: str, text: str, context: UnitContext, earlier: str) -> str:
@@ -22,7 +23,7 @@ def _reference(fingerprint: str, text: str, context: UnitContext, earlier: str) 
         context.tool_input or "",
         context.user_request or "",
         "E" if context.is_error else "",
-        text,
+        hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
     ):
         data = part.encode("utf-8", "surrogatepass")
         h.update(len(data).to_bytes(8, "little"))
@@ -38,7 +39,21 @@ def test_key_matches_part_by_part_hashing(
     text: str, earlier: str, tool_input: str | None, request: str | None, error: bool, fmt: WireFormat
 ) -> None:
     context = UnitContext(fmt, "tool_result", "bash", tool_input, request, error)
-    assert unit_key("fp", text, context, earlier) == _reference("fp", text, context, earlier)
+    expected = _reference("fp", text, context, earlier)
+    assert unit_key("fp", text, context, earlier) == expected
+    assert unit_key("fp", text, context, earlier, text_digest(text)) == expected
+
+
+@given(texts)
+def test_text_digest_gives_the_marker_ref(text: str) -> None:
+    assert text_digest(text)[:REF_LENGTH] == unit_ref(text)
+
+
+@given(texts, texts)
+def test_chain_digest_with_or_without_the_text_digest(previous: str, text: str) -> None:
+    start = chain_digest("", previous)
+    assert chain_digest(start, text) == chain_digest(start, text, text_digest(text))
+    assert chain_digest(start, text) != chain_digest(start, text + "x")
 
 
 def test_parts_do_not_run_together() -> None:

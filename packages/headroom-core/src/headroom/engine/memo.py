@@ -24,15 +24,25 @@ class UnitOutcome:
     note: str | None = None
 
 
-def chain_digest(previous: str, text: str) -> str:
-    """The running digest of a request's unit texts, extended by ``text``."""
+def text_digest(text: str) -> str:
+    """The SHA-256 (hex) of ``text``'s UTF-8 bytes: what a unit's memo key, the request's running digest
+    and its markers' reference (:func:`headroom.transforms.markers.unit_ref`, a prefix) take from it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def chain_digest(previous: str, text: str, digest: str | None = None) -> str:
+    """The running digest of a request's unit texts, extended by ``text`` (``digest``: its
+    :func:`text_digest`, when known)."""
     h = hashlib.blake2b(previous.encode("ascii"), digest_size=20)
-    h.update(text.encode("utf-8", "surrogatepass"))
+    h.update((digest or text_digest(text)).encode("ascii"))
     return h.hexdigest()
 
 
-def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "") -> str:
-    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it)."""
+def unit_key(
+    fingerprint: str, text: str, context: UnitContext, earlier: str = "", digest: str | None = None
+) -> str:
+    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it;
+    ``digest``: the :func:`text_digest` of ``text``, when known: the text is hashed once per unit)."""
     parts = (
         fingerprint,
         earlier,
@@ -42,7 +52,7 @@ def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "
         context.tool_input or "",
         context.user_request or "",
         "E" if context.is_error else "",
-        text,
+        digest or text_digest(text),
     )
     framed: list[bytes] = []  # each part after its length: one update, not two per part
     for part in parts:

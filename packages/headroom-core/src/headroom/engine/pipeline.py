@@ -17,13 +17,13 @@ import anyio
 import anyio.to_thread
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
-from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
+from headroom.engine.memo import Memo, UnitOutcome, chain_digest, text_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
 from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
 from headroom.engine.units import JsonPath, Slot, TextLog, Unit, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
-from headroom.transforms.markers import unit_ref
+from headroom.transforms.markers import REF_LENGTH
 
 logger = logging.getLogger("headroom")
 
@@ -215,8 +215,9 @@ class Engine:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
-            outcome = self._unit(slot, transforms, fingerprint, deadline, result, history, count)
-            history.add(slot.text)
+            digest = text_digest(slot.text)  # the text is hashed once: memo key, history, marker ref
+            outcome = self._unit(slot, digest, transforms, fingerprint, deadline, result, history, count)
+            history.add(slot.text, digest)
             if outcome.tokens_before is None or outcome.tokens_after is None:
                 result.uncounted.append(slot.text)
             else:
@@ -235,6 +236,7 @@ class Engine:
     def _unit(
         self,
         slot: Slot,
+        digest: str,
         transforms: list[Transform],
         fingerprint: str,
         deadline: float,
@@ -243,7 +245,7 @@ class Engine:
         count: Callable[[str], int],
     ) -> UnitOutcome:
         limits = self.config.limits
-        key = unit_key(fingerprint, slot.text, slot.context, history.digest)
+        key = unit_key(fingerprint, slot.text, slot.context, history.digest, digest)
         hit = self.memo.get(key)
         if hit is not None:  # a replayed unit costs a hash, not even a token count
             result.memo_hits += 1
@@ -263,7 +265,7 @@ class Engine:
             return unchanged
 
         text = slot.text
-        ref = unit_ref(slot.text)
+        ref = digest[:REF_LENGTH]  # unit_ref(slot.text)
         earlier = history.texts.view()
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
@@ -367,9 +369,10 @@ class History:
         self.texts = TextLog()
         self.digest = ""
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, digest: str | None = None) -> None:
+        """Append ``text`` (``digest``: its :func:`text_digest`, when known)."""
         self.texts.append(text)
-        self.digest = chain_digest(self.digest, text)
+        self.digest = chain_digest(self.digest, text, digest)
 
 
 def _rough_size(body: Mapping[str, Any]) -> int:
