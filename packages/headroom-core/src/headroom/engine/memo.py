@@ -38,23 +38,38 @@ def chain_digest(previous: str, text: str, digest: str | None = None) -> str:
     return h.hexdigest()
 
 
-def unit_key(
-    fingerprint: str, text: str, context: UnitContext, earlier: str = "", digest: str | None = None
-) -> str:
-    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it;
-    ``digest``: the :func:`text_digest` of ``text``, when known: the text is hashed once per unit)."""
-    parts = (
-        fingerprint,
-        earlier,
+def context_digest(context: UnitContext) -> str:
+    """A digest of a unit's context: its parts, each framed by its length (the tool input and the user's
+    request can be long and are shared by many units: a request hashes each context once)."""
+    return _framed_digest(
         context.format.value,
         context.source,
         context.tool_name or "",
         context.tool_input or "",
         context.user_request or "",
         "E" if context.is_error else "",
-        digest or text_digest(text),
     )
-    framed: list[bytes] = []  # each part after its length: one update, not two per part
+
+
+def unit_key(
+    fingerprint: str,
+    text: str,
+    context: UnitContext,
+    earlier: str = "",
+    digest: str | None = None,
+    context_key: str | None = None,
+) -> str:
+    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it).
+
+    ``digest`` (the :func:`text_digest` of ``text``) and ``context_key`` (its :func:`context_digest`) are
+    passed when known, so each is computed once."""
+    return _framed_digest(
+        fingerprint, earlier, context_key or context_digest(context), digest or text_digest(text)
+    )
+
+
+def _framed_digest(*parts: str) -> str:
+    framed: list[bytes] = []  # each part after its length, hashed in one update
     for part in parts:
         data = part.encode("utf-8", "surrogatepass")
         framed.append(len(data).to_bytes(8, "little"))

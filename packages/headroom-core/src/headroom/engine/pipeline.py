@@ -17,10 +17,10 @@ import anyio
 import anyio.to_thread
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
-from headroom.engine.memo import Memo, UnitOutcome, chain_digest, text_digest, unit_key
+from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
 from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
-from headroom.engine.units import JsonPath, Slot, TextLog, Unit, WireFormat
+from headroom.engine.units import JsonPath, Slot, TextLog, Unit, UnitContext, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
 from headroom.transforms.markers import REF_LENGTH
@@ -245,7 +245,8 @@ class Engine:
         count: Callable[[str], int],
     ) -> UnitOutcome:
         limits = self.config.limits
-        key = unit_key(fingerprint, slot.text, slot.context, history.digest, digest)
+        context_key = history.context_key(slot.context)
+        key = unit_key(fingerprint, slot.text, slot.context, history.digest, digest, context_key)
         hit = self.memo.get(key)
         if hit is not None:  # a replayed unit costs a hash, not even a token count
             result.memo_hits += 1
@@ -363,11 +364,19 @@ def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:
 class History:
     """The original texts of the units seen so far in one request, and their running digest."""
 
-    __slots__ = ("digest", "texts")
+    __slots__ = ("_contexts", "digest", "texts")
 
     def __init__(self) -> None:
         self.texts = TextLog()
         self.digest = ""
+        self._contexts: dict[UnitContext, str] = {}
+
+    def context_key(self, context: UnitContext) -> str:
+        """The :func:`context_digest` of ``context``, computed once per request for equal contexts."""
+        key = self._contexts.get(context)
+        if key is None:
+            key = self._contexts[context] = context_digest(context)
+        return key
 
     def add(self, text: str, digest: str | None = None) -> None:
         """Append ``text`` (``digest``: its :func:`text_digest`, when known)."""
