@@ -24,31 +24,57 @@ class UnitOutcome:
     note: str | None = None
 
 
-def chain_digest(previous: str, text: str) -> str:
-    """The running digest of a request's unit texts, extended by ``text``."""
+def text_digest(text: str) -> str:
+    """The SHA-256 (hex) of ``text``'s UTF-8 bytes: what a unit's memo key, the request's running digest
+    and its markers' reference (:func:`headroom.transforms.markers.unit_ref`, a prefix) take from it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def chain_digest(previous: str, text: str, digest: str | None = None) -> str:
+    """The running digest of a request's unit texts, extended by ``text`` (``digest``: its
+    :func:`text_digest`, when known)."""
     h = hashlib.blake2b(previous.encode("ascii"), digest_size=20)
-    h.update(text.encode("utf-8", "surrogatepass"))
+    h.update((digest or text_digest(text)).encode("ascii"))
     return h.hexdigest()
 
 
-def unit_key(fingerprint: str, text: str, context: UnitContext, earlier: str = "") -> str:
-    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it)."""
-    h = hashlib.blake2b(digest_size=20)
-    for part in (
-        fingerprint,
-        earlier,
+def context_digest(context: UnitContext) -> str:
+    """A digest of a unit's context: its parts, each framed by its length (the tool input and the user's
+    request can be long and are shared by many units: a request hashes each context once)."""
+    return _framed_digest(
         context.format.value,
         context.source,
         context.tool_name or "",
         context.tool_input or "",
         context.user_request or "",
         "E" if context.is_error else "",
-        text,
-    ):
+    )
+
+
+def unit_key(
+    fingerprint: str,
+    text: str,
+    context: UnitContext,
+    earlier: str = "",
+    digest: str | None = None,
+    context_key: str | None = None,
+) -> str:
+    """A digest of everything a unit's result may depend on (``earlier``: digest of the units before it).
+
+    ``digest`` (the :func:`text_digest` of ``text``) and ``context_key`` (its :func:`context_digest`) are
+    passed when known, so each is computed once."""
+    return _framed_digest(
+        fingerprint, earlier, context_key or context_digest(context), digest or text_digest(text)
+    )
+
+
+def _framed_digest(*parts: str) -> str:
+    framed: list[bytes] = []  # each part after its length, hashed in one update
+    for part in parts:
         data = part.encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+        framed.append(len(data).to_bytes(8, "little"))
+        framed.append(data)
+    return hashlib.blake2b(b"".join(framed), digest_size=20).hexdigest()
 
 
 class Memo:

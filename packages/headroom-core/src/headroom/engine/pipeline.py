@@ -17,13 +17,13 @@ import anyio
 import anyio.to_thread
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
-from headroom.engine.memo import Memo, UnitOutcome, chain_digest, unit_key
+from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
 from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
-from headroom.engine.units import JsonPath, Slot, TextLog, Unit, WireFormat
+from headroom.engine.units import JsonPath, Slot, TextLog, Unit, UnitContext, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
-from headroom.transforms.markers import unit_ref
+from headroom.transforms.markers import REF_LENGTH
 
 logger = logging.getLogger("headroom")
 
@@ -215,9 +215,11 @@ class Engine:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
-            key = unit_key(fingerprint, slot.text, slot.context, history.digest)
-            outcome = self._unit(slot, key, transforms, deadline, result, history, count)
-            history.add(slot.text)
+            digest = text_digest(slot.text)  # the text is hashed once: memo key, history, marker ref
+            context_key = history.context_key(slot.context)
+            key = unit_key(fingerprint, slot.text, slot.context, history.digest, digest, context_key)
+            outcome = self._unit(slot, key, digest, transforms, deadline, result, history, count)
+            history.add(slot.text, digest)
             if outcome.tokens_before is None or outcome.tokens_after is None:
                 result.uncounted.append((key, slot.text))
             else:
@@ -243,6 +245,7 @@ class Engine:
         self,
         slot: Slot,
         key: str,
+        digest: str,
         transforms: list[Transform],
         deadline: float,
         result: EngineResult,
@@ -269,7 +272,7 @@ class Engine:
             return unchanged
 
         text = slot.text
-        ref = unit_ref(slot.text)
+        ref = digest[:REF_LENGTH]  # unit_ref(slot.text)
         earlier = history.texts.view()
         restores: list[tuple[str, Restore]] = []
         for protector in (t for t in transforms if isinstance(t, Protector)):
@@ -367,15 +370,24 @@ def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:
 class History:
     """The original texts of the units seen so far in one request, and their running digest."""
 
-    __slots__ = ("digest", "texts")
+    __slots__ = ("_contexts", "digest", "texts")
 
     def __init__(self) -> None:
         self.texts = TextLog()
         self.digest = ""
+        self._contexts: dict[UnitContext, str] = {}
 
-    def add(self, text: str) -> None:
+    def context_key(self, context: UnitContext) -> str:
+        """The :func:`context_digest` of ``context``, computed once per request for equal contexts."""
+        key = self._contexts.get(context)
+        if key is None:
+            key = self._contexts[context] = context_digest(context)
+        return key
+
+    def add(self, text: str, digest: str | None = None) -> None:
+        """Append ``text`` (``digest``: its :func:`text_digest`, when known)."""
         self.texts.append(text)
-        self.digest = chain_digest(self.digest, text)
+        self.digest = chain_digest(self.digest, text, digest)
 
 
 def _rough_size(body: Mapping[str, Any]) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
+from itertools import repeat
 from typing import Any
 
 from pydantic import Field
@@ -99,6 +100,15 @@ def _line_hits(text: str) -> list[tuple[int, int]]:
 WINDOW = 2
 """Lines an earlier unit must show in a row, in the same order, for a run here to count as repeated (the
 anchor of a match, which then extends as far as both texts agree)."""
+Anchor = tuple[str, ...]
+"""``WINDOW`` keys in a row (a tuple: hashing it reuses its strings' cached hashes, no joined copy)."""
+
+
+def _anchors(keys: tuple[str, ...]) -> list[Anchor]:
+    """The runs of ``WINDOW`` keys, by start."""
+    return list(zip(*(keys[k:] for k in range(WINDOW)), strict=False))
+
+
 _MAX_INDEXED_CHARS = 512 * 1024
 _MAX_CANDIDATES = 8
 """Earlier places tried per anchor, the most recent first (a blank pair can occur thousands of times)."""
@@ -138,12 +148,11 @@ class _Lines:
     keys: tuple[str, ...]
     numbers: tuple[int, ...]
 
-    def anchors(self) -> dict[str, list[int]]:
+    def anchors(self) -> dict[Anchor, list[int]]:
         """Where each run of ``WINDOW`` keys starts, in order."""
-        found: dict[str, list[int]] = {}
-        keys = self.keys
-        for p in range(len(keys) - WINDOW + 1):
-            found.setdefault("\n".join(keys[p : p + WINDOW]), []).append(p)
+        found: dict[Anchor, list[int]] = {}
+        for p, anchor in enumerate(_anchors(self.keys)):
+            found.setdefault(anchor, []).append(p)
         return found
 
 
@@ -156,9 +165,9 @@ def _split(lines: Sequence[str]) -> _Lines:
     wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
     if "\t" not in "".join(lines):  # the common case: no file view (a C-level scan)
         return _Lines(tuple(lines), (-1,) * len(lines))
-    numbered = [_NUMBERED.match(line) for line in lines]
-    count = sum(m is not None for m in numbered)
-    if count < 2 or count * 2 <= len(lines) - sum(line.startswith("<") for line in lines):
+    numbered = list(map(_NUMBERED.match, lines))
+    count = len(numbered) - numbered.count(None)
+    if count < 2 or count * 2 <= len(lines) - sum(map(str.startswith, lines, repeat("<"))):
         return _Lines(tuple(lines), (-1,) * len(lines))
     keys = tuple(line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True))
     numbers = tuple(-1 if m is None else int(m.group(1)) for m in numbered)
@@ -170,7 +179,7 @@ class _Indexed:
     """An earlier unit as the index holds it: its lines and where each anchor starts in them."""
 
     lines: _Lines
-    anchors: dict[str, list[int]]
+    anchors: dict[Anchor, list[int]]
 
 
 _ALWAYS_LOSSY = frozenset({ContentType.SEARCH, ContentType.JSON})
@@ -235,14 +244,17 @@ class _WindowIndex:
     answers a view of any prefix of the log by looking only at the units before its size.
     """
 
-    __slots__ = ("_lossy", "_min_part_chars", "union", "units")
+    __slots__ = ("_found", "_lossy", "_min_part_chars", "union", "units")
 
     def __init__(self, lossy: frozenset[ContentType], min_part_chars: int) -> None:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
         self.units: list[_Indexed | None] = []
-        self.union: set[str] = set()
+        self.union: set[Anchor] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
+        self._found: dict[Anchor, tuple[int, list[tuple[int, int]]]] = {}
+        """The last answer of :meth:`candidates` per anchor and the size it was for: a later unit's query
+        looks only at the units indexed since, then takes the rest from it."""
 
     def grow(self, earlier: Sequence[str]) -> None:
         """Index the texts of ``earlier`` not indexed yet."""
@@ -252,18 +264,28 @@ class _WindowIndex:
             if indexed is not None:
                 self.union.update(indexed.anchors)
 
-    def candidates(self, anchor: str, size: int) -> list[tuple[int, int]]:
-        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
+    def candidates(self, anchor: Anchor, size: int) -> list[tuple[int, int]]:
+        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first
+        (a list the caller must not change)."""
         found: list[tuple[int, int]] = []
         if anchor not in self.union:
             return found
-        for unit in range(min(size, len(self.units)) - 1, -1, -1):
+        size = min(size, len(self.units))
+        known = self._found.get(anchor)
+        start, before = known if known is not None and known[0] <= size else (0, [])
+        for unit in range(size - 1, start - 1, -1):
             indexed = self.units[unit]
             places = indexed.anchors.get(anchor) if indexed is not None else None
             for p in reversed(places or ()):
                 found.append((unit, p))
                 if len(found) == _MAX_CANDIDATES:
-                    return found
+                    break
+            else:
+                continue
+            break
+        # the places before ``start`` follow, the most recent first: the last answer's (its first ones)
+        found.extend(before[: _MAX_CANDIDATES - len(found)])
+        self._found[anchor] = (size, found)
         return found
 
     def lines(self, unit: int) -> _Lines:
@@ -314,8 +336,7 @@ def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
 def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
-    keys = here.keys
-    anchors = ["\n".join(keys[p : p + WINDOW]) for p in range(len(keys) - WINDOW + 1)]
+    anchors = _anchors(here.keys)
     union = index.union
     end = 0  # lines before it belong to a match already
     for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
