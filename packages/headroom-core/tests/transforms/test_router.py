@@ -278,23 +278,6 @@ def test_a_prefix_view_never_sees_windows_of_later_units() -> None:
     assert router.route(_with(LOG, Earlier(log, 2))).deduped_lines > 0
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.one_of(
-        st.text(max_size=300),
-        st.lists(lines, max_size=80).map("\n".join),
-        st.sampled_from([GREP, VIEW, DIFF, LOG, json.dumps([{"a": 1}] * 5), "  \n\t"]),
-    ),
-    st.booleans(),
-)
-def test_structural_kind_is_detect_when_it_decides(text: str, search_command: bool) -> None:
-    full = detect(text, search_command=search_command)
-    shallow = detect_module.structural_kind(text, search_command=search_command)
-    assert shallow in (None, full)
-    if full in (ContentType.SEARCH, ContentType.JSON, ContentType.DIFF):
-        assert shallow == full
-
-
 def test_a_large_paste_is_rewritten_only_where_a_program_wrote_it() -> None:
     log = "\n".join(
         f"2024-05-01 10:00:{i % 60:02d} INFO worker-{i % 7} processed batch {i} in {i % 13} ms"

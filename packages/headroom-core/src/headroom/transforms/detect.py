@@ -252,13 +252,6 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
-def structural_kind(text: str, *, search_command: bool = False) -> ContentType | None:
-    """What :func:`detect` returns when its structural checks decide (JSON, empty TEXT, DIFF, a numbered
-    file view as CODE, SEARCH), else None. Cheaper: no line statistics. Never SEARCH or JSON when
-    :func:`detect` would say otherwise, and the other way round."""
-    return _structure(text, search_command)[0]
-
-
 def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str]]:
     """The structural checks, in detect's order: (the type they decide or None, the head, sample lines)."""
     head = text[:4096].lstrip()
@@ -286,4 +279,4 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     return None, head, lines
 
 
-__all__ = ["ContentType", "detect", "is_listing_command", "sample", "structural_kind"]
+__all__ = ["ContentType", "detect", "is_listing_command", "sample"]
