@@ -517,6 +517,20 @@ ERRORS = [TYPE_ERROR, ATTR_ERROR, "ValueError: need more than 1 value to unpack"
     + [("warning", 0, 0), ("warning", 1, 0)],
     last="OK",
 )
+@example(  # a warnings marker inside a block the text step folds: markers are never part of a folded run
+    items=[
+        ("warning", 0, 0),
+        ("warning", 1, 0),
+        ("block", 0, 0),
+        ("warning", 0, 0),
+        ("warning", 1, 0),
+        ("line", "..E.", 0),
+        ("block", 0, 0),
+        ("warning", 0, 0),
+        ("warning", 1, 0),
+    ],
+    last="OK",
+)
 def test_properties_unittest_runs(items: list[tuple[str, object, int]], last: str) -> None:
     rows: list[str] = ["EE.E"]
     names: list[str] = []

@@ -293,6 +293,17 @@ def fold_blocks(
         return lines
     ids: dict[str, int] = {}
     seq = [ids.setdefault(line, len(ids)) for line in lines]
+    markers = [line for line in occurrences if line.startswith(_MARKER_START)]
+    if markers:  # a marker line stands for other lines: it is never part of a folded run (as in fold_repeats)
+        marker_set = set(markers)
+        flags = bytearray(repeated)
+        for k, line in enumerate(lines):
+            if line in marker_set:
+                flags[k] = 0
+                seq[k] = -1 - k  # equal to no other line
+        repeated = bytes(flags)
+        if window not in repeated:
+            return lines
     seen: dict[tuple[int, ...], int] = {}
     out: list[str] = []
     i = 0
