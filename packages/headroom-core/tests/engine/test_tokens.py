@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom.engine import tokens
 
@@ -55,3 +57,69 @@ def test_sampled_counter_is_exact_for_small_texts_and_close_for_large() -> None:
     large = "".join(f"line {i}: value={i * 7} status=ok\n" for i in range(5000))
     assert abs(sampled.count(large) - inner.count(large)) / inner.count(large) < 0.05
     assert sampled.count(large) == sampled.count(large)  # fixed samples: deterministic
+
+
+_BOUNDARY_CHARS = "ab Z19\n\n\n\r\t   //:.)(_-='s\u00a0\u2028\x85\x1c\x0b\x0c\u4e2d\u00e9"
+
+
+def _counters() -> list[tokens.TokenCounter]:
+    found: list[tokens.TokenCounter] = [tokens.EstimatingCounter()]
+    for name in ("o200k_base", "cl100k_base"):
+        if tokens.encoding_cache_dir(name) is not None:
+            found.append(tokens.get_token_counter(name))
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_BOUNDARY_CHARS, max_size=120))
+def test_line_blocks_add_up_to_the_whole_count(text: str) -> None:
+    for counter in _counters():
+        blocks = tokens.line_blocks(text, counter.name)
+        assert blocks is not None
+        assert "".join(blocks) == text
+        assert sum(counter.count(block) for block in blocks) == counter.count(text), counter.name
+
+
+def test_line_blocks_cut_real_shapes_at_lines() -> None:
+    view = "".join(f"{i:6}\t    return value_{i}\n" for i in range(1, 40))
+    listing = "total 8\ndrwxr-xr-x 2 root root 4096 .\n/usr/lib:\n/usr/bin\n\n\nfoo\n"
+    for counter in _counters():
+        blocks = tokens.line_blocks(view, counter.name)
+        assert blocks is not None
+        # tiktoken's pieces never join a line to an indented next line; the estimator's "\n\s*" piece does
+        assert len(blocks) == (39 if counter.exact else 1)
+        cut = tokens.line_blocks(listing, counter.name)
+        assert cut is not None
+        assert sum(map(counter.count, cut)) == counter.count(listing)
+    # p50k's pre-tokenizer joins a line break to the blanks after it: no cut is known
+    assert tokens.line_blocks(view, "p50k_base") is None
+
+
+class _Recording:
+    name = "estimate"
+    exact = False
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def count(self, text: str) -> int:
+        self.seen.append(text)
+        return tokens.EstimatingCounter().count(text)
+
+
+def test_counting_once_tokenizes_each_distinct_line_once_and_keeps_the_totals() -> None:
+    inner = _Recording()
+    count = tokens.counting_once(tokens.SampledCounter(inner, exact_chars=4000), min_split_chars=64)
+    original = "".join(f"line {i}: status={'ERROR' if i % 7 == 0 else 'ok'}\n" for i in range(60))
+    kept = "".join(line for line in original.splitlines(keepends=True) if "ERROR" in line)
+    rewritten = kept + "[... 51 lines omitted ...]\n"
+    estimate = tokens.EstimatingCounter()
+    assert count(original) == estimate.count(original)
+    calls = len(inner.seen)
+    assert calls == 60  # one call per line
+    assert count(rewritten) == estimate.count(rewritten)
+    assert inner.seen[calls:] == ["[... 51 lines omitted ...]\n"]  # the kept lines were known
+    assert count(original) == estimate.count(original)
+    assert len(inner.seen) == calls + 1
+    big = "x = 1\n" * 1000  # over exact_chars: the sampled count, as without the cache
+    assert count(big) == tokens.SampledCounter(estimate, exact_chars=4000).count(big)

@@ -19,7 +19,7 @@ import anyio.to_thread
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats
-from headroom.engine.tokens import SampledCounter, TokenCounter, get_token_counter
+from headroom.engine.tokens import SampledCounter, counting_once, get_token_counter
 from headroom.engine.units import JsonPath, Slot, TextLog, Unit, UnitContext, WireFormat
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
@@ -45,7 +45,7 @@ class Engine:
 
     def __init__(self, config: ProxyConfig | None = None) -> None:
         self.config = config if config is not None else ProxyConfig()
-        self.counter: TokenCounter = SampledCounter(get_token_counter(self.config.encoding))
+        self.counter = SampledCounter(get_token_counter(self.config.encoding))
         self.memo = Memo(self.config.limits.memo_entries)
         self.stats = EngineStats()
         self._disabled: frozenset[str] = frozenset()
@@ -209,7 +209,7 @@ class Engine:
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
         history = History()
-        count = counting_once(self.counter.count)
+        count = counting_once(self.counter)
         for slot in slots:
             if time.monotonic() > deadline:
                 result.errors.append("deadline: later units left as they were")
@@ -260,11 +260,12 @@ class Engine:
             if hit.note and hit.transform in result.transforms:
                 result.transforms[hit.transform].notes[hit.note] += 1
             return hit
-        # A short unit is counted now, for the min_unit_tokens gate. A long one (16 chars a token would be
-        # degenerate text) is counted only if a transform rewrites it; left unchanged, its count waits
-        # until someone reads the result's totals (EngineResult.uncounted).
+        # A short unit is counted now, for the min_unit_tokens gate. A longer one (over 4 chars a token:
+        # nearly always above the gate, and a rewrite is checked against it anyway) is counted only if a
+        # transform rewrites it; left unchanged, its count waits until someone reads the result's totals
+        # (EngineResult.uncounted).
         before: int | None = None
-        if len(slot.text) < 16 * limits.min_unit_tokens:
+        if len(slot.text) < 4 * limits.min_unit_tokens:
             before = count(slot.text)
         unchanged = UnitOutcome(None, None, before, before)
         if before is not None and before < limits.min_unit_tokens:
@@ -351,20 +352,6 @@ class Engine:
         stats.changed += 1
         stats.tokens_before += outcome.tokens_before or 0
         stats.tokens_after += outcome.tokens_after or 0
-
-
-def counting_once(count: Callable[[str], int]) -> Callable[[str], int]:
-    """``count`` remembering its answers for one request: the engine and the router often count the same
-    text (a unit the router rewrites whole, its result), and a text is tokenized once."""
-    known: dict[str, int] = {}
-
-    def cached(text: str) -> int:
-        tokens = known.get(text)
-        if tokens is None:
-            tokens = known[text] = count(text)
-        return tokens
-
-    return cached
 
 
 class History:

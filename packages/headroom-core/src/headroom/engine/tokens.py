@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,18 @@ _BLOBS = {
 _PIECES = re.compile(
     r"([=\-_*#.~+/<>])\1{1,15}| ?[A-Za-z]{1,12}|[^\W\d_A-Za-z]+|\d{1,3}|\n\s*|[ \t]+|[^\w\s]{1,3}|_"
 )
+
+
+# Where a text can be cut into parts whose counts add up to its count: after a line break followed by blanks
+# (no other line break) and then a character other than a blank or '/'. o200k's and cl100k's pre-tokenizers
+# never make a piece across such a point (a piece holding a line break ends at it, or runs on only through
+# more line breaks or '/'), and BPE merges only inside a piece. The estimator's pieces also never cross it
+# when the line break is directly followed by a non-blank. tests/engine/test_tokens.py checks both.
+_LINE_STARTS = {
+    "o200k_base": re.compile(r"\n(?=[^\S\r\n]*[^\s/])"),
+    "cl100k_base": re.compile(r"\n(?=[^\S\r\n]*[^\s/])"),
+    "estimate": re.compile(r"\n(?=\S)"),
+}
 
 
 class TokenCounter(Protocol):
@@ -69,6 +82,22 @@ class TiktokenCounter:
         return len(self._encoding.encode_ordinary(text))
 
 
+def line_blocks(text: str, encoding_name: str) -> list[str] | None:
+    """``text`` cut into consecutive lines (or runs of lines) that ``encoding_name`` counts apart with the
+    same total, or None when no such cut is known for the encoding."""
+    starts = _LINE_STARTS.get(encoding_name)
+    if starts is None:
+        return None
+    blocks: list[str] = []
+    begin = 0
+    for match in starts.finditer(text):
+        end = match.end()
+        blocks.append(text[begin:end])
+        begin = end
+    blocks.append(text[begin:])
+    return blocks
+
+
 class SampledCounter:
     """Exact up to ``exact_chars``; beyond, an exact count of three fixed samples scaled to the length.
 
@@ -95,6 +124,38 @@ class SampledCounter:
         size, mid = self.sample_chars, len(text) // 2
         sample = text[:size] + text[mid : mid + size] + text[-size:]
         return round(self.inner.count(sample) * len(text) / len(sample))
+
+
+def counting_once(counter: SampledCounter, min_split_chars: int = 512) -> Callable[[str], int]:
+    """``counter.count`` for one request, tokenizing each distinct text once.
+
+    A text the counter counts exactly is counted line block by line block (see :func:`line_blocks`), each
+    distinct block once: the lines a rewrite keeps, a file viewed twice, a run the dedupe step measures, cost
+    a dictionary lookup the second time. The totals are the same as counting each text whole.
+    """
+    known: dict[str, int] = {}
+    name, inner = counter.inner.name, counter.inner.count
+
+    def count(text: str) -> int:
+        tokens = known.get(text)
+        if tokens is not None:
+            return tokens
+        blocks = None
+        if min_split_chars <= len(text) <= counter.exact_chars:
+            blocks = line_blocks(text, name)
+        if blocks is None:
+            tokens = counter.count(text)
+        else:
+            tokens = 0
+            for block in blocks:
+                part = known.get(block)
+                if part is None:
+                    part = known[block] = inner(block)
+                tokens += part
+        known[text] = tokens
+        return tokens
+
+    return count
 
 
 def _cache_dirs() -> list[Path]:
