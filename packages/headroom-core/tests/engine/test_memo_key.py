@@ -1,4 +1,4 @@
-"""The memo key: every part framed by its length, the unit's text by its digest, hashed once per unit."""
+"""The memo key: every part framed by its length, the unit's text and the user's request by their digests."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _reference(fingerprint: str, text: str, context: UnitContext, earlier: str) 
         context.source,
         context.tool_name or "",
         context.tool_input or "",
-        context.user_request or "",
+        hashlib.sha256((context.user_request or "").encode("utf-8", "surrogatepass")).hexdigest(),
         "E" if context.is_error else "",
     )
     text_part = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -45,6 +45,8 @@ def test_key_matches_part_by_part_hashing(
     expected = _reference("fp", text, context, earlier)
     assert unit_key("fp", text, context, earlier) == expected
     assert unit_key("fp", text, context, earlier, text_digest(text), context_digest(context)) == expected
+    asked = text_digest(request or "")
+    assert unit_key("fp", text, context, earlier, None, context_digest(context, asked)) == expected
 
 
 @given(texts)

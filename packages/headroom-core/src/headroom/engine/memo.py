@@ -38,15 +38,15 @@ def chain_digest(previous: str, text: str, digest: str | None = None) -> str:
     return h.hexdigest()
 
 
-def context_digest(context: UnitContext) -> str:
-    """A digest of a unit's context: its parts, each framed by its length (the tool input and the user's
-    request can be long and are shared by many units: a request hashes each context once)."""
+def context_digest(context: UnitContext, request_digest: str | None = None) -> str:
+    """A digest of a unit's context: its parts, each framed by its length, the user's request by its
+    :func:`text_digest` (``request_digest``, when known: the request is long and shared by many units)."""
     return _framed_digest(
         context.format.value,
         context.source,
         context.tool_name or "",
         context.tool_input or "",
-        context.user_request or "",
+        request_digest or text_digest(context.user_request or ""),
         "E" if context.is_error else "",
     )
 

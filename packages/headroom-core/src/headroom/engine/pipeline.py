@@ -357,18 +357,24 @@ class Engine:
 class History:
     """The original texts of the units seen so far in one request, and their running digest."""
 
-    __slots__ = ("_contexts", "digest", "texts")
+    __slots__ = ("_contexts", "_requests", "digest", "texts")
 
     def __init__(self) -> None:
         self.texts = TextLog()
         self.digest = ""
         self._contexts: dict[UnitContext, str] = {}
+        self._requests: dict[str, str] = {}
 
     def context_key(self, context: UnitContext) -> str:
-        """The :func:`context_digest` of ``context``, computed once per request for equal contexts."""
+        """The :func:`context_digest` of ``context``, computed once per request for equal contexts, and
+        the user's request (shared by the contexts of many units) hashed once."""
         key = self._contexts.get(context)
         if key is None:
-            key = self._contexts[context] = context_digest(context)
+            asked = context.user_request or ""
+            request = self._requests.get(asked)
+            if request is None:
+                request = self._requests[asked] = text_digest(asked)
+            key = self._contexts[context] = context_digest(context, request)
         return key
 
     def add(self, text: str, digest: str | None = None) -> None:
