@@ -428,9 +428,20 @@ def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
 
 def must_keep(entry: _Entry, request_idents: set[str]) -> bool:
     """Needle-class matches: definitions of what the user asks about."""
-    if not request_idents or DEFINITION_RE.match(entry.text) is None:
+    return _must_keep(entry, _whole_words(request_idents))
+
+
+def _whole_words(words: set[str]) -> re.Pattern[str] | None:
+    """A pattern finding any of ``words`` as a whole word (None for no words)."""
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(words))) + r")(?!\w)")
+
+
+def _must_keep(entry: _Entry, wanted: re.Pattern[str] | None) -> bool:
+    if wanted is None or DEFINITION_RE.match(entry.text) is None:
         return False
-    return any(re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", entry.text) for w in request_idents)
+    return wanted.search(entry.text) is not None
 
 
 # ---- the transform -------------------------------------------------------------------------------------
@@ -469,13 +480,13 @@ class SearchCompressor(Compressor):
         ctx = unit.context
         request = ctx.user_request or ""
         scores = score_matches(parsed, ctx.tool_input or "", request)
-        request_idents = identifiers(request)
+        wanted = _whole_words(identifiers(request))
         order = sorted(range(len(parsed.matches)), key=lambda i: (-scores[i], i))
         per_file: Counter[str] = Counter()
         keep: set[int] = set()  # indices into parsed.matches
         for i in order:
             e = parsed.matches[i]
-            if len(keep) < 2 * self.max_matches and must_keep(e, request_idents):
+            if len(keep) < 2 * self.max_matches and _must_keep(e, wanted):
                 keep.add(i)  # definitions of what the user asks about (best first, bounded)
                 per_file[e.path or ""] += 1
         for i in order:

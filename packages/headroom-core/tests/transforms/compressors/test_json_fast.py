@@ -84,9 +84,57 @@ def test_field_scans_equal_the_per_record_checks(rows: list[Any], request: str) 
         expected = {
             i
             for i, r in enumerate(rows)
-            if isinstance(r, dict) and _record_matches(r, [], request, key_like, numbers)
+            if isinstance(r, dict) and _record_matches(r, frozenset(), [], request, key_like, numbers)
         }
         assert _key_matches(rows, key_like, request, numbers) == expected
+
+
+def reference_record_matches(
+    record: dict[str, Any], terms: list[str], request: str, key_like: set[str], numbers: frozenset[str]
+) -> bool:
+    """The per-field, per-term definition _record_matches replaces (kept verbatim as the reference)."""
+    for key, value in record.items():
+        if (
+            key in key_like
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and str(value) in numbers
+        ):
+            return True
+        if isinstance(value, str):
+            low = value.lower()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            low = str(value)
+        else:
+            continue
+        if not low:
+            continue
+        for term in terms:
+            if low == term or (len(term) >= 3 and isinstance(value, str) and term in low):
+                return True
+        if key in key_like and len(low) >= 4 and low in request:
+            return True
+    return False
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rows=records,
+    terms=st.lists(
+        st.sampled_from(["x", "error", "1042", "2.5", "12345", "inf", "is", "why?", "i̇nf"]), max_size=3
+    ),
+    request=st.sampled_from(["why?", "show 1042", "where is error", "v2.5 -inf", "12345 failed"]),
+)
+def test_record_matches_equals_the_per_term_definition(
+    rows: list[Any], terms: list[str], request: str
+) -> None:
+    numbers = frozenset(json_module._REQUEST_NUMBER.findall(request))
+    exact, long_terms = frozenset(terms), [t for t in terms if len(t) >= 3]
+    for key_like in ({"id", "name"}, {"status", "error"}, set()):
+        for r in rows:
+            if isinstance(r, dict):
+                expected = reference_record_matches(r, terms, request, key_like, numbers)
+                assert _record_matches(r, exact, long_terms, request, key_like, numbers) == expected
 
 
 def reference_types(values: list[Any]) -> tuple[int, int, dict[str, int]]:

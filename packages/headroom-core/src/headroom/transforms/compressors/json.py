@@ -476,10 +476,11 @@ def _matches(records: list[Any], opt: _Options, columns: list[str]) -> list[int]
     if not terms:
         return sorted(_key_matches(records, key_like, request, opt.request_numbers))[: opt.max_matches]
     found: list[int] = []
+    exact, long_terms = frozenset(terms), [t for t in terms if len(t) >= 3]
     for i, r in enumerate(records):
         if not isinstance(r, dict):
             continue
-        if _record_matches(r, terms, request, key_like, opt.request_numbers):
+        if _record_matches(r, exact, long_terms, request, key_like, opt.request_numbers):
             found.append(i)
             if len(found) >= opt.max_matches:
                 break
@@ -487,27 +488,33 @@ def _matches(records: list[Any], opt: _Options, columns: list[str]) -> list[int]
 
 
 def _record_matches(
-    record: Mapping[str, Any], terms: list[str], request: str, key_like: set[str], numbers: frozenset[str]
+    record: Mapping[str, Any],
+    exact: frozenset[str],
+    long_terms: list[str],
+    request: str,
+    key_like: set[str],
+    numbers: frozenset[str],
 ) -> bool:
+    """True when a field of ``record`` is a request term (``exact``), a text holding one of the terms of 3+
+    characters (``long_terms``), a key-like field's value written in the request, or a key-like integer
+    among the request's ``numbers``. Booleans and nested values never match."""
     for key, value in record.items():
-        if (
-            key in key_like
-            and isinstance(value, int)
-            and not isinstance(value, bool)
-            and str(value) in numbers
-        ):
-            return True
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
+            if not value:
+                continue
             low = value.lower()
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if low in exact:
+                return True
+            for term in long_terms:
+                if term in low:
+                    return True
+        elif kind is int or kind is float:
             low = str(value)
+            if low in exact or (kind is int and key in key_like and low in numbers):
+                return True
         else:
             continue
-        if not low:
-            continue
-        for term in terms:
-            if low == term or (len(term) >= 3 and isinstance(value, str) and term in low):
-                return True
         if key in key_like and len(low) >= 4 and low in request:
             return True
     return False
