@@ -422,7 +422,7 @@ def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
         )
     print(
         f"- for scale, one exact token count of the 1 MB text: {count_ms:.1f} ms (the engine counts texts"
-        " over 64 KiB from three 16 KiB samples)"
+        " over 64 KiB from sixteen 2 KiB slices)"
     )
     print("\n## ~1 MB tool output by shape (default config; target: 100 ms per MB at first sight)")
     _time_one("logs (corpus)", text, "What went wrong in this log?")

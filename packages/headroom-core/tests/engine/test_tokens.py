@@ -59,6 +59,18 @@ def test_sampled_counter_is_exact_for_small_texts_and_close_for_large() -> None:
     assert sampled.count(large) == sampled.count(large)  # fixed samples: deterministic
 
 
+def test_sampled_count_follows_uneven_text() -> None:
+    # prose at the start, middle and end, dense symbols between (one token per 6 chars vs per char): three
+    # slices (start, middle, end: the old scheme) see only prose; sixteen spread slices see both
+    prose, symbols = "lorem ipsum " * 2000, "=+-*/%" * 14000
+    text = prose + symbols + prose + symbols + prose
+    inner = tokens.EstimatingCounter()
+    exact = inner.count(text)
+    assert abs(tokens.sampled_count(inner.count, text) - exact) / exact < 0.1
+    three = text[:16384] + text[len(text) // 2 : len(text) // 2 + 16384] + text[-16384:]
+    assert abs(inner.count(three) * len(text) / len(three) - exact) / exact > 0.3
+
+
 _BOUNDARY_CHARS = "ab Z19\n\n\n\r\t   //:.)(_-='s\u00a0\u2028\x85\x1c\x0b\x0c\u4e2d\u00e9"
 
 

@@ -98,14 +98,32 @@ def line_blocks(text: str, encoding_name: str) -> list[str] | None:
     return blocks
 
 
-class SampledCounter:
-    """Exact up to ``exact_chars``; beyond, an exact count of three fixed samples scaled to the length.
+def sampled_count(
+    count: Callable[[str], int],
+    text: str,
+    exact_chars: int = 65536,
+    samples: int = 16,
+    sample_chars: int = 2048,
+) -> int:
+    """``count(text)`` up to ``exact_chars``; beyond, ``count`` of ``samples`` slices of ``sample_chars``
+    spread evenly from the start to the end, scaled to the length.
 
-    One exact pass over a 1 MB unit costs ~100 ms, more than compressing it; three 16 KiB samples (start,
-    middle, end) keep the figure within a few percent on real tool output, and stay deterministic.
+    One exact pass over a 1 MB unit costs ~70 ms, more than compressing it. Sixteen 2 KiB slices cost a
+    third of three 16 KiB ones (start, middle, end: the old scheme) and follow uneven text far better: on
+    the dev corpus's units over 64 KiB and the benchmark's 1 MB shapes the largest error is 1.4 % (mean
+    0.4 %), where the three slices missed an 868 KB diff by 28 %.
     """
+    if len(text) <= exact_chars:
+        return count(text)
+    step = (len(text) - sample_chars) / max(samples - 1, 1)
+    sample = "".join(text[int(i * step) : int(i * step) + sample_chars] for i in range(samples))
+    return round(count(sample) * len(text) / len(sample))
 
-    def __init__(self, inner: TokenCounter, exact_chars: int = 65536, sample_chars: int = 16384) -> None:
+
+class SampledCounter:
+    """``inner`` exact up to ``exact_chars``, sampled beyond (:func:`sampled_count`); deterministic."""
+
+    def __init__(self, inner: TokenCounter, exact_chars: int = 65536, sample_chars: int = 2048) -> None:
         self.inner = inner
         self.exact_chars = exact_chars
         self.sample_chars = sample_chars
@@ -119,11 +137,7 @@ class SampledCounter:
         return self.inner.exact
 
     def count(self, text: str) -> int:
-        if len(text) <= self.exact_chars:
-            return self.inner.count(text)
-        size, mid = self.sample_chars, len(text) // 2
-        sample = text[:size] + text[mid : mid + size] + text[-size:]
-        return round(self.inner.count(sample) * len(text) / len(sample))
+        return sampled_count(self.inner.count, text, self.exact_chars, sample_chars=self.sample_chars)
 
 
 def counting_once(counter: SampledCounter, min_split_chars: int = 512) -> Callable[[str], int]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from headroom.engine.tokens import sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.compressors.testrun import TEST_SIGNS, is_passing
@@ -633,13 +634,8 @@ class ContentRouter(Compressor):
 
 
 def _count(unit: Unit, text: str) -> int:
-    """Tokens of ``text``: exact up to 64 KiB, else scaled from an exact count of three 16 KiB samples."""
-    if len(text) <= 65536:
-        return unit.count_tokens(text)
-    size = 16384
-    mid = len(text) // 2
-    chunk = text[:size] + text[mid : mid + size] + text[-size:]
-    return round(unit.count_tokens(chunk) * len(text) / len(chunk))
+    """Tokens of ``text``: exact up to 64 KiB, else scaled from samples (as the engine counts a unit)."""
+    return sampled_count(unit.count_tokens, text)
 
 
 __all__ = [
