@@ -36,9 +36,12 @@ class Proxy:
         return self.log.read_text(errors="replace")
 
 
-def proxy_config(upstream_url: str) -> dict[str, Any]:
-    """The example config.yaml, models pointed at the fake provider; ``litellm_settings`` as shipped."""
+def proxy_config(upstream_url: str, general_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The example config.yaml, models pointed at the fake provider; ``litellm_settings`` as shipped, and
+    ``general_settings`` added when given."""
     config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    if general_settings:
+        config["general_settings"] = {**config.get("general_settings", {}), **general_settings}
     for entry in config["model_list"]:
         params = entry["litellm_params"]
         params["api_key"] = "sk-fake-provider"
@@ -56,10 +59,12 @@ def _litellm_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def run_proxy(upstream_url: str, workdir: Path, headroom_config: str) -> Iterator[Proxy]:
+def run_proxy(
+    upstream_url: str, workdir: Path, headroom_config: str, general_settings: dict[str, Any] | None = None
+) -> Iterator[Proxy]:
     """Start ``litellm --config`` on a free loopback port; stop it on exit. ``headroom_config`` is YAML."""
     config_file = workdir / "config.yaml"
-    config_file.write_text(yaml.safe_dump(proxy_config(upstream_url)))
+    config_file.write_text(yaml.safe_dump(proxy_config(upstream_url, general_settings)))
     headroom_file = workdir / "headroom.yaml"
     headroom_file.write_text(headroom_config)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADROOM_", "OPENAI_", "ANTHROPIC_"))}

@@ -191,6 +191,21 @@ def test_x_headroom_mode_off_skips_the_request() -> None:
     assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is not data
 
 
+@pytest.mark.parametrize("call_type", ["acompletion", "acreate_batch"])
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_own_headers_are_dropped_from_the_forwarded_ones(call_type: str, mode: str) -> None:
+    # with forward_client_headers_to_llm_api the proxy puts the client's x- headers in data["headers"]
+    data = proxy_data(chat_request("m", f"forward-{mode}"))
+    data["proxy_server_request"]["headers"] = {"X-Headroom-Mode": mode, "x-trace-id": "t"}
+    data["headers"] = {"X-Headroom-Mode": mode, "x-trace-id": "t"}
+    out = run(HeadroomCallback().async_pre_call_hook(None, None, data, call_type))
+    assert out["headers"] == {"x-trace-id": "t"}
+    assert data["headers"] == {"X-Headroom-Mode": mode, "x-trace-id": "t"}  # the caller's dict is left as is
+    assert out["proxy_server_request"] is data["proxy_server_request"]
+    if mode == "off" or call_type == "acreate_batch":
+        assert out["messages"] is data["messages"]
+
+
 def test_response_headers_can_be_turned_off() -> None:
     callback = HeadroomCallback(ProxyConfig(telemetry={"response_headers": False}))
     data = proxy_data(chat_request("m", "quiet"))

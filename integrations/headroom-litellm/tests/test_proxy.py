@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
-from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy
+from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, run_proxy
 from litellm_upstream import ANSWER, Upstream
 
 from headroom.engine import WireFormat
@@ -129,6 +130,34 @@ def test_client_can_opt_out_per_request(proxy: Proxy, upstream: Upstream) -> Non
     fmt = WireFormat.OPENAI_CHAT
     assert tool_texts(received.body, fmt) == tool_texts(request, fmt)
     assert response.headers["x-headroom-skipped"] == "off"
+
+
+@pytest.fixture(scope="module")
+def forwarding_proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """A proxy that forwards the client's ``x-`` headers to the provider (off by default in LiteLLM)."""
+    settings = {"forward_client_headers_to_llm_api": True}
+    with run_proxy(upstream.url, tmp_path_factory.mktemp("forwarding"), "enabled: true\n", settings) as p:
+        yield p
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_headroom_headers_are_not_forwarded_to_the_provider(
+    forwarding_proxy: Proxy, upstream: Upstream, mode: str
+) -> None:
+    request = chat_request(OPENAI_MODEL, f"forwarded-{mode}")
+    mark = upstream.recorder.mark()
+    headers = {"x-headroom-mode": mode, "x-trace-id": f"trace-{mode}"}
+    response, raw = send(forwarding_proxy, "/v1/chat/completions", request, headers)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/chat/completions")
+    assert received.headers.get("x-trace-id") == f"trace-{mode}"  # the proxy does forward x- headers
+    assert not any(name.startswith("x-headroom-") for name in received.headers)
+    fmt = WireFormat.OPENAI_CHAT
+    if mode == "off":  # and the header still did its job
+        assert response.headers["x-headroom-skipped"] == "off"
+        assert tool_texts(received.body, fmt) == tool_texts(request, fmt)
+    else:
+        assert int(response.headers["x-headroom-tokens-saved"]) > 0
 
 
 def test_short_chat_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:

@@ -11,7 +11,14 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from headroom.engine import Engine, EngineResult
-from headroom.integrations.litellm._request import call_id, merged, message_view, opted_out, wire_format
+from headroom.integrations.litellm._request import (
+    call_id,
+    merged,
+    message_view,
+    opted_out,
+    wire_format,
+    without_own_headers,
+)
 from headroom.proxy.config import ProxyConfig
 
 logger = logging.getLogger("headroom.integrations.litellm")
@@ -87,11 +94,12 @@ class HeadroomCallback(_HeadroomLogger):
     ) -> dict[str, Any]:
         """Compress the request's messages; every other key is copied through. Returns the data to send.
 
-        Other call types, and requests sent with ``x-headroom-mode: off``, come back as they were.
+        Other call types, and requests sent with ``x-headroom-mode: off``, come back as they were, but
+        for Headroom's own ``x-headroom-*`` headers, never forwarded to the provider.
         """
         fmt = wire_format(call_type)
         if fmt is None:
-            return data
+            return without_own_headers(data)
         try:
             if opted_out(data):
                 out, result = data, EngineResult(body=data, format=fmt, skipped="off")
@@ -104,7 +112,7 @@ class HeadroomCallback(_HeadroomLogger):
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
             return data
-        return out
+        return without_own_headers(out)
 
     async def async_post_call_response_headers_hook(
         self,

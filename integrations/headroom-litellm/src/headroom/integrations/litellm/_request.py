@@ -80,6 +80,22 @@ def opted_out(data: Mapping[str, Any]) -> bool:
     return False
 
 
+def without_own_headers(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without Headroom's own ``x-headroom-*`` request headers among those the proxy forwards to
+    the provider (``data["headers"]``, filled when ``forward_client_headers_to_llm_api`` is on: every
+    ``x-`` header goes): they are meant for Headroom. ``data`` itself when it carries none."""
+    headers = data.get("headers")
+    if not isinstance(headers, Mapping) or not any(_own(name) for name in headers):
+        return data
+    out = dict(data)
+    out["headers"] = {name: value for name, value in headers.items() if not _own(name)}
+    return out
+
+
+def _own(name: object) -> bool:
+    return isinstance(name, str) and name.lower().startswith("x-headroom-")
+
+
 def call_id(data: Mapping[str, Any]) -> str | None:
     """LiteLLM's id for one request (set by the proxy before its pre-call hooks), if any."""
     value = data.get("litellm_call_id")
