@@ -30,8 +30,8 @@ from typing import Any
 from headroom.engine import Engine, get_token_counter, serialize
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.units import Unit
-from headroom.proxy.config import ProxyConfig
-from headroom.transforms import Compressor, ContentRouter, SearchCompressor, TagProtector, Transform
+from headroom.proxy.config import Aging, ProxyConfig
+from headroom.transforms import Compressor, ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms.markers import marker, unit_ref
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,18 +48,28 @@ class NoOp(Compressor):
         return None
 
 
-CONFIGS: dict[str, Callable[[], list[Transform]]] = {
-    "engine-only": lambda: [NoOp()],
-    "default": lambda: [SearchCompressor(), ContentRouter(), TagProtector()],
-    "search": lambda: [SearchCompressor()],
-    "router": lambda: [ContentRouter()],
-    "router+tags": lambda: [ContentRouter(), TagProtector()],
-    "lossy-code": lambda: [
-        SearchCompressor(),
-        ContentRouter(options={"code": {"elide_bodies": True}}),
-        TagProtector(),
-    ],
+CONFIGS: dict[str, Callable[[], ProxyConfig]] = {
+    "engine-only": lambda: ProxyConfig(transforms=[NoOp()]),
+    "default": lambda: ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()]),
+    "search": lambda: ProxyConfig(transforms=[SearchCompressor()]),
+    "router": lambda: ProxyConfig(transforms=[ContentRouter()]),
+    "router+tags": lambda: ProxyConfig(transforms=[ContentRouter(), TagProtector()]),
+    "lossy-code": lambda: ProxyConfig(
+        transforms=[
+            SearchCompressor(),
+            ContentRouter(options={"code": {"elide_bodies": True}}),
+            TagProtector(),
+        ]
+    ),
+    "aging": lambda: ProxyConfig(aging=Aging()),
 }
+"""Configurations by name: ``aging`` is the default transforms with ``ProxyConfig.aging`` on (rewrites
+messages already sent, see :func:`session_replay`)."""
+
+
+def _patient(config: ProxyConfig) -> ProxyConfig:
+    """``config`` with a deadline long enough for the 1 MB timings."""
+    return config.model_copy(update={"limits": config.limits.model_copy(update={"deadline_ms": 60_000})})
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -147,7 +157,7 @@ def run_config(
     that has memoized nothing: a case's first-sight time is its median over the passes (a shared box's
     noise moves single passes by a quarter); the passes must give the same bytes. The memoized time is
     the last engine's second look at the case."""
-    warm = Engine(ProxyConfig(transforms=CONFIGS[name]()))
+    warm = Engine(CONFIGS[name]())
     for case in cases:
         warm.compress(json.dumps(case["body"]).encode(), path=case["path"])
     raws = [json.dumps(case["body"]).encode() for case in cases]
@@ -155,7 +165,7 @@ def run_config(
     cpus: dict[str, list[float]] = defaultdict(list)
     last: dict[str, Any] = {}
     for number in range(passes):
-        engine = Engine(ProxyConfig(transforms=CONFIGS[name]()))
+        engine = Engine(CONFIGS[name]())
         for case, raw in zip(cases, raws, strict=True):
             t0, c0 = time.perf_counter(), time.thread_time()
             res = engine.compress(raw, path=case["path"])
@@ -369,7 +379,7 @@ def _time_one(name: str, text: str, question: str, runs: int = 3) -> None:
     walls: list[float] = []
     cpus: list[float] = []
     for _ in range(runs):
-        engine = Engine(ProxyConfig(transforms=CONFIGS["default"](), limits={"deadline_ms": 60_000}))
+        engine = Engine(_patient(CONFIGS["default"]()))
         t0, c0 = time.perf_counter(), time.thread_time()
         res = engine.compress(raw, path="/v1/chat/completions")
         walls.append((time.perf_counter() - t0) * 1000)
@@ -420,7 +430,7 @@ def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
     counter.count(text)
     count_ms = (time.perf_counter() - t0) * 1000
     for name in ("default",):
-        engine = Engine(ProxyConfig(transforms=CONFIGS[name](), limits={"deadline_ms": 60_000}))
+        engine = Engine(_patient(CONFIGS[name]()))
         t0 = time.perf_counter()
         res = engine.compress(raw, path="/v1/chat/completions")
         first = (time.perf_counter() - t0) * 1000
@@ -448,8 +458,14 @@ def _messages_key(body: Mapping[str, Any]) -> str:
     return "input" if "input" in body and "messages" not in body else "messages"
 
 
-def session_replay(cases: list[dict[str, Any]], memo: bool, limit: int | None) -> None:
-    """Compress each session turn by turn; the first t messages of turn t+1's output must equal turn t's."""
+def session_replay(
+    cases: list[dict[str, Any]], memo: bool, limit: int | None, name: str = "default", counter: Any = None
+) -> None:
+    """Compress each session turn by turn; the first t messages of turn t+1's output must equal turn t's.
+
+    For a configuration that rewrites sent messages on purpose (``aging``), the changes are counted
+    instead, with their cache cost: the tokens of turn t's prompt from the first changed message on,
+    which a provider's prompt cache can no longer serve at turn t+1 (``counter`` counts them)."""
     sessions = [c for c in cases if c["kind"] == "trajectory"]
     if limit is not None:
         seen: set[str] = set()
@@ -460,9 +476,12 @@ def session_replay(cases: list[dict[str, Any]], memo: bool, limit: int | None) -
                 seen.add(fmt)
                 picked.append(c)
         sessions = picked[:limit]
-    limits = {} if memo else {"memo_entries": 0}
-    engine = Engine(ProxyConfig(limits=limits))
+    config = CONFIGS[name]()
+    if not memo:
+        config = config.model_copy(update={"limits": config.limits.model_copy(update={"memo_entries": 0})})
+    engine = Engine(config)
     checked = broken = 0
+    uncached = resent = 0
     times: list[float] = []
     for case in sessions:
         key = _messages_key(case["body"])
@@ -476,15 +495,28 @@ def session_replay(cases: list[dict[str, Any]], memo: bool, limit: int | None) -
             out = json.loads(res.body)[key]
             if previous is not None:
                 checked += 1
+                if counter is not None:
+                    resent += counter.count(json.dumps(previous))
                 if out[: len(previous)] != previous:
                     broken += 1
-                    print(f"  prefix changed: {case['id']} at turn {t}")
+                    first = next(k for k, (a, b) in enumerate(zip(out, previous, strict=False)) if a != b)
+                    if counter is not None:
+                        uncached += counter.count(json.dumps(previous[first:]))
+                    if config.aging is None:
+                        print(f"  prefix changed: {case['id']} at turn {t}")
             previous = out
     label = "memo on (as in traffic)" if memo else "memo off (every unit recomputed)"
     print(
-        f"- {label}: {len(sessions)} sessions, {checked} turn pairs, {broken} changed a sent message;"
+        f"- {name}, {label}: {len(sessions)} sessions, {checked} turn pairs, {broken} changed a sent message;"
         f" per-turn latency p50 {pct(times, 0.5):.2f} ms, p90 {pct(times, 0.9):.2f} ms"
     )
+    if counter is not None and resent and not broken:
+        print(f"  re-sent over all turns: {resent} tokens, every one after an unchanged prefix")
+    elif counter is not None and resent:
+        print(
+            f"  cache cost: {uncached} of the {resent} tokens re-sent over all turns"
+            f" ({uncached / resent:.1%}) came after a rewritten message: a prompt cache could not serve them"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -533,9 +565,13 @@ def main(argv: list[str] | None = None) -> int:
     big_output_timing(cases, counter)
     if not args.no_replay:
         print("\n## session replay (prefix stability), default config")
-        session_replay(cases, memo=True, limit=None)
+        aging = "aging" in args.configs.split(",")
+        session_replay(cases, memo=True, limit=None, counter=counter if aging else None)
         if args.replay_nomemo:
             session_replay(cases, memo=False, limit=args.replay_nomemo)
+        if aging:
+            print("\n## session replay, aging (rewrites sent messages on purpose: their cache cost)")
+            session_replay(cases, memo=True, limit=None, name="aging", counter=counter)
     return 0
 
 

@@ -18,6 +18,7 @@ def make_unit(
     user_request: str | None = None,
     source: str = "tool_result",
     earlier: Sequence[str] = (),
+    aged: bool | None = None,
 ) -> Unit:
     ctx = UnitContext(
         format=WireFormat.OPENAI_CHAT,
@@ -30,4 +31,4 @@ def make_unit(
         tool_input=tool_input,
         user_request=user_request,
     )
-    return Unit(text, ctx, COUNT, unit_ref(text), tuple(earlier))
+    return Unit(text, ctx, COUNT, unit_ref(text), tuple(earlier), aged)

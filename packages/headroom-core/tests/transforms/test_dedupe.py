@@ -275,3 +275,30 @@ def test_every_fold_expands_back_from_the_earlier_units(
     log = TextLog([*earlier, text, view(file, 1, 220)])  # later units indexed first change nothing
     ONLY_DEDUPE.route(_with("later", log.view()))
     assert ONLY_DEDUPE.route(_with(text, Earlier(log, len(earlier)))) == decision
+
+
+def test_with_aging_on_a_re_viewed_region_does_not_fold_against_earlier_code() -> None:
+    # an earlier view may be outlined once it ages: folding against it could hide the only copy of a line
+    file = source()
+    earlier = view(file, 100, 180)
+    for aged in (False, True):
+        decision = ONLY_DEDUPE.route(make_unit(view(file, 120, 160), earlier=[earlier], aged=aged))
+        assert decision.deduped_lines == 0
+    assert ONLY_DEDUPE.route(make_unit(view(file, 120, 160), earlier=[earlier])).deduped_lines == 41
+
+
+def test_an_aged_view_is_outlined_and_a_fresh_one_left_whole() -> None:
+    file = source()
+    text = view(file, 1, 120)
+    router = ContentRouter()
+    fresh = router.route(make_unit(text, aged=False))
+    assert fresh.text is None
+    aged = router.route(make_unit(text, aged=True))
+    assert aged.text is not None
+    assert aged.compressors == ["outline"]
+    assert aged.text.startswith("<returncode>0</returncode>\n<output>\n")  # the wrapper stays
+    assert aged.text.endswith("\n</output>")
+    definitions = [line for line in text.split("\n") if "\tdef " in line]
+    assert definitions
+    assert all(line in aged.text.split("\n") for line in definitions)
+    assert len(aged.text) < len(text) / 2

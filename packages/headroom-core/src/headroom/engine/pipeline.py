@@ -85,6 +85,8 @@ class Engine:
         limits = self.config.limits
         parts = [t.fingerprint() for t in self.config.transforms if t.name not in disabled]
         parts += [self.counter.name, str(limits.min_unit_tokens), str(limits.min_tokens_saved)]
+        if self.config.aging is not None:  # with aging on, dedupe hides earlier code: every unit may differ
+            parts.append("aging")
         value = "|".join(parts)
         self._fingerprint = (disabled, value)
         return value
@@ -210,15 +212,29 @@ class Engine:
         updates: dict[JsonPath, str] = {}
         history = History()
         count = counting_once(self.counter)
+        aging = self.config.aging
+        old = aging.aged(sum(s.context.source == "tool_result" for s in slots)) if aging else 0
+        outputs = 0  # tool outputs seen so far
         for slot in slots:
             if time.monotonic() > deadline:
                 result.errors.append("deadline: later units left as they were")
                 result.skipped = result.skipped or "deadline"
                 break
+            aged: bool | None = None
+            if aging is not None:
+                aged = slot.context.source == "tool_result" and outputs < old
+                outputs += slot.context.source == "tool_result"
             digest = text_digest(slot.text)  # the text is hashed once: memo key, history, marker ref
             context_key = history.context_key(slot.context)
-            key = unit_key(fingerprint, slot.text, slot.context, history.digest, digest, context_key)
-            outcome = self._unit(slot, key, digest, transforms, deadline, result, history, count)
+            key = unit_key(
+                fingerprint + "|aged" if aged else fingerprint,
+                slot.text,
+                slot.context,
+                history.digest,
+                digest,
+                context_key,
+            )
+            outcome = self._unit(slot, key, digest, transforms, deadline, result, history, count, aged)
             history.add(slot.text, digest)
             if outcome.tokens_before is None or outcome.tokens_after is None:
                 result.uncounted.append((key, slot.text))
@@ -251,6 +267,7 @@ class Engine:
         result: EngineResult,
         history: History,
         count: Callable[[str], int],
+        aged: bool | None = None,
     ) -> UnitOutcome:
         limits = self.config.limits
         hit = self.memo.get(key)
@@ -279,7 +296,7 @@ class Engine:
         for protector in (t for t in transforms if isinstance(t, Protector)):
             t0 = time.monotonic()
             try:
-                text, restore = protector.protect(Unit(text, slot.context, count, ref, earlier))
+                text, restore = protector.protect(Unit(text, slot.context, count, ref, earlier, aged))
             except Exception as exc:
                 result.errors.append(f"{protector.name}: {type(exc).__name__}")
                 result.transforms[protector.name].errors += 1
@@ -294,7 +311,7 @@ class Engine:
             stats = result.transforms[compressor.name]
             t0 = time.monotonic()
             try:
-                out, note = compressor.explain(Unit(text, slot.context, count, ref, earlier))
+                out, note = compressor.explain(Unit(text, slot.context, count, ref, earlier, aged))
             except Exception as exc:
                 stats.errors += 1
                 result.errors.append(f"{compressor.name}: {type(exc).__name__}")

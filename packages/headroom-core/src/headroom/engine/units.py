@@ -59,6 +59,9 @@ class Unit:
     earlier: Sequence[str] = ()
     """Original texts of the units before this one in the same request (for cross-unit dedupe). From the
     engine, an :class:`Earlier` view."""
+    aged: bool | None = None
+    """None: aging is off (``ProxyConfig.aging``); False: on, and this unit is among the newest; True: an
+    older tool output, which a transform may compact further (the router outlines file views)."""
 
 
 class TextLog:

@@ -23,6 +23,7 @@ from pydantic import Field
 from headroom.engine.tokens import sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
+from headroom.transforms.compressors.code import outline as code_outline
 from headroom.transforms.compressors.testrun import TEST_SIGNS, is_passing
 from headroom.transforms.detect import ContentType, detect, is_listing_command
 from headroom.transforms.markers import marker
@@ -464,7 +465,7 @@ class ContentRouter(Compressor):
         parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
         listing_cmd = is_listing_command(unit.context.tool_input)
-        index = self._earlier_index(unit.earlier) if self.dedupe and unit.earlier else None
+        index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
         kinds: list[str] = []
@@ -521,9 +522,14 @@ class ContentRouter(Compressor):
     # -- helpers -------------------------------------------------------------------------------------
 
     def _compress(self, kind: ContentType, text: str, unit: Unit) -> tuple[str | None, str]:
-        """The first compressor of the type's route (``"a,b"``: a, else b) that changes ``text``."""
+        """The first compressor of the type's route (``"a,b"``: a, else b) that changes ``text``; for code
+        in an aged unit (``ProxyConfig.aging``), its outline first."""
         chain = [n.strip() for n in self.routes.get(kind.value, "none").split(",") if n.strip()]
-        part_unit = Unit(text, unit.context, unit.count_tokens, unit.ref, unit.earlier)
+        part_unit = Unit(text, unit.context, unit.count_tokens, unit.ref, unit.earlier, unit.aged)
+        if unit.aged and kind is ContentType.CODE:
+            out = code_outline(text, part_unit, **self.options.get("outline", {}))
+            if out is not None:
+                return out, "outline"
         for name in chain:
             if name == "none":
                 break
@@ -548,10 +554,11 @@ class ContentRouter(Compressor):
         before = orig_tokens + round(rest * orig_tokens / max(1, orig_chars))
         return before, before - orig_tokens + sum(_count(unit, r) for _, r in changed)
 
-    def _earlier_index(self, earlier: Sequence[str]) -> _WindowIndex:
-        """The request's index of earlier units (built once per request), grown to cover ``earlier``."""
+    def _earlier_index(self, earlier: Sequence[str], aged: bool | None = None) -> _WindowIndex:
+        """The request's index of earlier units (built once per request), grown to cover ``earlier``.
+        With aging on (``aged`` not None) earlier code is hidden: an aged view may no longer show it."""
         lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
-        if self.options.get("code", {}).get("elide_bodies"):
+        if self.options.get("code", {}).get("elide_bodies") or aged is not None:
             lossy |= {ContentType.CODE}
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
             earlier = Earlier.of(earlier)

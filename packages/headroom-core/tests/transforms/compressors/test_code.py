@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from headroom.transforms.compressors import code
 
-from .helpers import assert_markers_valid, make_unit, marker_lines
+from .helpers import assert_markers_valid, content_lines, make_unit, marker_lines
 
 PY = '''import os
 
@@ -180,3 +180,73 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
         out = code.compress(text, unit, elide_bodies=elide, max_body_lines=0, min_saving=0.0)
         if out is not None:
             assert_markers_valid(out, unit)
+
+
+# -- outlines of aged views (ProxyConfig.aging) ---------------------------------------------------------
+
+
+def numbered(text: str, first: int = 1) -> str:
+    return "\n".join(f"{n:6}\t{line}" for n, line in enumerate(text.split("\n"), start=first))
+
+
+def test_outline_of_a_numbered_view_keeps_definitions_errors_and_asked_names() -> None:
+    view = numbered(PY, first=120)
+    unit = make_unit(view, user_request="Why does prepared_request fail in Session.request?")
+    out = code.outline(view, unit)
+    assert out is not None
+    kept = content_lines(out)
+    assert all(line in view.split("\n") for line in kept)  # kept lines are whole, numbers included
+    assert any("class Session:" in line for line in kept)
+    assert any("def request(" in line for line in kept)
+    assert any("def close(self):" in line for line in kept)
+    assert any("raise RetryError(url)" in line for line in kept)  # error handling
+    assert any("@dataclass" in line for line in kept)
+    assert not any("time.sleep" in line for line in kept)
+    assert len(marker_lines(out)) == 1  # one marker: the kept lines' numbers show where the runs were
+    assert assert_markers_valid(out, unit) + len(kept) == len(view.split("\n"))
+
+
+def test_outline_of_plain_code_marks_each_run() -> None:
+    unit = make_unit(PY)
+    out = code.outline(PY, unit)
+    assert out is not None
+    assert len(marker_lines(out)) >= 2
+    assert assert_markers_valid(out, unit) + len(content_lines(out)) == len(PY.split("\n"))
+
+
+def test_outline_keeps_lines_naming_code_identifiers_of_the_request_not_english_words() -> None:
+    view = numbered(PY)
+    plain = code.outline(view, make_unit(view, user_request="please look at the response and the history"))
+    asked = code.outline(view, make_unit(view, user_request="look at self.backoff"))
+    assert plain is not None
+    assert asked is not None
+    assert "self.history.append" not in plain  # "history" is an English word of the request
+    assert "time.sleep(self.backoff" not in plain
+    assert "time.sleep(self.backoff" in asked  # "self.backoff" is dotted: code
+
+
+def test_outline_of_a_view_with_nothing_to_drop_is_none() -> None:
+    text = numbered("def a():\n    pass\ndef b():\n    pass")
+    assert code.outline(text, make_unit(text)) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["def f(x):", "    x += 1", "", "class A:", "    raise ValueError(x)", "  y = g()", "@d"]
+        ),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_outline_counts_every_dropped_line(lines: list[str], with_numbers: bool) -> None:
+    text = "\n".join(lines)
+    if with_numbers and text:
+        text = numbered(text)
+    unit = make_unit(text)
+    out = code.outline(text, unit)
+    if out is None:
+        return
+    assert assert_markers_valid(out, unit) + len(content_lines(out)) == len(text.split("\n"))
+    assert code.outline(text, unit) == out

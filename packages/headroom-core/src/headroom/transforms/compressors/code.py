@@ -17,6 +17,9 @@ With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go,
 
 ``nl -ba``/``cat -n`` line-number prefixes are understood and kept on every kept line.
 
+:func:`outline` serves ``ProxyConfig.aging``: the router outlines the code of an aged unit (an older
+file view), whatever ``elide_bodies`` says.
+
 Options (keyword-only):
     elide_bodies (bool, False): elide long function bodies.
     max_body_lines (int, 6): bodies up to this many lines stay whole.
@@ -202,3 +205,80 @@ def _elide(
             out.append(pad + omitted(unit, [(g - k, "lines")], f"body of {name}"))
         k = g
     return out
+
+
+# -- outlines of aged file views (ProxyConfig.aging) ---------------------------------------------------
+
+_CODE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def outline(text: str, unit: Unit, *, min_run: int = 3, min_saving: float = 0.1) -> str | None:
+    """An aged file view reduced to its outline, or None when that saves too little.
+
+    Kept: definition lines (``def``, ``class``, brace-language functions), decorators, error handling and
+    error words, and lines naming an identifier of the request that looks like code (dotted,
+    ``snake_case``, ``camelCase`` or with digits: plain English words would keep every line). Other
+    runs of ``min_run`` or more lines go. In a numbered view (``nl``, ``cat -n``) the kept lines' numbers
+    show where each run was, and one marker, where the first run was, counts them all; elsewhere each run
+    becomes a marker.
+    """
+    lines = text.split("\n")
+    prefix_len = _prefix_lengths(lines)
+    numbered = any(prefix_len)
+    code = [line[p:] for line, p in zip(lines, prefix_len, strict=True)]
+    wanted = _code_identifiers(unit)
+    keep = [_outline_line(c, wanted) for c in code]
+    out: list[str] = []
+    runs: list[tuple[int, int]] = []  # (position in out, lines dropped) of each run, when numbered
+    i, n = 0, len(lines)
+    while i < n:
+        if keep[i]:
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and not keep[j]:
+            j += 1
+        if j - i < min_run:
+            out.extend(lines[i:j])
+        elif numbered:
+            runs.append((len(out), j - i))
+        else:
+            out.append(omitted(unit, [(j - i, "lines")], "outlined"))
+        i = j
+    if runs:
+        dropped = sum(size for _, size in runs)
+        detail = f"in {len(runs)} runs, outlined: the line numbers show where"
+        out.insert(runs[0][0], omitted(unit, [(dropped, "lines")], detail))
+    result = "\n".join(out)
+    if len(result) > len(text) * (1 - min_saving):
+        return None
+    return result
+
+
+def _code_identifiers(unit: Unit) -> frozenset[str]:
+    """The request's names that look like code: dotted (their last part), ``snake_case``, ``camelCase``,
+    or holding digits."""
+    found: set[str] = set()
+    for word in request_identifiers(unit):
+        last = word.rsplit(".", 1)[-1]
+        if not last:
+            continue
+        inner = last.strip("_")
+        if "." in word.strip(".") or "_" in inner or inner[1:] != inner[1:].lower() or not last.isalpha():
+            found.add(last)
+    return frozenset(found)
+
+
+def _outline_line(code: str, wanted: frozenset[str]) -> bool:
+    stripped = code.strip()
+    if not stripped:
+        return False
+    if stripped.startswith("@") or _PY_DEF.match(code) or _PY_CLASS.match(code) or _ERRORISH.search(code):
+        return True
+    if stripped.endswith("{"):
+        m = _BRACE_DEF.match(code)
+        name = next((g for g in m.groups() if g), None) if m else None
+        if name is not None and name not in _CONTROL:
+            return True
+    return bool(wanted) and any(w in wanted for w in _CODE_WORD.findall(code))
