@@ -227,7 +227,8 @@ def outline(text: str, unit: Unit, *, min_run: int = 3, min_saving: float = 0.1)
     numbered = any(prefix_len)
     code = [line[p:] for line, p in zip(lines, prefix_len, strict=True)]
     wanted = _code_identifiers(unit)
-    keep = [_outline_line(c, wanted) for c in code]
+    dotted = [w for w in wanted if "." in w]
+    keep = [_outline_line(c, wanted, dotted) for c in code]
     out: list[str] = []
     runs: list[tuple[int, int]] = []  # (position in out, lines dropped) of each run, when numbered
     i, n = 0, len(lines)
@@ -257,20 +258,17 @@ def outline(text: str, unit: Unit, *, min_run: int = 3, min_saving: float = 0.1)
 
 
 def _code_identifiers(unit: Unit) -> frozenset[str]:
-    """The request's names that look like code: dotted (their last part), ``snake_case``, ``camelCase``,
-    or holding digits."""
+    """The request's names that look like code: dotted (``self.backoff``, found as written), or a word in
+    ``snake_case``, ``camelCase`` or with digits."""
     found: set[str] = set()
     for word in request_identifiers(unit):
-        last = word.rsplit(".", 1)[-1]
-        if not last:
-            continue
-        inner = last.strip("_")
-        if "." in word.strip(".") or "_" in inner or inner[1:] != inner[1:].lower() or not last.isalpha():
-            found.add(last)
+        inner = word.strip("_.")
+        if "." in inner or "_" in inner or inner[1:] != inner[1:].lower() or not inner.isalpha():
+            found.add(word.strip("."))
     return frozenset(found)
 
 
-def _outline_line(code: str, wanted: frozenset[str]) -> bool:
+def _outline_line(code: str, wanted: frozenset[str], dotted: list[str]) -> bool:
     stripped = code.strip()
     if not stripped:
         return False
@@ -281,4 +279,6 @@ def _outline_line(code: str, wanted: frozenset[str]) -> bool:
         name = next((g for g in m.groups() if g), None) if m else None
         if name is not None and name not in _CONTROL:
             return True
-    return bool(wanted) and any(w in wanted for w in _CODE_WORD.findall(code))
+    if not wanted:
+        return False
+    return any(w in wanted for w in _CODE_WORD.findall(code)) or any("." in w and w in code for w in wanted)
