@@ -96,10 +96,10 @@ class Aging(BaseModel):
 
     The newest ``keep_recent`` tool outputs of a request are never aged. Older ones are aged in whole steps
     of ``step`` outputs: when a request has ``n`` tool outputs, the oldest ``(n - keep_recent) // step *
-    step`` are. An aged file view (a unit or part the router types as code) keeps its definition lines,
-    decorators, error lines and the lines naming what the request asks about; every other run of lines
-    becomes one marker naming its line range. An aged unit's text depends only on itself, the units before
-    it and the config, so it changes once, when it ages, and then stays.
+    step`` are. An aged file view (a part the router types as code) keeps its definition lines,
+    decorators, error lines and the lines naming what the request asks about; the other runs of lines go,
+    counted by markers. An aged unit's text depends only on itself, the units before it and the config, so
+    it changes once, when it ages, and then stays.
 
     Cost: aging rewrites a message already sent. On a turn where a step ages more outputs, the provider's
     prompt cache misses from the first newly aged output on: the rest of that prompt is read at the full

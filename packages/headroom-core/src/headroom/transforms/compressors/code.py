@@ -281,4 +281,4 @@ def _outline_line(code: str, wanted: frozenset[str], dotted: list[str]) -> bool:
             return True
     if not wanted:
         return False
-    return any(w in wanted for w in _CODE_WORD.findall(code)) or any("." in w and w in code for w in wanted)
+    return any(w in wanted for w in _CODE_WORD.findall(code)) or any(w in code for w in dotted)
