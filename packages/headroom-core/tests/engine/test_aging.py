@@ -38,14 +38,19 @@ def view(n: int, lines: int = 60) -> str:
     return "\n".join(out)
 
 
-def session(outputs: int, pasted: bool = False) -> dict[str, Any]:
+def session(outputs: int, pastes: bool = False) -> dict[str, Any]:
+    """A chat session of ``outputs`` tool results; with ``pastes``, output pasted in an ``<output>`` tag
+    first (how some harnesses send tool output) and a large untagged paste last."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix handler_3_21 please."}]
+    if pastes:
+        messages.append({"role": "user", "content": "<output>\n" + view(98) + "\n</output>"})
     for i in range(outputs):
         call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": f"unit {i}\n" + view(i)})
-    if pasted:
-        messages.append({"role": "user", "content": "<output>\n" + view(99) + "\n</output>"})
+    if pastes:
+        big = "\n".join(f"2024-05-01 10:00:{k % 60:02d} INFO worker {k} done" for k in range(600))
+        messages.append({"role": "user", "content": big})
     return {"model": "m", "messages": messages}
 
 
@@ -61,14 +66,16 @@ def test_aged_counts_whole_steps_after_the_newest() -> None:
     assert ProxyConfig.from_env(env).aging == Aging(keep_recent=3, step=2)
 
 
-@pytest.mark.parametrize(("aging", "expected"), [(None, [None] * 11), (Aging(keep_recent=3, step=4), None)])
+@pytest.mark.parametrize(("aging", "expected"), [(None, [None] * 12), (Aging(keep_recent=3, step=4), None)])
 def test_units_learn_whether_they_are_aged(aging: Aging | None, expected: list[bool | None] | None) -> None:
     Recording.seen = []
     engine = Engine(ProxyConfig(transforms=[Recording()], aging=aging))
-    engine.compress(json.dumps(session(10, pasted=True)).encode())
+    engine.compress(json.dumps(session(10, pastes=True)).encode())
     flags = [aged for _, aged in Recording.seen]
-    # ten tool outputs: with 3 kept and steps of 4, the oldest 4 are aged; the pasted output never is
-    assert flags == (expected or [True] * 4 + [False] * 6 + [False])
+    # eleven tool outputs (the tagged paste and ten results): with 3 kept and steps of 4, the oldest 8
+    # are aged; the large untagged paste never is
+    assert [first for first, _ in Recording.seen][-1].startswith("2024-05-01")
+    assert flags == (expected or [True] * 8 + [False] * 3 + [False])
 
 
 def test_a_unit_changes_once_when_it_ages_and_then_stays() -> None:

@@ -60,8 +60,9 @@ class Unit:
     """Original texts of the units before this one in the same request (for cross-unit dedupe). From the
     engine, an :class:`Earlier` view."""
     aged: bool | None = None
-    """None: aging is off (``ProxyConfig.aging``); False: on, and this unit is among the newest; True: an
-    older tool output, which a transform may compact further (the router outlines file views)."""
+    """None: aging is off (``ProxyConfig.aging``); False: on, and this unit is among the newest outputs (or
+    a large paste, which never ages); True: an older tool output (a tool result, or output pasted in a
+    configured tag), which a transform may compact further (the router outlines file views)."""
 
 
 class TextLog:
