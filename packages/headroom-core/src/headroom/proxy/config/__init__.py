@@ -97,10 +97,10 @@ class Aging(BaseModel):
     Tool outputs are tool results and output a user text wraps in one of ``pasted_output_tags`` (a large
     paste without a tag never ages). The newest ``keep_recent`` of a request are never aged. Older ones
     are aged in whole steps of ``step`` outputs: when a request has ``n`` tool outputs, the oldest
-    ``(n - keep_recent) // step * step`` are. An aged file view (a part the router types as code) keeps its definition lines,
-    decorators, error lines and the lines naming what the request asks about; the other runs of lines go,
-    counted by markers. An aged unit's text depends only on itself, the units before it and the config, so
-    it changes once, when it ages, and then stays.
+    ``(n - keep_recent) // step * step`` are. An aged file view (a part the router types as code) keeps
+    its definition lines, decorators, error lines and the lines naming what the request asks about; the
+    other runs of lines go, counted by markers. An aged unit's text depends only on itself, the units
+    before it and the config, so it changes once, when it ages, and then stays.
 
     Cost: aging rewrites a message already sent. On a turn where a step ages more outputs, the provider's
     prompt cache misses from the first newly aged output on: the rest of that prompt is read at the full
