@@ -213,6 +213,12 @@ def unittest_run(blocks: list[list[str]], progress: str = "EE.E") -> str:
     return "\n".join([*lines, "-" * 70, f"Ran {errors + 5} tests in 0.032s", "", f"FAILED (errors={errors})"])
 
 
+def pytest_run(*body: str, result: str) -> str:
+    """A pytest session: its header, ``body`` and the final ``result`` line (e.g. ``1 failed in 0.5s``)."""
+    start, end = "=" * 29 + " test session starts " + "=" * 29, "=" * 25 + f" {result} " + "=" * 25
+    return "\n".join([start, *body, end])
+
+
 def test_repeated_unittest_errors_collapse_to_the_first_and_a_marker_naming_the_others() -> None:
     names = [f"test_case_{k}" for k in range(21)]
     text = unittest_run([unittest_block(name, k, ATTR_ERROR) for k, name in enumerate(names)])
@@ -298,19 +304,16 @@ def test_pytest_sections_fold_and_differing_error_lines_stay() -> None:
     asserts = [f"test_count_{k}" for k in range(6)]
     sections += [line for k, name in enumerate(asserts) for line in pytest_assert(name, 10 + 6 * k)]
     summary = [f"FAILED tests/test_data.py::{name} - AssertionError: assert 2 == 3" for name in asserts]
-    text = "\n".join(
-        [
-            "=" * 29 + " test session starts " + "=" * 29,
-            "collected 40 items",
-            "",
-            "tests/test_data.py FFFFFFFFFF..............................                [100%]",
-            "",
-            "=" * 35 + " FAILURES " + "=" * 35,
-            *sections,
-            "=" * 28 + " short test summary info " + "=" * 28,
-            *summary,
-            "=" * 25 + " 10 failed, 30 passed in 1.20s " + "=" * 25,
-        ]
+    text = pytest_run(
+        "collected 40 items",
+        "",
+        "tests/test_data.py FFFFFFFFFF..............................                [100%]",
+        "",
+        "=" * 35 + " FAILURES " + "=" * 35,
+        *sections,
+        "=" * 28 + " short test summary info " + "=" * 28,
+        *summary,
+        result="10 failed, 30 passed in 1.20s",
     )
     unit = make_unit(text)
     out = testrun.compress(text, unit)
@@ -339,15 +342,12 @@ def test_pytest_sections_fold_and_differing_error_lines_stay() -> None:
 def test_pytest_verbose_passed_lines_count_and_failures_stay() -> None:
     rows = [f"tests/test_api.py::test_get[{k}] PASSED{' ' * 30}[{k:3d}%]" for k in range(50)]
     rows[20] = "tests/test_api.py::test_get[20] FAILED                              [ 20%]"
-    text = "\n".join(
-        [
-            "=" * 29 + " test session starts " + "=" * 29,
-            "collected 50 items",
-            *rows,
-            "=" * 28 + " short test summary info " + "=" * 28,
-            "FAILED tests/test_api.py::test_get[20] - KeyError: 'id'",
-            "=" * 25 + " 1 failed, 49 passed in 0.52s " + "=" * 25,
-        ]
+    text = pytest_run(
+        "collected 50 items",
+        *rows,
+        "=" * 28 + " short test summary info " + "=" * 28,
+        "FAILED tests/test_api.py::test_get[20] - KeyError: 'id'",
+        result="1 failed, 49 passed in 0.52s",
     )
     unit = make_unit(text)
     out = testrun.compress(text, unit)
@@ -426,15 +426,12 @@ def test_pytest_warnings_summary_is_deduplicated() -> None:
             f"    return asarray(a_{k}).size",
             "",
         ]
-    text = "\n".join(
-        [
-            "=" * 29 + " test session starts " + "=" * 29,
-            "tests/test_mod.py ........                                          [100%]",
-            "=" * 31 + " warnings summary " + "=" * 31,
-            *records,
-            "-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html",
-            "=" * 25 + " 8 passed, 8 warnings in 0.52s " + "=" * 25,
-        ]
+    text = pytest_run(
+        "tests/test_mod.py ........                                          [100%]",
+        "=" * 31 + " warnings summary " + "=" * 31,
+        *records,
+        "-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html",
+        result="8 passed, 8 warnings in 0.52s",
     )
     unit = make_unit(text)
     out = testrun.compress(text, unit)
