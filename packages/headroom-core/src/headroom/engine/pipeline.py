@@ -29,7 +29,7 @@ logger = logging.getLogger("headroom")
 
 Work = Callable[[float], EngineResult]
 
-_AGEING = frozenset({"tool_result", "pasted"})
+_AGING_SOURCES = frozenset({"tool_result", "pasted"})
 """The sources that age (``ProxyConfig.aging``): tool results, and tool output a user text wraps in a
 configured tag (how some harnesses send them). A large paste without a tag is a person's: it never ages."""
 """A unit of engine work, given its start time on the monotonic clock."""
@@ -217,7 +217,7 @@ class Engine:
         history = History()
         count = counting_once(self.counter)
         aging = self.config.aging
-        old = aging.aged(sum(s.context.source in _AGEING for s in slots)) if aging else 0
+        old = aging.aged(sum(s.context.source in _AGING_SOURCES for s in slots)) if aging else 0
         outputs = 0  # tool outputs seen so far
         for slot in slots:
             if time.monotonic() > deadline:
@@ -226,7 +226,7 @@ class Engine:
                 break
             aged: bool | None = None
             if aging is not None:
-                output = slot.context.source in _AGEING
+                output = slot.context.source in _AGING_SOURCES
                 aged = output and outputs < old
                 outputs += output
             digest = text_digest(slot.text)  # the text is hashed once: memo key, history, marker ref
