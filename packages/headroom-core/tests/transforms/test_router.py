@@ -105,6 +105,9 @@ def test_dedupe_against_earlier_units_only() -> None:
     assert decision.text is not None
     assert decision.deduped_lines >= 190
     assert "repeated from earlier output" in decision.text
+    routed, note = ContentRouter(routes={"code": "none"}).explain(make_unit(again, earlier=[earlier]))
+    assert routed == decision.text
+    assert note == "code:dedupe"  # the stats name each step once
     assert ContentRouter(dedupe=False).route(make_unit(again, earlier=[earlier])).deduped_lines == 0
 
 

@@ -449,8 +449,6 @@ class ContentRouter(Compressor):
         how = (
             "+".join(decision.compressors) if decision.text is not None else decision.reason.replace(" ", "_")
         )
-        if decision.deduped_lines:
-            how = f"dedupe+{how}"
         return decision.text, f"{decision.kind}:{how or 'none'}"
 
     def accepts(self, tokens_before: int, tokens_after: int) -> bool:
