@@ -28,11 +28,11 @@ from headroom.transforms.markers import REF_LENGTH
 logger = logging.getLogger("headroom")
 
 Work = Callable[[float], EngineResult]
+"""A unit of engine work, given its start time on the monotonic clock."""
 
 _AGING_SOURCES = frozenset({"tool_result", "pasted"})
 """The sources that age (``ProxyConfig.aging``): tool results, and tool output a user text wraps in a
 configured tag (how some harnesses send them). A large paste without a tag is a person's: it never ages."""
-"""A unit of engine work, given its start time on the monotonic clock."""
 
 
 def serialize(obj: Any) -> bytes:
