@@ -173,7 +173,8 @@ def compress(
         return None
     lines = text.split("\n")
     if repeats:
-        lines = fold_warnings(lines, unit)
+        if "Warning: " in text:  # else no line is a warning
+            lines = fold_warnings(lines, unit)
         lines = fold_failures(lines, unit)
     passing = _passing_lines(lines)
     lines = text_compressor.fold_runs(
