@@ -7,8 +7,9 @@ budget the default configuration reached for it), measured in the same run, per 
   roles and types), counted with tiktoken o200k_base when its file is on disk, else estimated (said so);
 * needles kept: a needle is kept if it appears verbatim in that text after compression;
 * latency per request of the full pipeline (raw bytes in, bytes out), first sight p50/p90 (an engine that
-  has memoized nothing, in a warm process; each case's median over ``--passes`` fresh engines), and
-  memoized (the same request again on the same engine);
+  has memoized nothing and the process's content caches emptied before each request, in a warm process;
+  each case's median over ``--passes`` fresh engines), and memoized (the same request again on the same
+  engine);
 
 then a 1 MB tool output timing and a turn-by-turn session replay that checks prefix stability: compressing
 turn t and turn t+1, the first t messages of both outputs must be identical. Before each timed section the
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from headroom.engine import Engine, get_token_counter, serialize
+from headroom.engine.caches import clear_content_caches
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.units import Unit
 from headroom.proxy.config import Aging, ProxyConfig
@@ -164,9 +166,11 @@ def run_config(
 
     Every case first goes once through a separate engine, untimed: the process is warm (imports, compiled
     patterns), as a server is after its first requests. Then ``passes`` timed passes, each on a new engine
-    that has memoized nothing: a case's first-sight time is its median over the passes (a shared box's
-    noise moves single passes by a quarter); the passes must give the same bytes. The memoized time is
-    the last engine's second look at the case."""
+    that has memoized nothing, with the process's content caches emptied before each case (else a case
+    would find its texts' types and dedupe windows remembered from the pass before, or from the same
+    session in another wire format): a case's first-sight time is its median over the passes (a shared
+    box's noise moves single passes by a quarter); the passes must give the same bytes. The memoized time
+    is the last engine's second look at the case."""
     _settle()
     warm = Engine(CONFIGS[name]())
     for case in cases:
@@ -178,6 +182,7 @@ def run_config(
     for number in range(passes):
         engine = Engine(CONFIGS[name]())
         for case, raw in zip(cases, raws, strict=True):
+            clear_content_caches()  # nothing of this content seen: not in the memo, nor in any cache
             t0, c0 = time.perf_counter(), time.thread_time()
             res = engine.compress(raw, path=case["path"])
             walls[case["id"]].append(time.perf_counter() - t0)
@@ -391,6 +396,7 @@ def _time_one(name: str, text: str, question: str, runs: int = 3) -> None:
     cpus: list[float] = []
     for _ in range(runs):
         engine = Engine(_patient(CONFIGS["default"]()))
+        clear_content_caches()
         t0, c0 = time.perf_counter(), time.thread_time()
         res = engine.compress(raw, path="/v1/chat/completions")
         walls.append((time.perf_counter() - t0) * 1000)
@@ -443,6 +449,7 @@ def big_output_timing(cases: list[dict[str, Any]], counter: Any) -> None:
     count_ms = (time.perf_counter() - t0) * 1000
     for name in ("default",):
         engine = Engine(_patient(CONFIGS[name]()))
+        clear_content_caches()
         t0 = time.perf_counter()
         res = engine.compress(raw, path="/v1/chat/completions")
         first = (time.perf_counter() - t0) * 1000

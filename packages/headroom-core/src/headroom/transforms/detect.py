@@ -12,9 +12,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from functools import lru_cache
 from operator import methodcaller
 
+from headroom.engine.caches import content_cache
 from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
@@ -183,7 +183,7 @@ def _cut_json(head: str, lines: Sequence[str]) -> bool:
 _LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})
 
 
-@lru_cache(maxsize=256)
+@content_cache(256)
 def is_listing_command(tool_input: str | None) -> bool:
     """True when the tool call's shell command (a ``command``/``cmd`` argument, or the text itself) runs a
     listing program (``ls``, ``find``, ``tree``, ``fd``, ...) in any of its ``&&``/``;``/``|`` steps."""

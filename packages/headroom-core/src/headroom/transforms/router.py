@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from headroom.engine.caches import content_cache
 from headroom.engine.tokens import sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
@@ -199,12 +200,12 @@ def _kind(body: str, search_command: bool, listing_command: bool = False) -> Con
     return _remembered_kind(body, search_command, listing_command)
 
 
-@lru_cache(maxsize=64)
+@content_cache(64)
 def _remembered_kind(body: str, search_command: bool, listing_command: bool) -> ContentType:
     return detect(body, search_command=search_command, listing_command=listing_command)
 
 
-@lru_cache(maxsize=1024)
+@content_cache(1024)
 def _windows(
     text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
 ) -> _Indexed | None:

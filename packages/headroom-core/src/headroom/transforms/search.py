@@ -15,12 +15,12 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import accumulate, chain, compress, count, repeat
 from operator import add, eq, itemgetter, mul, sub, truediv
 
 from pydantic import Field
 
+from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.markers import marker
@@ -253,7 +253,7 @@ def terms(text: str) -> list[str]:
 _COMPOUND_RE = re.compile(r"_|[a-z][A-Z]|[A-Z]{2}[a-z]")
 
 
-@lru_cache(maxsize=65536)
+@content_cache(65536)
 def _word_terms(word: str) -> tuple[str, ...]:
     low = word.lower()
     if not _COMPOUND_RE.search(word):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 
+from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms.markers import marker
 
@@ -53,7 +53,7 @@ def request_identifiers(unit: Unit) -> set[str]:
 # once instead of once per part.
 
 
-@lru_cache(maxsize=256)
+@content_cache(256)
 def terms_of(user_request: str | None, tool_input: str | None) -> tuple[str, ...]:
     """:func:`request_terms` from the request and the tool input themselves (cached)."""
     found: list[str] = []
@@ -75,7 +75,7 @@ def terms_of(user_request: str | None, tool_input: str | None) -> tuple[str, ...
     return tuple(seen)
 
 
-@lru_cache(maxsize=256)
+@content_cache(256)
 def _ids(user_request: str | None) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for word in (user_request or "")[:20_000].split():
@@ -87,7 +87,7 @@ def _ids(user_request: str | None) -> tuple[str, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=256)
+@content_cache(256)
 def identifiers_of(user_request: str | None, tool_input: str | None) -> frozenset[str]:
     """:func:`request_identifiers` from the request and the tool input themselves (cached)."""
     words: set[str] = set()

@@ -41,8 +41,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import detail_text, identifiers_of, omitted, terms_of
 
@@ -247,7 +247,7 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
 # -- what the request names ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
+@content_cache(256)
 def _request_words(
     user_request: str | None, tool_input: str | None
 ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:

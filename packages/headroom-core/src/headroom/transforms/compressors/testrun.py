@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from itertools import accumulate, islice, repeat
 from itertools import compress as selected
 
+from headroom.engine.caches import content_cache
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
 from headroom.transforms.compressors._util import (
@@ -549,9 +550,16 @@ class _WarningIndex:
                 for line in text.split("\n"):
                     match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
                     if match is not None:
-                        self._first.setdefault((match.group(4), template(line[match.end() :])), position)
+                        key = (match.group(4), _message_template(line[match.end() :]))
+                        self._first.setdefault(key, position)
         self._size = max(self._size, len(earlier))
         return {key for key, position in self._first.items() if position < len(earlier)}
+
+
+@content_cache(1024)
+def _message_template(message: str) -> str:
+    """:func:`template` of a warning's message, remembered: re-runs repeat the same warnings."""
+    return template(message)
 
 
 def _earlier_warnings(unit: Unit) -> set[tuple[str, str]]:
@@ -592,7 +600,7 @@ def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
             j += 1
         if j < n and lines[j].startswith(category + ": ") and "tracemalloc" in lines[j]:
             j += 1
-        key = (category, template(line[match.end() :]))
+        key = (category, _message_template(line[match.end() :]))
         lead = match.group(2)
         if key in seen and j < n and "E" not in lead and "F" not in lead:
             run[key] = run.get(key, 0) + 1
