@@ -76,3 +76,19 @@ def test_the_engine_hands_every_unit_the_texts_before_it() -> None:
         (out, tuple(outputs[:i])) for i, out in enumerate(outputs)
     ]
     assert all(kind is Earlier for _, _, kind in SEEN)
+
+
+def test_a_log_that_records_what_was_sent_answers_per_unit_and_per_prefix() -> None:
+    log = TextLog(shown=())
+    log.append("original one", "compressed one")
+    log.append("original two")  # left as it was: the model is sent the original
+    view = log.view()
+    assert view.records_shown
+    assert [view.shown(0), view.shown(1)] == ["compressed one", "original two"]
+    assert list(view) == ["original one", "original two"]
+    with pytest.raises(IndexError):
+        Earlier(log, 1).shown(1)  # a prefix view sees no later unit
+    plain = Earlier.of(["a", "b"])
+    assert not plain.records_shown and plain.shown(1) == "b"
+    with pytest.raises(ValueError):
+        TextLog(["a"], shown=[])

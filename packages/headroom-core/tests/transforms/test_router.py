@@ -401,3 +401,36 @@ def test_any_cut_of_a_json_document_routes_deterministically(cut: int, indent: i
 
 def unit_ref_of(text: str) -> str:
     return make_unit(text).ref
+
+
+def _tool_turns(*outputs: str) -> bytes:
+    messages: list[dict[str, object]] = [{"role": "user", "content": "Why does the worker fail?"}]
+    for i, output in enumerate(outputs):
+        call = {"id": f"c{i}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+        messages += [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": f"c{i}", "content": output},
+        ]
+    return json.dumps({"model": "m", "messages": messages}).encode()
+
+
+def test_under_the_engine_dedupe_folds_exactly_what_an_earlier_unit_was_sent() -> None:
+    from headroom.engine import Engine
+    from headroom.proxy.config import ProxyConfig
+
+    errors = [
+        "081109 204000 999 ERROR dfs.DataNode: Disk failure on /data/7 while writing blk_4242, volume lost",
+        "081109 204001 999 ERROR dfs.DataNode: Shutting down the data node after the failure of /data/7",
+    ]
+    log = LOG + "\n" + "\n".join(errors) + "\n" + LOG  # the logs compressor keeps the errors, not LOG's lines
+    dropped = LOG.split("\n")[100:140]  # lines of the log that reach the model only as a template
+    later = "\n".join(["Checking the worker again:", *errors, "and then:", *dropped, "done"])
+    result = Engine(ProxyConfig(transforms=[ContentRouter()])).compress(_tool_turns(log, later))
+    assert result.changed
+    sent = [m["content"] for m in json.loads(result.body)["messages"] if m["role"] == "tool"]
+    assert all(line not in sent[0] for line in dropped) and "\n".join(errors) in sent[0]
+    # the error lines the model read in the first output fold in the second; the lines it never read
+    # there (though they are in its original) are not said to repeat: one fold, of the two errors
+    (fold,) = [m for m in parse_markers(sent[1]) if m.detail and "repeated from earlier output" in m.detail]
+    assert fold.counts == ((2, "lines"),)
+    assert all(line not in sent[1] for line in errors)

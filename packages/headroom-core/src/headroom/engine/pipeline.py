@@ -240,7 +240,7 @@ class Engine:
                 context_key,
             )
             outcome = self._unit(slot, key, digest, transforms, deadline, result, history, count, aged)
-            history.add(slot.text, digest)
+            history.add(slot.text, digest, outcome.text)
             if outcome.tokens_before is None or outcome.tokens_after is None:
                 result.uncounted.append((key, slot.text))
             else:
@@ -377,12 +377,13 @@ class Engine:
 
 
 class History:
-    """The original texts of the units seen so far in one request, and their running digest."""
+    """The units seen so far in one request (their original texts, and what the model is sent for each),
+    and the running digest of the originals."""
 
     __slots__ = ("_contexts", "_requests", "digest", "texts")
 
     def __init__(self) -> None:
-        self.texts = TextLog()
+        self.texts = TextLog(shown=())
         self.digest = ""
         self._contexts: dict[UnitContext, str] = {}
         self._requests: dict[str, str] = {}
@@ -399,9 +400,10 @@ class History:
             key = self._contexts[context] = context_digest(context, request)
         return key
 
-    def add(self, text: str, digest: str | None = None) -> None:
-        """Append ``text`` (``digest``: its :func:`text_digest`, when known)."""
-        self.texts.append(text)
+    def add(self, text: str, digest: str | None = None, shown: str | None = None) -> None:
+        """Append ``text`` (``digest``: its :func:`text_digest`, when known; ``shown``: its compressed form,
+        None when it goes on as it was)."""
+        self.texts.append(text, shown)
         self.digest = chain_digest(self.digest, text, digest)
 
 

@@ -66,20 +66,28 @@ class Unit:
 
 
 class TextLog:
-    """The original texts of one request's units, in order, and the indexes transforms derive from them.
+    """The original texts of one request's units, in order, and the indexes transforms derive from them;
+    with ``shown`` (the engine's log), also what the model is sent for each unit.
 
     Append-only, so a view of its first ``n`` texts never changes. One log per request, used by the thread
     that runs the request: nothing in it is shared between requests.
     """
 
-    __slots__ = ("_derived", "_texts")
+    __slots__ = ("_derived", "_shown", "_texts")
 
-    def __init__(self, texts: Iterable[str] = ()) -> None:
+    def __init__(self, texts: Iterable[str] = (), *, shown: Iterable[str] | None = None) -> None:
         self._texts: list[str] = list(texts)
+        self._shown: list[str] | None = None if shown is None else list(shown)
+        if self._shown is not None and len(self._shown) != len(self._texts):
+            raise ValueError("a shown text for every text")
         self._derived: dict[Hashable, object] = {}
 
-    def append(self, text: str) -> None:
+    def append(self, text: str, shown: str | None = None) -> None:
+        """Append a unit's original ``text`` and, when the log records it, ``shown``: the text the model
+        is sent for it (None: the original, left as it was)."""
         self._texts.append(text)
+        if self._shown is not None:
+            self._shown.append(text if shown is None else shown)
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -131,6 +139,19 @@ class Earlier(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"Earlier({len(self)} texts)"
+
+    @property
+    def records_shown(self) -> bool:
+        """Whether :meth:`shown` knows what the model is sent (the engine's log), not just the originals."""
+        return self._log._shown is not None
+
+    def shown(self, index: int) -> str:
+        """The text the model is sent for unit ``index``: its compressed form, or the original when it was
+        left as it was (or when the log does not record it: see :attr:`records_shown`)."""
+        if not 0 <= index < self._size:
+            raise IndexError("Earlier index out of range")
+        shown = self._log._shown
+        return self._log._texts[index] if shown is None else shown[index]
 
     def derived(self, key: Hashable, make: Callable[[], _T]) -> _T:
         """The request's index stored under ``key``, made by ``make()`` on first use.

@@ -239,17 +239,29 @@ def _windows(
     return _Indexed(lines, lines.anchors())
 
 
+@content_cache(1024)
+def _shown_windows(text: str) -> _Indexed | None:
+    """The lines of an earlier unit as the model was sent them (its compressed form, or the original) as
+    dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
+    if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
+        return None
+    lines = _split(text.split("\n"))
+    return _Indexed(lines, lines.anchors())
+
+
 class _WindowIndex:
     """The earlier units of a request, indexed by runs of ``WINDOW`` lines, grown by one unit per unit.
 
     One index serves a whole request (it is kept on the request's :class:`Earlier` log). Each unit's
     anchors are cached by its text; the index keeps, per anchor, the units that show it in order, and
-    answers a view of any prefix of the log by looking only at the units before its size.
+    answers a view of any prefix of the log by looking only at the units before its size. ``lossy`` None:
+    it indexes what the model was sent (:meth:`Earlier.shown`); else the originals, with the parts of the
+    ``lossy`` types hidden (see :func:`_windows`).
     """
 
     __slots__ = ("_lossy", "_min_part_chars", "postings", "units")
 
-    def __init__(self, lossy: frozenset[ContentType], min_part_chars: int) -> None:
+    def __init__(self, lossy: frozenset[ContentType] | None, min_part_chars: int) -> None:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
         self.units: list[_Indexed | None] = []
@@ -257,10 +269,13 @@ class _WindowIndex:
         """Per anchor, every indexed unit that shows it (of any prefix: :meth:`candidates` filters by
         unit), in order, with where it starts there."""
 
-    def grow(self, earlier: Sequence[str]) -> None:
-        """Index the texts of ``earlier`` not indexed yet."""
+    def grow(self, earlier: Earlier) -> None:
+        """Index the units of ``earlier`` not indexed yet."""
         for position in range(len(self.units), len(earlier)):
-            self.append(_windows(earlier[position], self._lossy, self._min_part_chars))
+            if self._lossy is None:
+                self.append(_shown_windows(earlier.shown(position)))
+            else:
+                self.append(_windows(earlier[position], self._lossy, self._min_part_chars))
 
     def append(self, indexed: _Indexed | None) -> None:
         """Index the next unit (None: a unit with nothing to match)."""
@@ -552,12 +567,20 @@ class ContentRouter(Compressor):
 
     def _earlier_index(self, earlier: Sequence[str], aged: bool | None = None) -> _WindowIndex:
         """The request's index of earlier units (built once per request), grown to cover ``earlier``.
-        With aging on (``aged`` not None) earlier code is hidden: an aged view may no longer show it."""
+
+        Under the engine (whose log records what the model is sent for each unit) it indexes exactly that:
+        a line is folded only where the model read it. Otherwise, and with aging on (``aged`` not None: an
+        earlier unit's form changes when it ages, so what it showed then may be gone now), it indexes the
+        originals and hides the parts a compressor may drop (:func:`_windows`), and with aging all code."""
+        if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
+            earlier = Earlier.of(earlier)
+        if aged is None and earlier.records_shown:
+            index = earlier.derived(("router.shown",), lambda: _WindowIndex(None, self.min_part_chars))
+            index.grow(earlier)
+            return index
         lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
         if self.options.get("code", {}).get("elide_bodies") or aged is not None:
             lossy |= {ContentType.CODE}
-        if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
-            earlier = Earlier.of(earlier)
         key = ("router.windows", lossy, self.min_part_chars)
         index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars))
         index.grow(earlier)
