@@ -1,4 +1,4 @@
-"""The dedupe index's answers equal a straight look over every earlier unit."""
+"""The dedupe index's remembered answers equal a straight look over every earlier unit."""
 
 from __future__ import annotations
 

@@ -428,7 +428,8 @@ def test_under_the_engine_dedupe_folds_exactly_what_an_earlier_unit_was_sent() -
     result = Engine(ProxyConfig(transforms=[ContentRouter()])).compress(_tool_turns(log, later))
     assert result.changed
     sent = [m["content"] for m in json.loads(result.body)["messages"] if m["role"] == "tool"]
-    assert all(line not in sent[0] for line in dropped) and "\n".join(errors) in sent[0]
+    assert all(line not in sent[0] for line in dropped)
+    assert "\n".join(errors) in sent[0]
     # the error lines the model read in the first output fold in the second; the lines it never read
     # there (though they are in its original) are not said to repeat: one fold, of the two errors
     (fold,) = [m for m in parse_markers(sent[1]) if m.detail and "repeated from earlier output" in m.detail]

@@ -253,21 +253,23 @@ class _WindowIndex:
     """The earlier units of a request, indexed by runs of ``WINDOW`` lines, grown by one unit per unit.
 
     One index serves a whole request (it is kept on the request's :class:`Earlier` log). Each unit's
-    anchors are cached by its text; the index keeps, per anchor, the units that show it in order, and
+    anchors are cached by its text; the index keeps their union to skip lines no earlier unit shows, and
     answers a view of any prefix of the log by looking only at the units before its size. ``lossy`` None:
     it indexes what the model was sent (:meth:`Earlier.shown`); else the originals, with the parts of the
     ``lossy`` types hidden (see :func:`_windows`).
     """
 
-    __slots__ = ("_lossy", "_min_part_chars", "postings", "units")
+    __slots__ = ("_found", "_lossy", "_min_part_chars", "union", "units")
 
     def __init__(self, lossy: frozenset[ContentType] | None, min_part_chars: int) -> None:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
         self.units: list[_Indexed | None] = []
-        self.postings: dict[Anchor, list[tuple[int, list[int]]]] = {}
-        """Per anchor, every indexed unit that shows it (of any prefix: :meth:`candidates` filters by
-        unit), in order, with where it starts there."""
+        self.union: set[Anchor] = set()
+        """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
+        self._found: dict[Anchor, tuple[int, list[tuple[int, int]]]] = {}
+        """The last answer of :meth:`candidates` per anchor and the size it was for: a later unit's query
+        looks only at the units indexed since, then takes the rest from it."""
 
     def grow(self, earlier: Earlier) -> None:
         """Index the units of ``earlier`` not indexed yet."""
@@ -279,28 +281,32 @@ class _WindowIndex:
 
     def append(self, indexed: _Indexed | None) -> None:
         """Index the next unit (None: a unit with nothing to match)."""
-        position = len(self.units)
         self.units.append(indexed)
-        if indexed is None:
-            return
-        postings = self.postings
-        for anchor, places in indexed.anchors.items():
-            found = postings.get(anchor)
-            if found is None:
-                postings[anchor] = [(position, places)]
-            else:
-                found.append((position, places))
+        if indexed is not None:
+            self.union.update(indexed.anchors)
 
     def candidates(self, anchor: Anchor, size: int) -> list[tuple[int, int]]:
-        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first."""
+        """Up to ``_MAX_CANDIDATES`` places of ``anchor`` in units before ``size``, the most recent first
+        (a list the caller must not change)."""
         found: list[tuple[int, int]] = []
-        for unit, places in reversed(self.postings.get(anchor, ())):
-            if unit >= size:
-                continue  # a later unit than this view's
-            for p in reversed(places):
+        if anchor not in self.union:
+            return found
+        size = min(size, len(self.units))
+        known = self._found.get(anchor)
+        start, before = known if known is not None and known[0] <= size else (0, [])
+        for unit in range(size - 1, start - 1, -1):
+            indexed = self.units[unit]
+            places = indexed.anchors.get(anchor) if indexed is not None else None
+            for p in reversed(places or ()):
                 found.append((unit, p))
                 if len(found) == _MAX_CANDIDATES:
-                    return found
+                    break
+            else:
+                continue
+            break
+        # the places before ``start`` follow, the most recent first: the last answer's (its first ones)
+        found.extend(before[: _MAX_CANDIDATES - len(found)])
+        self._found[anchor] = (size, found)
         return found
 
     def lines(self, unit: int) -> _Lines:
@@ -352,9 +358,9 @@ def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
     anchors = _anchors(here.keys)
-    postings = index.postings
+    union = index.union
     end = 0  # lines before it belong to a match already
-    for i in [p for p, anchor in enumerate(anchors) if anchor in postings]:
+    for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
         if i < end:
             continue
         best: _Match | None = None

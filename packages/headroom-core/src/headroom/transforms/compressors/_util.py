@@ -53,13 +53,22 @@ def request_identifiers(unit: Unit) -> set[str]:
 # once instead of once per part.
 
 
+@content_cache(64)
+def _quoted(user_request: str) -> tuple[str, ...]:
+    """The quoted phrases of a request, in order: one scan per request, not per tool call."""
+    return tuple(m.group(1) or m.group(2) or m.group(3) or "" for m in _QUOTED.finditer(user_request))
+
+
+@content_cache(64)
+def _request_words(user_request: str) -> frozenset[str]:
+    """The identifier-like words of a request: one scan per request, not per tool call."""
+    return frozenset(m.group(0) for m in _IDENT.finditer(user_request))
+
+
 @content_cache(256)
 def terms_of(user_request: str | None, tool_input: str | None) -> tuple[str, ...]:
     """:func:`request_terms` from the request and the tool input themselves (cached)."""
-    found: list[str] = []
-    if user_request:
-        for match in _QUOTED.finditer(user_request):
-            found.append(match.group(1) or match.group(2) or match.group(3) or "")
+    found: list[str] = list(_quoted(user_request)) if user_request else []
     if tool_input:
         try:
             args = json.loads(tool_input)
@@ -90,9 +99,7 @@ def _ids(user_request: str | None) -> tuple[str, ...]:
 @content_cache(256)
 def identifiers_of(user_request: str | None, tool_input: str | None) -> frozenset[str]:
     """:func:`request_identifiers` from the request and the tool input themselves (cached)."""
-    words: set[str] = set()
-    if user_request:
-        words.update(m.group(0) for m in _IDENT.finditer(user_request))
+    words: set[str] = set(_request_words(user_request)) if user_request else set()
     for term in terms_of(user_request, tool_input):
         words.update(m.group(0) for m in _IDENT.finditer(term))
     return frozenset(words)
