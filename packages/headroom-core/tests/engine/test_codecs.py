@@ -195,3 +195,60 @@ def test_pasted_output_detection_is_linear_on_unclosed_tags() -> None:
     assert len(
         units(WireFormat.OPENAI_CHAT, {"messages": [{"role": "user", "content": hostile + "</output>"}]})
     )
+
+
+def _asked_then_called(fmt: WireFormat, mark: dict[str, Any]) -> dict[str, Any]:
+    """A person's question (its text part carrying ``mark``), a tool call and the call's output."""
+    question = {
+        "type": "input_text" if fmt is WireFormat.RESPONSES else "text",
+        "text": "why is it slow?",
+        **mark,
+    }
+    if fmt is WireFormat.OPENAI_CHAT:
+        return {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "user", "content": [question]},
+                {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "top"}}]},
+                {"role": "tool", "tool_call_id": "c", "content": "cpu 99%"},
+            ]
+        }
+    if fmt is WireFormat.ANTHROPIC:
+        return {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "user", "content": [question]},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "c", "name": "top", "input": {}}],
+                },
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "c", "content": "cpu 99%"}],
+                },
+            ]
+        }
+    return {
+        "input": [
+            {"role": "user", "content": "hi"},
+            {"role": "user", "content": [question]},
+            {"type": "function_call", "call_id": "c", "name": "top", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": "cpu 99%"},
+        ]
+    }
+
+
+def test_a_cache_breakpoint_does_not_change_the_context_of_later_units() -> None:
+    # Clients move their breakpoints every turn: a unit's context must be the same with or without one.
+    for fmt in WireFormat:
+        for mark in ({}, {"cache_control": {"type": "ephemeral"}}):
+            (found,) = units(fmt, _asked_then_called(fmt, mark))
+            assert found.context.user_request == "why is it slow?", (fmt, mark)
+    chat = _asked_then_called(WireFormat.OPENAI_CHAT, {})
+    chat["messages"][1] = {
+        "role": "user",
+        "content": "why is it slow?",
+        "cache_control": {"type": "ephemeral"},
+    }
+    (found,) = units(WireFormat.OPENAI_CHAT, chat)
+    assert found.context.user_request == "why is it slow?"

@@ -57,7 +57,8 @@ def format_from_body(body: Mapping[str, Any]) -> WireFormat | None:
                 return WireFormat.OPENAI_CHAT
             content = msg.get("content")
             if isinstance(content, list) and any(
-                isinstance(b, Mapping) and b.get("type") in _ANTHROPIC_BLOCKS for b in content
+                isinstance(b, Mapping) and isinstance(b.get("type"), str) and b["type"] in _ANTHROPIC_BLOCKS
+                for b in content
             ):
                 return WireFormat.ANTHROPIC
         return WireFormat.OPENAI_CHAT

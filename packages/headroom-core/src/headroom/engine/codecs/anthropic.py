@@ -1,4 +1,10 @@
-"""Anthropic Messages bodies."""
+"""Anthropic Messages bodies.
+
+A block carrying ``cache_control`` is never a unit, nor anything inside it. A top-level ``cache_control``
+(automatic caching) puts the breakpoint on the last block of the request, so that block is never a unit
+either. Marked texts still count as a person's words: breakpoints move every turn, and a unit's context
+must not move with them.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,16 @@ def _pasted_context(
     return UnitContext(format=WireFormat.ANTHROPIC, source=source, tool_input=before, user_request=request)
 
 
+def _automatic_breakpoint(body: Mapping[str, Any], messages: list[Any]) -> tuple[int, int | None] | None:
+    """Where a top-level ``cache_control`` puts its breakpoint: (message, block or None for a string)."""
+    if body.get("cache_control") is None or not messages or not isinstance(messages[-1], Mapping):
+        return None
+    content = messages[-1].get("content")
+    if isinstance(content, list) and content:
+        return len(messages) - 1, len(content) - 1
+    return len(messages) - 1, None
+
+
 def extract(
     body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None
 ) -> list[Slot]:
@@ -32,6 +48,7 @@ def extract(
     messages = body.get("messages")
     if not isinstance(messages, list):
         return []
+    automatic = _automatic_breakpoint(body, messages)
     uses: dict[str, tuple[str | None, str | None]] = {}
     last_user: str | None = None
     last_assistant: str | None = None
@@ -63,15 +80,16 @@ def extract(
         paste = (pasted_tags, large_paste_chars, last_assistant, last_user)
         person: list[str] = []
         if isinstance(content, str):
-            if (pasted_ctx := _pasted_context(content, *paste)) is not None:
-                slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
-            else:
+            if (pasted_ctx := _pasted_context(content, *paste)) is None:
                 person.append(content)
+            elif automatic != (i, None):
+                slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
         elif isinstance(content, list):
             for j, block in enumerate(content):
-                if not isinstance(block, Mapping) or "cache_control" in block:
+                if not isinstance(block, Mapping):
                     continue
-                if block.get("type") == "tool_result":
+                marked = "cache_control" in block or automatic == (i, j)
+                if block.get("type") == "tool_result" and not marked:
                     tool_id = block.get("tool_use_id")
                     name, args = uses.get(tool_id, (None, None)) if isinstance(tool_id, str) else (None, None)
                     ctx = UnitContext(
@@ -92,9 +110,9 @@ def extract(
                             if text is not None and "cache_control" not in sub:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
-                    if (pasted_ctx := _pasted_context(text, *paste)) is not None:
-                        slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
-                    else:
+                    if (pasted_ctx := _pasted_context(text, *paste)) is None:
                         person.append(text)
+                    elif not marked:
+                        slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
         last_user = join_texts(person) or last_user
     return slots

@@ -1,4 +1,9 @@
-"""OpenAI Chat Completions bodies (and LiteLLM's request dict, which has the same shape)."""
+"""OpenAI Chat Completions bodies (and LiteLLM's request dict, which has the same shape).
+
+``cache_control`` marks a text part or, in LiteLLM's form (sent on as the block's breakpoint), a whole
+message: nothing it marks is a unit. Marked texts still count as context (a person's words, the assistant
+text before pasted output): breakpoints move every turn, and a unit's context must not move with them.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
-from headroom.engine.units import Slot, UnitContext, WireFormat
+from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 
-def _text_parts(content: Any, base: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
-    """(path, text) for a string content or each plain text part of a list content."""
+def _text_parts(msg: Mapping[str, Any], base: JsonPath) -> list[tuple[JsonPath, str, bool]]:
+    """(path, text, marked with cache_control) for a string content or each plain text part of a list."""
+    content = msg.get("content")
+    marked = "cache_control" in msg
     if isinstance(content, str):
-        return [(base, content)]
-    parts: list[tuple[tuple[str | int, ...], str]] = []
+        return [(base, content, marked)]
+    parts: list[tuple[JsonPath, str, bool]] = []
     if isinstance(content, list):
         for j, part in enumerate(content):
-            if (
-                isinstance(part, Mapping)
-                and part.get("type") == "text"
-                and isinstance(part.get("text"), str)
-                and "cache_control" not in part
-            ):
-                parts.append(((*base, j, "text"), part["text"]))
+            if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                parts.append(((*base, j, "text"), part["text"], marked or "cache_control" in part))
     return parts
 
 
@@ -41,24 +43,19 @@ def extract(
         if not isinstance(msg, Mapping):
             continue
         role = msg.get("role")
-        content = msg.get("content")
+        texts = _text_parts(msg, ("messages", i, "content"))
         if role == "assistant":
-            for call in msg.get("tool_calls") or []:
+            tool_calls = msg.get("tool_calls")
+            for call in tool_calls if isinstance(tool_calls, list) else ():
                 if isinstance(call, Mapping) and isinstance(call.get("id"), str):
                     fn = call.get("function")
                     fn = fn if isinstance(fn, Mapping) else {}
                     calls[call["id"]] = (fn.get("name"), arguments_text(fn.get("arguments")))
-            last_assistant = join_texts(t for _, t in _text_parts(content, ("messages", i, "content")))
+            last_assistant = join_texts(t for _, t, _ in texts)
         elif role in ("tool", "function"):
             call_id = msg.get("tool_call_id")
-            name, args = (
-                calls.get(call_id, (msg.get("name"), None))
-                if isinstance(call_id, str)
-                else (
-                    msg.get("name"),
-                    None,
-                )
-            )
+            known = calls.get(call_id) if isinstance(call_id, str) else None
+            name, args = known if known is not None else (msg.get("name"), None)
             ctx = UnitContext(
                 format=WireFormat.OPENAI_CHAT,
                 source="tool_result",
@@ -66,14 +63,14 @@ def extract(
                 tool_input=args,
                 user_request=last_user,
             )
-            slots.extend(
-                Slot(path, text, ctx) for path, text in _text_parts(content, ("messages", i, "content"))
-            )
+            slots.extend(Slot(path, text, ctx) for path, text, marked in texts if not marked)
         elif role == "user":
             person: list[str] = []
-            for path, text in _text_parts(content, ("messages", i, "content")):
+            for path, text, marked in texts:
                 source = paste_source(text, pasted_tags, large_paste_chars)
-                if source is not None:
+                if source is None:
+                    person.append(text)
+                elif not marked:
                     ctx = UnitContext(
                         format=WireFormat.OPENAI_CHAT,
                         source=source,
@@ -81,7 +78,5 @@ def extract(
                         user_request=last_user,
                     )
                     slots.append(Slot(path, text, ctx))
-                else:
-                    person.append(text)
             last_user = join_texts(person) or last_user
     return slots

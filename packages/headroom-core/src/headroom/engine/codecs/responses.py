@@ -1,4 +1,5 @@
-"""OpenAI Responses bodies."""
+"""OpenAI Responses bodies. A part carrying ``cache_control`` (gateways accept it) is never a unit, but
+still counts as context, as in the other codecs."""
 
 from __future__ import annotations
 
@@ -6,26 +7,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
-from headroom.engine.units import Slot, UnitContext, WireFormat
+from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 _TEXT_PARTS = ("input_text", "output_text", "text")
 _CALLS = {"function_call": "arguments", "custom_tool_call": "input"}
 _OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
-def _text_parts(content: Any, base: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str, bool]]:
+    """(path, text, marked with cache_control) for a string content or each text part of a list."""
     if isinstance(content, str):
-        return [(base, content)]
-    parts: list[tuple[tuple[str | int, ...], str]] = []
+        return [(base, content, False)]
+    parts: list[tuple[JsonPath, str, bool]] = []
     if isinstance(content, list):
         for j, part in enumerate(content):
             if (
                 isinstance(part, Mapping)
                 and part.get("type") in _TEXT_PARTS
                 and isinstance(part.get("text"), str)
-                and "cache_control" not in part
             ):
-                parts.append(((*base, j, "text"), part["text"]))
+                parts.append(((*base, j, "text"), part["text"], "cache_control" in part))
     return parts
 
 
@@ -44,6 +45,8 @@ def extract(
         if not isinstance(item, Mapping):
             continue
         kind = item.get("type", "message" if "role" in item else None)
+        if not isinstance(kind, str):
+            continue
         if kind in _CALLS and isinstance(item.get("call_id"), str):
             calls[item["call_id"]] = (item.get("name"), arguments_text(item.get(_CALLS[kind])))
         elif kind in _OUTPUTS:
@@ -56,17 +59,20 @@ def extract(
                 tool_input=args,
                 user_request=last_user,
             )
-            slots.extend(Slot(p, t, ctx) for p, t in _text_parts(item.get("output"), ("input", i, "output")))
+            parts = _text_parts(item.get("output"), ("input", i, "output"))
+            slots.extend(Slot(p, t, ctx) for p, t, marked in parts if not marked)
         elif kind == "message":
             role = item.get("role")
             texts = _text_parts(item.get("content"), ("input", i, "content"))
             if role == "assistant":
-                last_assistant = join_texts(t for _, t in texts)
+                last_assistant = join_texts(t for _, t, _ in texts)
             elif role == "user":
                 person: list[str] = []
-                for path, text in texts:
+                for path, text, marked in texts:
                     source = paste_source(text, pasted_tags, large_paste_chars)
-                    if source is not None:
+                    if source is None:
+                        person.append(text)
+                    elif not marked:
                         ctx = UnitContext(
                             format=WireFormat.RESPONSES,
                             source=source,
@@ -74,7 +80,5 @@ def extract(
                             user_request=last_user,
                         )
                         slots.append(Slot(path, text, ctx))
-                    else:
-                        person.append(text)
                 last_user = join_texts(person) or last_user
     return slots
