@@ -57,7 +57,7 @@ def test_openai_tool_results_carry_their_call_and_the_request() -> None:
     assert found[2].context.source == "pasted"
 
 
-def test_anthropic_skips_cache_control_thinking_and_unknown_blocks() -> None:
+def test_anthropic_skips_thinking_and_unknown_blocks_and_reads_marked_ones_as_any_other() -> None:
     body = {
         "system": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
         "messages": [
@@ -95,10 +95,13 @@ def test_anthropic_skips_cache_control_thinking_and_unknown_blocks() -> None:
     found = units(WireFormat.ANTHROPIC, body)
     assert [u.path for u in found] == [
         ("messages", 2, "content", 0, "content"),
+        ("messages", 2, "content", 1, "content"),  # cache_control: its text is a unit, its marker stays
         ("messages", 2, "content", 3, "text"),
         ("messages", 2, "content", 4, "content", 0, "text"),
     ]
-    first, pasted, _ = (u.context for u in found)
+    first, marked, pasted, _ = (u.context for u in found)
+    assert marked.tool_input == '{"command": "cat other"}'
+
     assert first.is_error
     assert (first.tool_name, first.tool_input) == ("bash", '{"command": "cat log"}')
     assert first.user_request == "read the log"

@@ -4,6 +4,8 @@ Shapes follow the providers' request references: OpenAI Chat Completions (conten
 ``function`` role), Anthropic Messages (tool_result with image blocks, thinking and server-tool blocks,
 documents, search results, ``cache_control`` on blocks and at the top level), OpenAI Responses (items,
 ``function_call_output``/``custom_tool_call_output`` with string or part outputs, reasoning, references).
+A ``cache_control`` marker stays where the client put it, and the text it marks is compressed exactly as it
+would be unmarked: a breakpoint that moves every turn must find the same prefix it cached.
 """
 
 from __future__ import annotations
@@ -200,13 +202,20 @@ CASES = {
         [
             ("messages", 3, "content"),
             ("messages", 5, "content"),
+            ("messages", 6, "content"),
             ("messages", 7, "content", 0, "text"),
+            ("messages", 7, "content", 1, "text"),
             ("messages", 8, "content", 0, "text"),
         ],
     ),
     WireFormat.ANTHROPIC: (
         anthropic_body,
-        [("messages", 2, "content", 0, "content"), ("messages", 2, "content", 1, "content", 0, "text")],
+        [
+            ("messages", 2, "content", 0, "content"),
+            ("messages", 2, "content", 1, "content", 0, "text"),
+            ("messages", 2, "content", 1, "content", 2, "text"),
+            ("messages", 2, "content", 2, "content"),
+        ],
     ),
     WireFormat.RESPONSES: (responses_body, [("input", 4, "output"), ("input", 6, "output", 0, "text")]),
 }
@@ -218,7 +227,7 @@ def test_only_the_texts_of_units_change(engine: Engine, fmt: WireFormat) -> None
     body = make()
     raw = json.dumps(body, separators=(",", ":")).encode()
     slots = EXTRACTORS[fmt](body, engine.config.pasted_output_tags, engine.config.pasted_output_min_chars)
-    # Blocks with cache_control, documents, images, search results and other item types are never units.
+    # Documents, images, search results and other item types are never units; marked texts are.
     assert [s.path for s in slots] == expected
     result = engine.compress(raw, path=PATHS[fmt])
     assert result.changed
@@ -236,35 +245,32 @@ def _at(obj: Any, path: tuple[str | int, ...]) -> Any:
     return obj
 
 
-def test_anthropic_automatic_caching_keeps_the_last_block(engine: Engine) -> None:
-    """A top-level ``cache_control`` puts the breakpoint on the last block: it is never rewritten."""
-    messages: list[dict[str, Any]] = [
-        {"role": "user", "content": "read both logs"},
-        {
-            "role": "assistant",
-            "content": [
-                {"type": "tool_use", "id": "t1", "name": "bash", "input": {}},
-                {"type": "tool_use", "id": "t2", "name": "bash", "input": {}},
-            ],
-        },
-        {
-            "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": "t1", "content": LOG},
-                {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": GREP}]},
-            ],
-        },
-    ]
-    body: dict[str, Any] = {"model": "m", "max_tokens": 9, "cache_control": CACHED, "messages": messages}
-    slots = EXTRACTORS[WireFormat.ANTHROPIC](body, (), None)
-    assert [s.path for s in slots] == [("messages", 2, "content", 0, "content")]
-    out = json.loads(engine.compress(json.dumps(body), path="/v1/messages").body)
-    assert out["messages"][2]["content"][1] == messages[2]["content"][1]
-    assert out["messages"][2]["content"][0]["content"] != LOG
-    pasted = {**body, "messages": [{"role": "user", "content": f"<output>\n{LOG}\n</output>"}]}
-    assert EXTRACTORS[WireFormat.ANTHROPIC](pasted, ("output",), None) == []
-    without = {k: v for k, v in body.items() if k != "cache_control"}
-    assert len(EXTRACTORS[WireFormat.ANTHROPIC](without, (), None)) == 2
+@pytest.mark.parametrize("automatic", [False, True])
+def test_a_moving_cache_breakpoint_finds_the_prefix_it_cached(automatic: bool) -> None:
+    """Clients mark the newest block each turn (or ask for that with a top-level ``cache_control``): a
+    block's text is the same marked or not, so the prefix cached at one turn's breakpoint is the prefix
+    the next turn sends. A fresh engine per turn: nothing remembered between them."""
+    config = ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()])
+    outputs = [LOG, GREP, LOG.replace("INFO", "WARN"), GREP.replace("compute", "apply")]
+    sent: dict[int, str] = {}
+    for turn in range(1, len(outputs) + 1):
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "why does the build fail?"}]
+        for k in range(turn):
+            use = {"type": "tool_use", "id": f"t{k}", "name": "bash", "input": {"n": k}}
+            result: dict[str, Any] = {"type": "tool_result", "tool_use_id": f"t{k}", "content": outputs[k]}
+            if k == turn - 1 and not automatic:
+                result["cache_control"] = CACHED
+            messages += [{"role": "assistant", "content": [use]}, {"role": "user", "content": [result]}]
+        body: dict[str, Any] = {"model": "m", "max_tokens": 9, "messages": messages}
+        if automatic:
+            body["cache_control"] = CACHED
+        out = json.loads(Engine(config).compress(json.dumps(body), path="/v1/messages").body)
+        assert out.get("cache_control") == body.get("cache_control")
+        for k in range(turn):
+            block = out["messages"][2 + 2 * k]["content"][0]
+            assert ("cache_control" in block) is (k == turn - 1 and not automatic)  # where the client put it
+            assert block["content"] != outputs[k]  # compressed, marked or not
+            assert block["content"] == sent.setdefault(k, block["content"])  # and the same on every turn
 
 
 # A malformed part, then a valid unit: the odd part passes through untouched and the rest still compresses.
@@ -316,3 +322,17 @@ def test_malformed_parts_pass_through_without_errors(
     out = json.loads(result.body)
     assert _at(out, unit) != LOG
     assert apply_values(out, {unit: LOG}) == body
+
+
+def test_a_number_no_float_holds_passes_the_body_through_exactly(engine: Engine) -> None:
+    """Re-encoding a parsed ``1E400`` would write ``Infinity`` (not JSON): such a body goes on as sent.
+    Numbers a float does hold keep their value (``-1e5`` is written ``-100000.0``)."""
+    log = json.dumps(LOG)
+    raw = f'{{"model":"m","seed":1E400,"messages":[{{"role":"tool","tool_call_id":"c","content":{log}}}]}}'
+    result = engine.compress(raw, path="/v1/chat/completions")
+    assert (result.changed, result.skipped, result.body) == (False, "number_out_of_range", raw)
+    fine = raw.replace("1E400", "-1e5")
+    result = engine.compress(fine, path="/v1/chat/completions")
+    assert result.changed
+    assert isinstance(result.body, str)
+    assert json.loads(result.body)["seed"] == -1e5

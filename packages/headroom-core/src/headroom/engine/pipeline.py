@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +34,17 @@ Work = Callable[[float], EngineResult]
 _AGING_SOURCES = frozenset({"tool_result", "pasted"})
 """The sources that age (``ProxyConfig.aging``): tool results, and tool output a user text wraps in a
 configured tag (how some harnesses send them). A large paste without a tag is a person's: it never ages."""
+
+
+class _OutOfRange(ValueError):
+    """A JSON number no float can hold (``1E400``): written back it would read ``Infinity``, not JSON."""
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if value in (math.inf, -math.inf):
+        raise _OutOfRange(literal)
+    return value
 
 
 def serialize(obj: Any) -> bytes:
@@ -170,7 +182,9 @@ class Engine:
         if size > self.config.limits.max_body_bytes:
             return EngineResult(body=body, skipped="too_large")
         try:
-            parsed = json.loads(body)
+            parsed = json.loads(body, parse_float=_finite)
+        except _OutOfRange:  # a changed body could not be written back as the same JSON
+            return EngineResult(body=body, skipped="number_out_of_range")
         except (UnicodeDecodeError, ValueError):
             return EngineResult(body=body, skipped="invalid_json")
         if not isinstance(parsed, dict):

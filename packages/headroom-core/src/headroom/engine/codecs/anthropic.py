@@ -1,9 +1,7 @@
 """Anthropic Messages bodies.
 
-A block carrying ``cache_control`` is never a unit, nor anything inside it. A top-level ``cache_control``
-(automatic caching) puts the breakpoint on the last block of the request, so that block is never a unit
-either. Marked texts still count as a person's words: breakpoints move every turn, and a unit's context
-must not move with them.
+``cache_control`` plays no part here: a block carrying one is read like any other (the marker stays where
+the client put it; only unit texts are ever rewritten). See docs/architecture.md, "Cache breakpoints".
 """
 
 from __future__ import annotations
@@ -31,16 +29,6 @@ def _pasted_context(
     return UnitContext(format=WireFormat.ANTHROPIC, source=source, tool_input=before, user_request=request)
 
 
-def _automatic_breakpoint(body: Mapping[str, Any], messages: list[Any]) -> tuple[int, int | None] | None:
-    """Where a top-level ``cache_control`` puts its breakpoint: (message, block or None for a string)."""
-    if body.get("cache_control") is None or not messages or not isinstance(messages[-1], Mapping):
-        return None
-    content = messages[-1].get("content")
-    if isinstance(content, list) and content:
-        return len(messages) - 1, len(content) - 1
-    return len(messages) - 1, None
-
-
 def extract(
     body: Mapping[str, Any], pasted_tags: Sequence[str], large_paste_chars: int | None = None
 ) -> list[Slot]:
@@ -48,7 +36,6 @@ def extract(
     messages = body.get("messages")
     if not isinstance(messages, list):
         return []
-    automatic = _automatic_breakpoint(body, messages)
     uses: dict[str, tuple[str | None, str | None]] = {}
     last_user: str | None = None
     last_assistant: str | None = None
@@ -82,14 +69,13 @@ def extract(
         if isinstance(content, str):
             if (pasted_ctx := _pasted_context(content, *paste)) is None:
                 person.append(content)
-            elif automatic != (i, None):
+            else:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
         elif isinstance(content, list):
             for j, block in enumerate(content):
                 if not isinstance(block, Mapping):
                     continue
-                marked = "cache_control" in block or automatic == (i, j)
-                if block.get("type") == "tool_result" and not marked:
+                if block.get("type") == "tool_result":
                     tool_id = block.get("tool_use_id")
                     name, args = uses.get(tool_id, (None, None)) if isinstance(tool_id, str) else (None, None)
                     ctx = UnitContext(
@@ -107,12 +93,12 @@ def extract(
                     elif isinstance(inner, list):
                         for k, sub in enumerate(inner):
                             text = _plain_text(sub)
-                            if text is not None and "cache_control" not in sub:
+                            if text is not None:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
                     if (pasted_ctx := _pasted_context(text, *paste)) is None:
                         person.append(text)
-                    elif not marked:
+                    else:
                         slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))
         last_user = join_texts(person) or last_user
     return slots

@@ -1,8 +1,8 @@
 """OpenAI Chat Completions bodies (and LiteLLM's request dict, which has the same shape).
 
-``cache_control`` marks a text part or, in LiteLLM's form (sent on as the block's breakpoint), a whole
-message: nothing it marks is a unit. Marked texts still count as context (a person's words, the assistant
-text before pasted output): breakpoints move every turn, and a unit's context must not move with them.
+``cache_control`` (on a text part, or on a whole message in LiteLLM's form) plays no part here: the marker
+stays where the client put it; only unit texts are ever rewritten. See docs/architecture.md, "Cache
+breakpoints".
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from headroom.engine.codecs._common import arguments_text, join_texts, paste_sou
 from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 
-def _text_parts(msg: Mapping[str, Any], base: JsonPath) -> list[tuple[JsonPath, str, bool]]:
-    """(path, text, marked with cache_control) for a string content or each plain text part of a list."""
-    content = msg.get("content")
-    marked = "cache_control" in msg
+def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str]]:
+    """(path, text) for a string content or each plain text part of a list content."""
     if isinstance(content, str):
-        return [(base, content, marked)]
-    parts: list[tuple[JsonPath, str, bool]] = []
+        return [(base, content)]
+    parts: list[tuple[JsonPath, str]] = []
     if isinstance(content, list):
         for j, part in enumerate(content):
             if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                parts.append(((*base, j, "text"), part["text"], marked or "cache_control" in part))
+                parts.append(((*base, j, "text"), part["text"]))
     return parts
 
 
@@ -43,7 +41,7 @@ def extract(
         if not isinstance(msg, Mapping):
             continue
         role = msg.get("role")
-        texts = _text_parts(msg, ("messages", i, "content"))
+        texts = _text_parts(msg.get("content"), ("messages", i, "content"))
         if role == "assistant":
             tool_calls = msg.get("tool_calls")
             for call in tool_calls if isinstance(tool_calls, list) else ():
@@ -51,7 +49,7 @@ def extract(
                     fn = call.get("function")
                     fn = fn if isinstance(fn, Mapping) else {}
                     calls[call["id"]] = (fn.get("name"), arguments_text(fn.get("arguments")))
-            last_assistant = join_texts(t for _, t, _ in texts)
+            last_assistant = join_texts(t for _, t in texts)
         elif role in ("tool", "function"):
             call_id = msg.get("tool_call_id")
             known = calls.get(call_id) if isinstance(call_id, str) else None
@@ -63,14 +61,14 @@ def extract(
                 tool_input=args,
                 user_request=last_user,
             )
-            slots.extend(Slot(path, text, ctx) for path, text, marked in texts if not marked)
+            slots.extend(Slot(path, text, ctx) for path, text in texts)
         elif role == "user":
             person: list[str] = []
-            for path, text, marked in texts:
+            for path, text in texts:
                 source = paste_source(text, pasted_tags, large_paste_chars)
                 if source is None:
                     person.append(text)
-                elif not marked:
+                else:
                     ctx = UnitContext(
                         format=WireFormat.OPENAI_CHAT,
                         source=source,

@@ -1,5 +1,5 @@
-"""OpenAI Responses bodies. A part carrying ``cache_control`` (gateways accept it) is never a unit, but
-still counts as context, as in the other codecs."""
+"""OpenAI Responses bodies. A ``cache_control`` marker (gateways accept one on a part) plays no part here,
+as in the other codecs."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ _CALLS = {"function_call": "arguments", "custom_tool_call": "input"}
 _OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
-def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str, bool]]:
-    """(path, text, marked with cache_control) for a string content or each text part of a list."""
+def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str]]:
+    """(path, text) for a string content or each text part of a list content."""
     if isinstance(content, str):
-        return [(base, content, False)]
-    parts: list[tuple[JsonPath, str, bool]] = []
+        return [(base, content)]
+    parts: list[tuple[JsonPath, str]] = []
     if isinstance(content, list):
         for j, part in enumerate(content):
             if (
@@ -26,7 +26,7 @@ def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str, bool]
                 and part.get("type") in _TEXT_PARTS
                 and isinstance(part.get("text"), str)
             ):
-                parts.append(((*base, j, "text"), part["text"], "cache_control" in part))
+                parts.append(((*base, j, "text"), part["text"]))
     return parts
 
 
@@ -59,20 +59,19 @@ def extract(
                 tool_input=args,
                 user_request=last_user,
             )
-            parts = _text_parts(item.get("output"), ("input", i, "output"))
-            slots.extend(Slot(p, t, ctx) for p, t, marked in parts if not marked)
+            slots.extend(Slot(p, t, ctx) for p, t in _text_parts(item.get("output"), ("input", i, "output")))
         elif kind == "message":
             role = item.get("role")
             texts = _text_parts(item.get("content"), ("input", i, "content"))
             if role == "assistant":
-                last_assistant = join_texts(t for _, t, _ in texts)
+                last_assistant = join_texts(t for _, t in texts)
             elif role == "user":
                 person: list[str] = []
-                for path, text, marked in texts:
+                for path, text in texts:
                     source = paste_source(text, pasted_tags, large_paste_chars)
                     if source is None:
                         person.append(text)
-                    elif not marked:
+                    else:
                         ctx = UnitContext(
                             format=WireFormat.RESPONSES,
                             source=source,
