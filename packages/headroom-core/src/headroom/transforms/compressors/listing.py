@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from headroom.engine.caches import content_cache
@@ -247,20 +248,11 @@ def _mark_dirs(entries: list[Entry], headers: dict[int, tuple[str, ...]]) -> Non
 # -- what the request names ----------------------------------------------------------------------------
 
 
-@content_cache(256)
-def _request_words(
-    user_request: str | None, tool_input: str | None
-) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
-    """Lower-cased: identifiers (4+ chars) of the user's request and of the agent's text before pasted
-    output; name parts (3+ chars) of the tool call's words and quoted terms; every path component of those
-    words. Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
-    words = set(identifiers_of(user_request, tool_input))
-    if tool_input and not tool_input.lstrip().startswith("{"):  # pasted output: the agent's text before it
-        words.update(identifiers_of(tool_input[:20_000], None))
-    idents = frozenset(w.lower() for w in words if len(w) >= 4)
+def _names_and_dirs(terms: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Name parts (3+ chars) of the last path component of each word of ``terms``, and every component."""
     names: dict[str, None] = {}
     dirs: dict[str, None] = {}
-    for term in terms_of(user_request, tool_input):
+    for term in terms:
         for word in term.split():
             parts = [p for p in word.strip("'\"`").lower().split("/") if p not in ("", ".", "..")]
             if not parts or parts[0].startswith("-"):
@@ -269,7 +261,36 @@ def _request_words(
             for piece in parts[-1].split("*"):
                 if len(piece) >= 3:
                     names.setdefault(piece, None)
-    return idents, tuple(names), frozenset(dirs)
+    return tuple(names), frozenset(dirs)
+
+
+@content_cache(64)
+def _words_of_request(user_request: str) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """:func:`_request_words` of the user's request alone: once per request, not once per tool call."""
+    idents = frozenset(w.lower() for w in identifiers_of(user_request, None) if len(w) >= 4)
+    return (idents, *_names_and_dirs(terms_of(user_request, None)))
+
+
+@content_cache(256)
+def _request_words(
+    user_request: str | None, tool_input: str | None
+) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """Lower-cased: identifiers (4+ chars) of the user's request and of the agent's text before pasted
+    output; name parts (3+ chars) of the tool call's words and quoted terms; every path component of those
+    words. Pure, cached by value: every part of a unit, and most units of a request, share these strings."""
+    idents, names, dirs = _words_of_request(user_request) if user_request else (frozenset(), (), frozenset())
+    if not tool_input:
+        return idents, names, dirs
+    extra = identifiers_of(user_request, tool_input) - identifiers_of(user_request, None)
+    if not tool_input.lstrip().startswith("{"):  # pasted output: the agent's text before it
+        extra |= identifiers_of(tool_input[:20_000], None)
+    asked = set(terms_of(user_request, None))
+    more_names, more_dirs = _names_and_dirs(t for t in terms_of(user_request, tool_input) if t not in asked)
+    return (
+        idents | {w.lower() for w in extra if len(w) >= 4},
+        tuple(dict.fromkeys((*names, *more_names))),
+        dirs | more_dirs,
+    )
 
 
 class _Wanted:
