@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import threading
@@ -317,6 +318,37 @@ async def test_decompression_bomb_passes_through_still_compressed(encoding: str)
     assert rec.received[0].body == packed
     assert rec.received[0].headers["content-encoding"] == encoding
     assert response.headers["x-headroom-skipped"] == "decoded_too_large"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+async def test_small_body_that_decodes_large_is_decoded_off_the_event_loop(
+    encoding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import headroom.integrations.asgi.middleware as mod
+
+    real_decode = mod.decode
+    calls: list[tuple[int, bool]] = []  # (cap, ran on the event loop)
+
+    def spy(data: bytes, enc: str, cap: int) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop = False
+        calls.append((cap, on_loop))
+        return real_decode(data, enc, cap)
+
+    monkeypatch.setattr(mod, "decode", spy)
+    config = keephead_config()
+    plain = encode(chat_body(extra=" " * 1_000_000))
+    packed = gzip.compress(plain) if encoding == "gzip" else zstandard.ZstdCompressor().compress(plain)
+    assert len(packed) < config.limits.offload_bytes // 8  # small enough to look cheap
+    rec = Recorder()
+    await post(HeadroomASGIMiddleware(rec, config), packed, headers={"content-encoding": encoding})
+    assert rec.received[0].body == Engine(config).compress(plain, path=CHAT).body  # decoded all the same
+    # the event loop decodes at most offload_bytes; the 1 MB it decodes to is made in a worker thread
+    assert all(cap <= config.limits.offload_bytes for cap, on_loop in calls if on_loop)
+    assert any(not on_loop and cap == config.limits.max_decoded_bytes for cap, on_loop in calls)
 
 
 @pytest.mark.parametrize(

@@ -160,11 +160,7 @@ class _Responder:
         try:
             plain = raw
             if encoding and encoding != "identity":
-                cap = self.config.limits.max_decoded_bytes
-                if len(raw) < self.config.limits.offload_bytes // 8:
-                    plain = decode(raw, encoding, cap)
-                else:  # large or possibly bomb-sized: decode off the event loop
-                    plain = await anyio.to_thread.run_sync(decode, raw, encoding, cap)
+                plain = await self._decode(raw, encoding)
         except TooLarge:
             self._record(EngineResult(body=raw, skipped="decoded_too_large"))
             return raw, headers
@@ -186,6 +182,22 @@ class _Responder:
         headers = [(k, v) for k, v in headers if k.lower() not in drop]
         headers.append((b"content-length", str(len(body)).encode("latin-1")))
         return body, headers
+
+    async def _decode(self, raw: bytes, encoding: str) -> bytes:
+        """``raw`` decoded: the event loop decodes at most ``offload_bytes``, a worker thread the rest.
+
+        The output, not the input, is what costs: a few kilobytes of gzip or zstd can decode to megabytes.
+        """
+        limits = self.config.limits
+        cap = limits.max_decoded_bytes
+        small = min(cap, limits.offload_bytes)
+        if len(raw) < small:
+            try:
+                return decode(raw, encoding, small)
+            except TooLarge:
+                if small == cap:
+                    raise
+        return await anyio.to_thread.run_sync(decode, raw, encoding, cap)
 
     async def _compress_watching(self, plain: bytes) -> EngineResult | None:
         """Compress in the engine's worker thread; abandon it if the client disconnects meanwhile."""
