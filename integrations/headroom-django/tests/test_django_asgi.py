@@ -88,6 +88,43 @@ def test_plain_django_asgi_with_the_middleware_compresses_in_async_mode() -> Non
 
 
 @pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
+def test_chunked_body_replaced_leaves_no_stale_transfer_encoding(wrapped: bool) -> None:
+    body = encode(chat(build_log()))
+    app = get_asgi_application() if wrapped else django_asgi_application()
+    chunked = [(b"transfer-encoding", b"chunked")]
+    reply = run(request(app, CHAT, body, chunks=3, content_length=False, headers=chunked))
+    want = expected(body, CHAT)
+    assert reply.body == want
+    # the view is told the length of what it reads, and nothing that says otherwise
+    assert reply.headers["x-view-content-length"] == str(len(want))
+    assert reply.headers["x-view-transfer-encoding"] == ""
+
+
+def test_middleware_reads_a_chunked_body_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.integrations.django.middleware as mod
+
+    real_read_body = mod.read_body
+    on_loop: list[bool] = []
+
+    def spy(req: Any) -> bytes | None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        return real_read_body(req)
+
+    monkeypatch.setattr(mod, "read_body", spy)
+    body = encode(chat(build_log()))
+    assert len(body) >= get_engine().config.limits.offload_bytes
+    # No Content-Length: Django spools the body (to disk past FILE_UPLOAD_MAX_MEMORY_SIZE) and its size is
+    # unknown until read, so it is read in a worker thread like any declared-large body.
+    reply = run(request(django_asgi_application(), "/async" + CHAT, body, chunks=3, content_length=False))
+    assert reply.body == expected(body, CHAT)
+    assert on_loop == [False]
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
 @pytest.mark.parametrize("content_length", [True, False], ids=["content-length", "chunked"])
 def test_body_over_djangos_limit_fails_the_way_django_does(wrapped: bool, content_length: bool) -> None:
     body = encode(chat(build_log()))

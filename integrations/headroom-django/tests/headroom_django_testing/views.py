@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse
 
 
 def echo(request: HttpRequest) -> HttpResponse:
-    """Answers with the exact body the view read, and the Content-Length it was told."""
+    """Answers with the exact body the view read, and the Content-Length and Transfer-Encoding it was told."""
     body = request.body
     response = HttpResponse(body, content_type="application/octet-stream")
     response["x-view-content-length"] = request.headers.get("content-length", "")
+    response["x-view-transfer-encoding"] = request.headers.get("transfer-encoding", "")
     response["x-view-stream-sha256"] = hashlib.sha256(body).hexdigest()
     return response
 
