@@ -15,7 +15,7 @@ import pytest
 import zstandard
 from asgi_support import Gate, KeepHead, Recorder, chat_body, encode, keephead_config
 
-from headroom.engine import Engine
+from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import HeadroomASGIMiddleware, request_record
 from headroom.proxy.config import ProxyConfig
 
@@ -122,6 +122,41 @@ async def test_unchanged_units_are_counted_when_the_response_starts_not_on_the_w
     assert pending_at_app == [1]  # the request went on before its unchanged unit was counted
     assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
     assert int(response.headers["x-headroom-tokens-before"]) > expected.tokens_saved + 3000
+
+
+async def test_record_read_from_async_code_counts_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = keephead_config()
+    body = chat_body()
+    prose = " ".join(f"word{i}" for i in range(8000))  # one long line that KeepHead leaves as it is
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": prose})
+    assert len(prose) >= config.limits.offload_bytes
+    tokens_before = Engine(config).compress(encode(body), path=CHAT).tokens_before
+    real_count_pending = EngineResult.count_pending
+    counted: list[bool] = []  # one entry per count with work to do: did it run on the event loop?
+
+    def spy(self: EngineResult) -> None:
+        if self.uncounted:
+            try:
+                asyncio.get_running_loop()
+                counted.append(True)
+            except RuntimeError:  # a worker thread has no running loop
+                counted.append(False)
+        real_count_pending(self)
+
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    rec = Recorder()
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        record = request_record(scope)
+        assert record is not None
+        seen.append((record.skipped, len(record.result.uncounted)))  # the skip reason counts nothing
+        seen.append((await record.asummary())["tokens_before"])
+        await rec(scope, receive, send)
+
+    await post(HeadroomASGIMiddleware(app, config), encode(body))
+    assert seen == [(None, 1), tokens_before]
+    assert counted == [False]
 
 
 async def test_mount_prefix_and_root_path_are_matched() -> None:

@@ -40,13 +40,22 @@ class RequestRecord:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content."""
+        """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content.
+
+        Its first read counts the long units left unchanged, here and now; async code awaits
+        :meth:`asummary` instead, which counts them in a worker thread when they are long.
+        """
+        return self.result.summary()
+
+    async def asummary(self) -> dict[str, Any]:
+        """:attr:`summary` for async code: the event loop counts no more than ``limits.offload_bytes``."""
+        await self.result.acount_pending(self.engine.config.limits.offload_bytes)
         return self.result.summary()
 
     @property
     def skipped(self) -> str | None:
-        value = self.summary.get("skipped")
-        return value if isinstance(value, str) else None
+        """Why nothing changed (``EngineResult.skipped``), or None; counts nothing."""
+        return self.result.skipped
 
 
 class HeadroomASGIMiddleware:
