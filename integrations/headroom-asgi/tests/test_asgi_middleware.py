@@ -308,6 +308,20 @@ async def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None
     assert response.headers["x-headroom-skipped"] == "error"
 
 
+async def test_error_making_the_response_headers_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: EngineResult) -> dict[str, str]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(EngineResult, "response_headers", broken)
+    rec = Recorder()
+    body = encode(chat_body())
+    response = await post(HeadroomASGIMiddleware(rec, keephead_config()), body)
+    assert response.status_code == 200
+    assert response.json() == {"bytes": len(rec.received[0].body), "path": CHAT}  # the app's answer, whole
+    assert rec.received[0].body == Engine(keephead_config()).compress(body, path=CHAT).body
+    assert not any(k.startswith("x-headroom-") for k in response.headers)  # none, not the app's own
+
+
 # -- content-encoding ------------------------------------------------------------------------------------
 
 

@@ -302,15 +302,22 @@ def _with_headers(send: Send, result: EngineResult, offload_chars: int) -> Send:
     """``send`` with Headroom's headers set on the response start; every other message goes as it is.
 
     The headers are made then, once the request has gone upstream: counting the tokens of the units left
-    unchanged is off the request's path (in a worker thread when they are large).
+    unchanged is off the request's path (in a worker thread when they are large). Should making them fail,
+    the response goes without them (fail-open).
     """
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            await result.acount_pending(offload_chars)
-            extra = [
-                (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()
-            ]
+            try:
+                await result.acount_pending(offload_chars)
+                extra = [
+                    (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()
+                ]
+            except Exception:
+                logger.warning(
+                    "headroom: response sent without its headers after an adapter error", exc_info=True
+                )
+                extra = []
             headers = [
                 (k, v) for k, v in message.get("headers", ()) if not k.lower().startswith(HEADER_PREFIX)
             ]

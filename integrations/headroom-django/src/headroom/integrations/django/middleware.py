@@ -96,7 +96,10 @@ class HeadroomMiddleware:
             self.engine.stats.record(result)
         response = await self.get_response(request)
         if self.engine.config.telemetry.response_headers:  # unchanged units are counted off the event loop
-            await result.acount_pending(self.engine.config.limits.offload_bytes)
+            try:
+                await result.acount_pending(self.engine.config.limits.offload_bytes)
+            except Exception:  # report() fails open on the same error
+                logger.warning("headroom: could not count the unchanged units", exc_info=True)
         return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
@@ -141,9 +144,16 @@ class HeadroomMiddleware:
         return None
 
     def report(self, response: HttpResponseBase, result: EngineResult) -> HttpResponseBase:
-        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``)."""
+        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``); none if making them fails."""
         if self.engine.config.telemetry.response_headers:
-            for name, value in response_headers(result).items():
+            try:
+                headers = response_headers(result)
+            except Exception:  # fail open: the view's response goes as it is
+                logger.warning(
+                    "headroom: response sent without its headers after an adapter error", exc_info=True
+                )
+                return response
+            for name, value in headers.items():
                 response.headers[name] = value
         return response
 
