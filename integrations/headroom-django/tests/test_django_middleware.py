@@ -84,6 +84,19 @@ def test_async_view_reading_the_stream_gets_the_compressed_body() -> None:
     assert response["x-view-content-length"] == str(len(response.content))
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("path", [CHAT, "/async" + CHAT], ids=["body", "stream"])
+def test_body_an_earlier_middleware_read_is_replaced(mode: str, path: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=["headroom_django_testing.middleware.ReadsBody", *settings.MIDDLEWARE]):
+        if mode == "sync":
+            response = Client().post(path, body, content_type="application/json")
+        else:
+            response = asyncio.run(AsyncClient().post(path, body, content_type="application/json"))
+    assert response.content == expected(body, CHAT)
+    assert response["x-view-content-length"] == str(len(response.content))
+
+
 def test_mount_prefix_is_matched() -> None:
     body = encode(chat(build_log()))
     response = Client().post("/mounted/llm" + CHAT, body, content_type="application/json")
