@@ -465,6 +465,24 @@ async def test_chunked_body_is_reassembled_and_receive_then_delegates() -> None:
     assert calls[1] == {"type": "http.disconnect"}
 
 
+async def test_unexpected_message_mid_body_is_replayed_and_counted_as_an_error() -> None:
+    body = encode(chat_body())
+    odd = {"type": "http.unexpected"}
+    feed = Feed([*body_messages(body, chunk=1000)[:2], odd])
+    got: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        got.extend([await receive(), await receive()])
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    mw = HeadroomASGIMiddleware(app, keephead_config())
+    await mw(http_scope(), feed, send)
+    assert got == [{"type": "http.request", "body": body[:2000], "more_body": True}, odd]
+    assert mw.stats()["skips"] == {"error": 1}  # not too_large: 2 kB is far below the limit
+
+
 async def test_disconnect_while_buffering_ends_cleanly() -> None:
     body = encode(chat_body())
     feed = Feed([*body_messages(body, chunk=1000)[:3], {"type": "http.disconnect"}])

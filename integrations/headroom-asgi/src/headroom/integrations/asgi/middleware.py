@@ -147,7 +147,7 @@ class _Responder:
                 break
         raw = b"".join(chunks)
         if more or self.pending:  # too large, or unexpected messages: replay what we read, then delegate
-            await self._forward(headers, "too_large" if more else "error", self._replay(raw, more))
+            await self._forward(headers, "error" if self.pending else "too_large", self._replay(raw, more))
             return
 
         try:
