@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import threading
@@ -14,7 +15,7 @@ import pytest
 import zstandard
 from asgi_support import Gate, KeepHead, Recorder, chat_body, encode, keephead_config
 
-from headroom.engine import Engine
+from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import HeadroomASGIMiddleware, request_record
 from headroom.proxy.config import ProxyConfig
 
@@ -121,6 +122,41 @@ async def test_unchanged_units_are_counted_when_the_response_starts_not_on_the_w
     assert pending_at_app == [1]  # the request went on before its unchanged unit was counted
     assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
     assert int(response.headers["x-headroom-tokens-before"]) > expected.tokens_saved + 3000
+
+
+async def test_record_read_from_async_code_counts_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = keephead_config()
+    body = chat_body()
+    prose = " ".join(f"word{i}" for i in range(8000))  # one long line that KeepHead leaves as it is
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": prose})
+    assert len(prose) >= config.limits.offload_bytes
+    tokens_before = Engine(config).compress(encode(body), path=CHAT).tokens_before
+    real_count_pending = EngineResult.count_pending
+    counted: list[bool] = []  # one entry per count with work to do: did it run on the event loop?
+
+    def spy(self: EngineResult) -> None:
+        if self.uncounted:
+            try:
+                asyncio.get_running_loop()
+                counted.append(True)
+            except RuntimeError:  # a worker thread has no running loop
+                counted.append(False)
+        real_count_pending(self)
+
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    rec = Recorder()
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        record = request_record(scope)
+        assert record is not None
+        seen.append((record.skipped, len(record.result.uncounted)))  # the skip reason counts nothing
+        seen.append((await record.asummary())["tokens_before"])
+        await rec(scope, receive, send)
+
+    await post(HeadroomASGIMiddleware(app, config), encode(body))
+    assert seen == [(None, 1), tokens_before]
+    assert counted == [False]
 
 
 async def test_mount_prefix_and_root_path_are_matched() -> None:
@@ -272,6 +308,20 @@ async def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None
     assert response.headers["x-headroom-skipped"] == "error"
 
 
+async def test_error_making_the_response_headers_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: EngineResult) -> dict[str, str]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(EngineResult, "response_headers", broken)
+    rec = Recorder()
+    body = encode(chat_body())
+    response = await post(HeadroomASGIMiddleware(rec, keephead_config()), body)
+    assert response.status_code == 200
+    assert response.json() == {"bytes": len(rec.received[0].body), "path": CHAT}  # the app's answer, whole
+    assert rec.received[0].body == Engine(keephead_config()).compress(body, path=CHAT).body
+    assert not any(k.startswith("x-headroom-") for k in response.headers)  # none, not the app's own
+
+
 # -- content-encoding ------------------------------------------------------------------------------------
 
 
@@ -317,6 +367,37 @@ async def test_decompression_bomb_passes_through_still_compressed(encoding: str)
     assert rec.received[0].body == packed
     assert rec.received[0].headers["content-encoding"] == encoding
     assert response.headers["x-headroom-skipped"] == "decoded_too_large"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+async def test_small_body_that_decodes_large_is_decoded_off_the_event_loop(
+    encoding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import headroom.integrations.asgi.middleware as mod
+
+    real_decode = mod.decode
+    calls: list[tuple[int, bool]] = []  # (cap, ran on the event loop)
+
+    def spy(data: bytes, enc: str, cap: int) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop = False
+        calls.append((cap, on_loop))
+        return real_decode(data, enc, cap)
+
+    monkeypatch.setattr(mod, "decode", spy)
+    config = keephead_config()
+    plain = encode(chat_body(extra=" " * 1_000_000))
+    packed = gzip.compress(plain) if encoding == "gzip" else zstandard.ZstdCompressor().compress(plain)
+    assert len(packed) < config.limits.offload_bytes // 8  # small enough to look cheap
+    rec = Recorder()
+    await post(HeadroomASGIMiddleware(rec, config), packed, headers={"content-encoding": encoding})
+    assert rec.received[0].body == Engine(config).compress(plain, path=CHAT).body  # decoded all the same
+    # the event loop decodes at most offload_bytes; the 1 MB it decodes to is made in a worker thread
+    assert all(cap <= config.limits.offload_bytes for cap, on_loop in calls if on_loop)
+    assert any(not on_loop and cap == config.limits.max_decoded_bytes for cap, on_loop in calls)
 
 
 @pytest.mark.parametrize(
@@ -382,6 +463,24 @@ async def test_chunked_body_is_reassembled_and_receive_then_delegates() -> None:
     assert calls[0]["body"] == Engine(config).compress(body, path=CHAT).body
     assert calls[0]["more_body"] is False
     assert calls[1] == {"type": "http.disconnect"}
+
+
+async def test_unexpected_message_mid_body_is_replayed_and_counted_as_an_error() -> None:
+    body = encode(chat_body())
+    odd = {"type": "http.unexpected"}
+    feed = Feed([*body_messages(body, chunk=1000)[:2], odd])
+    got: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        got.extend([await receive(), await receive()])
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    mw = HeadroomASGIMiddleware(app, keephead_config())
+    await mw(http_scope(), feed, send)
+    assert got == [{"type": "http.request", "body": body[:2000], "more_body": True}, odd]
+    assert mw.stats()["skips"] == {"error": 1}  # not too_large: 2 kB is far below the limit
 
 
 async def test_disconnect_while_buffering_ends_cleanly() -> None:

@@ -61,6 +61,27 @@ def test_sse_first_event_arrives_before_the_last_is_produced() -> None:
         assert rest == b"data: second\n\ndata: [DONE]\n\n"
 
 
+def test_chunked_request_compressed_reaches_the_app_with_its_length_and_no_transfer_encoding() -> None:
+    rec = Recorder()
+    config = keephead_config()
+    body = encode(chat_body())
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(body), 1000):
+            yield body[i : i + 1000]
+
+    with serve(HeadroomASGIMiddleware(rec, config)) as url, httpx.Client(timeout=5) as client:
+        client.post(f"{url}{CHAT}", content=chunks(), headers={"content-type": "application/json"})
+        client.post(f"{url}{CHAT}", content=chunks(), headers={"content-type": "text/plain"})
+    changed, unchanged = rec.received
+    assert changed.body == Engine(config).compress(body, path=CHAT).body != body
+    assert changed.headers["content-length"] == str(len(changed.body))
+    assert "transfer-encoding" not in changed.headers
+    assert unchanged.body == body  # not compressed: the request goes on as it came, chunked
+    assert unchanged.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in unchanged.headers
+
+
 @pytest.fixture(scope="module")
 def big_server() -> Iterator[tuple[str, Digest]]:
     app = Digest()

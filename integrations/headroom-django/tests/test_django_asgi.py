@@ -14,7 +14,8 @@ from channels.routing import ProtocolTypeRouter
 from django.conf import settings
 from django.core.asgi import get_asgi_application as django_asgi_application
 from django.test import override_settings
-from headroom_django_testing.asgi import request
+from headroom_django_testing import views
+from headroom_django_testing.asgi import http_scope, request
 from headroom_django_testing.bodies import CHAT, all_formats, build_log, chat, encode
 from headroom_django_testing.squeeze import squeeze_config
 
@@ -85,6 +86,77 @@ def test_plain_django_asgi_with_the_middleware_compresses_in_async_mode() -> Non
     reply = run(request(django_asgi_application(), "/async" + CHAT, body, chunks=5))
     assert reply.body == expected(body, CHAT)
     assert "x-headroom-skipped" not in reply.headers
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
+def test_chunked_body_replaced_leaves_no_stale_transfer_encoding(wrapped: bool) -> None:
+    body = encode(chat(build_log()))
+    app = get_asgi_application() if wrapped else django_asgi_application()
+    chunked = [(b"transfer-encoding", b"chunked")]
+    reply = run(request(app, CHAT, body, chunks=3, content_length=False, headers=chunked))
+    want = expected(body, CHAT)
+    assert reply.body == want
+    # the view is told the length of what it reads, and nothing that says otherwise
+    assert reply.headers["x-view-content-length"] == str(len(want))
+    assert reply.headers["x-view-transfer-encoding"] == ""
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
+def test_streamed_response_reaches_the_client_as_it_is_produced(wrapped: bool) -> None:
+    body = encode(chat(build_log()))
+    app = get_asgi_application() if wrapped else django_asgi_application()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def talk() -> tuple[dict[str, Any], bytes, bool, bytes]:
+        views.RELEASE.clear()
+        communicator = ApplicationCommunicator(app, http_scope("/stream" + CHAT, headers=headers))
+        await communicator.send_input({"type": "http.request", "body": body})
+        start = await communicator.receive_output(10)
+        first = await communicator.receive_output(10)
+        released = views.RELEASE.is_set()
+        views.RELEASE.set()
+        rest = b""
+        while True:
+            message = await communicator.receive_output(10)
+            rest += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(10)
+        return start, first["body"], released, rest
+
+    start, first, released, rest = run(talk())
+    assert first == b"data: %d\n\n" % len(expected(body, CHAT))  # the view read the compressed body
+    assert not released  # the first event came while the view was still waiting to send the last
+    assert rest == b"data: [DONE]\n\n"
+    head = {bytes(k).decode().lower(): bytes(v).decode() for k, v in start["headers"]}
+    assert head["content-type"] == "text/event-stream"
+    assert int(head["x-headroom-tokens-saved"]) > 0
+    assert "content-length" not in head
+
+
+def test_middleware_reads_a_chunked_body_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.integrations.django.middleware as mod
+
+    real_read_body = mod.read_body
+    on_loop: list[bool] = []
+
+    def spy(req: Any) -> bytes | None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        return real_read_body(req)
+
+    monkeypatch.setattr(mod, "read_body", spy)
+    body = encode(chat(build_log()))
+    assert len(body) >= get_engine().config.limits.offload_bytes
+    # No Content-Length: Django spools the body (to disk past FILE_UPLOAD_MAX_MEMORY_SIZE) and its size is
+    # unknown until read, so it is read in a worker thread like any declared-large body.
+    reply = run(request(django_asgi_application(), "/async" + CHAT, body, chunks=3, content_length=False))
+    assert reply.body == expected(body, CHAT)
+    assert on_loop == [False]
 
 
 @pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])

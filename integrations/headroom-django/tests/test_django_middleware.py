@@ -14,7 +14,7 @@ from django.test import AsyncClient, Client, override_settings
 from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
 from headroom_django_testing.squeeze import squeeze_config
 
-from headroom.engine import Engine
+from headroom.engine import Engine, EngineResult
 from headroom.transforms import Compressor
 
 FORMATS = all_formats()
@@ -80,6 +80,19 @@ def test_async_view_reads_the_compressed_body(path: str, body: bytes, forbid: An
 def test_async_view_reading_the_stream_gets_the_compressed_body() -> None:
     body = encode(chat(build_log()))
     response = asyncio.run(AsyncClient().post("/async" + CHAT, body, content_type="application/json"))
+    assert response.content == expected(body, CHAT)
+    assert response["x-view-content-length"] == str(len(response.content))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("path", [CHAT, "/async" + CHAT], ids=["body", "stream"])
+def test_body_an_earlier_middleware_read_is_replaced(mode: str, path: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=["headroom_django_testing.middleware.ReadsBody", *settings.MIDDLEWARE]):
+        if mode == "sync":
+            response = Client().post(path, body, content_type="application/json")
+        else:
+            response = asyncio.run(AsyncClient().post(path, body, content_type="application/json"))
     assert response.content == expected(body, CHAT)
     assert response["x-view-content-length"] == str(len(response.content))
 
@@ -268,6 +281,23 @@ def test_adapter_error_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
     assert response.status_code == 200
     assert response.content == body
     assert response["x-headroom-skipped"] == "error"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_error_making_the_response_headers_fails_open(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: EngineResult) -> dict[str, str]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(EngineResult, "response_headers", broken)
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"]}):
+        if mode == "sync":
+            response = Client().post(CHAT, body, content_type="application/json")
+        else:
+            response = asyncio.run(AsyncClient().post(CHAT, body, content_type="application/json"))
+    assert response.status_code == 200
+    assert response.content == expected(body, CHAT)
+    assert not headroom_headers(response)
 
 
 def test_invalid_setting_stops_the_middleware_from_loading() -> None:

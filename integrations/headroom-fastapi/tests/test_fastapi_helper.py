@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from headroom.engine import Engine
+from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import HeadroomASGIMiddleware, find_engine
 from headroom.integrations.fastapi import (
     HeadroomInfo,
@@ -63,6 +64,34 @@ def test_routes_dependency_and_result_over_http() -> None:
     assert stats["skips"] == {"off": 1}
     assert log.seen[1].result is not None
     assert log.seen[1].result["skipped"] == "off"
+
+
+def test_dependency_counts_long_unchanged_units_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_count_pending = EngineResult.count_pending
+    counted: list[bool] = []  # one entry per count with work to do: did it run on the event loop?
+
+    def spy(self: EngineResult) -> None:
+        if self.uncounted:
+            try:
+                asyncio.get_running_loop()
+                counted.append(True)
+            except RuntimeError:  # a worker thread has no running loop
+                counted.append(False)
+        real_count_pending(self)
+
+    config = keephead_config()
+    body = chat_body()
+    prose = " ".join(f"word{i}" for i in range(8000))  # one long line that KeepHead leaves as it is
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": prose})
+    assert len(prose) >= config.limits.offload_bytes
+    expected = Engine(config).compress(encode(body), path=CHAT)
+    assert expected.tokens_before > 8000
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    app = install_headroom(fastapi_app(Log()), config)
+    with serve(app) as url:
+        r = httpx.post(f"{url}/dependency{CHAT}", content=encode(body), headers=JSON)
+    assert r.json()["result"]["tokens_before"] == expected.tokens_before  # the route read full counts
+    assert counted == [False]
 
 
 def test_dependency_on_a_route_headroom_does_not_handle() -> None:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
+from collections.abc import AsyncIterator
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+RELEASE = threading.Event()
+"""Lets :func:`stream` send its last event; a test sets it once it has the first."""
 
 
 def echo(request: HttpRequest) -> HttpResponse:
-    """Answers with the exact body the view read, and the Content-Length it was told."""
+    """Answers with the exact body the view read, and the Content-Length and Transfer-Encoding it was told."""
     body = request.body
     response = HttpResponse(body, content_type="application/octet-stream")
     response["x-view-content-length"] = request.headers.get("content-length", "")
+    response["x-view-transfer-encoding"] = request.headers.get("transfer-encoding", "")
     response["x-view-stream-sha256"] = hashlib.sha256(body).hexdigest()
     return response
 
@@ -32,3 +39,14 @@ def handles_too_big(request: HttpRequest) -> HttpResponse:
     except RequestDataTooBig:
         return HttpResponse("too big, said the view", status=413)
     return HttpResponse(body, content_type="application/octet-stream")
+
+
+async def stream(request: HttpRequest) -> StreamingHttpResponse:
+    """Server-sent events: the first at once, the last only when :data:`RELEASE` is set."""
+
+    async def events() -> AsyncIterator[bytes]:
+        yield b"data: %d\n\n" % len(request.body)
+        await asyncio.to_thread(RELEASE.wait, 5)
+        yield b"data: [DONE]\n\n"
+
+    return StreamingHttpResponse(events(), content_type="text/event-stream")

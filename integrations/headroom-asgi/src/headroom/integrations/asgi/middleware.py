@@ -40,13 +40,22 @@ class RequestRecord:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content."""
+        """``EngineResult.summary()``: token counts, transforms applied, skip reason. No prompt content.
+
+        Its first read counts the long units left unchanged, here and now; async code awaits
+        :meth:`asummary` instead, which counts them in a worker thread when they are long.
+        """
+        return self.result.summary()
+
+    async def asummary(self) -> dict[str, Any]:
+        """:attr:`summary` for async code: the event loop counts no more than ``limits.offload_bytes``."""
+        await self.result.acount_pending(self.engine.config.limits.offload_bytes)
         return self.result.summary()
 
     @property
     def skipped(self) -> str | None:
-        value = self.summary.get("skipped")
-        return value if isinstance(value, str) else None
+        """Why nothing changed (``EngineResult.skipped``), or None; counts nothing."""
+        return self.result.skipped
 
 
 class HeadroomASGIMiddleware:
@@ -138,7 +147,7 @@ class _Responder:
                 break
         raw = b"".join(chunks)
         if more or self.pending:  # too large, or unexpected messages: replay what we read, then delegate
-            await self._forward(headers, "too_large" if more else "error", self._replay(raw, more))
+            await self._forward(headers, "error" if self.pending else "too_large", self._replay(raw, more))
             return
 
         try:
@@ -160,11 +169,7 @@ class _Responder:
         try:
             plain = raw
             if encoding and encoding != "identity":
-                cap = self.config.limits.max_decoded_bytes
-                if len(raw) < self.config.limits.offload_bytes // 8:
-                    plain = decode(raw, encoding, cap)
-                else:  # large or possibly bomb-sized: decode off the event loop
-                    plain = await anyio.to_thread.run_sync(decode, raw, encoding, cap)
+                plain = await self._decode(raw, encoding)
         except TooLarge:
             self._record(EngineResult(body=raw, skipped="decoded_too_large"))
             return raw, headers
@@ -186,6 +191,22 @@ class _Responder:
         headers = [(k, v) for k, v in headers if k.lower() not in drop]
         headers.append((b"content-length", str(len(body)).encode("latin-1")))
         return body, headers
+
+    async def _decode(self, raw: bytes, encoding: str) -> bytes:
+        """``raw`` decoded: the event loop decodes at most ``offload_bytes``, a worker thread the rest.
+
+        The output, not the input, is what costs: a few kilobytes of gzip or zstd can decode to megabytes.
+        """
+        limits = self.config.limits
+        cap = limits.max_decoded_bytes
+        small = min(cap, limits.offload_bytes)
+        if len(raw) < small:
+            try:
+                return decode(raw, encoding, small)
+            except TooLarge:
+                if small == cap:
+                    raise
+        return await anyio.to_thread.run_sync(decode, raw, encoding, cap)
 
     async def _compress_watching(self, plain: bytes) -> EngineResult | None:
         """Compress in the engine's worker thread; abandon it if the client disconnects meanwhile."""
@@ -281,15 +302,22 @@ def _with_headers(send: Send, result: EngineResult, offload_chars: int) -> Send:
     """``send`` with Headroom's headers set on the response start; every other message goes as it is.
 
     The headers are made then, once the request has gone upstream: counting the tokens of the units left
-    unchanged is off the request's path (in a worker thread when they are large).
+    unchanged is off the request's path (in a worker thread when they are large). Should making them fail,
+    the response goes without them (fail-open).
     """
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            await result.acount_pending(offload_chars)
-            extra = [
-                (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()
-            ]
+            try:
+                await result.acount_pending(offload_chars)
+                extra = [
+                    (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()
+                ]
+            except Exception:
+                logger.warning(
+                    "headroom: response sent without its headers after an adapter error", exc_info=True
+                )
+                extra = []
             headers = [
                 (k, v) for k, v in message.get("headers", ()) if not k.lower().startswith(HEADER_PREFIX)
             ]

@@ -10,11 +10,11 @@ How the body is replaced. Django has no public setter for ``request.body``. The 
 through the public property, so Django itself caches it in ``request._body`` and re-points
 ``request._stream`` at a ``BytesIO`` of it (what ``read()``, ``readline()``, iteration and the upload
 parsers read). It then sets those same two attributes to the compressed bytes, updates
-``META["CONTENT_LENGTH"]`` and drops the cached ``request.headers``. These attributes have kept their names
-and meaning since Django 1.x and are what most body-rewriting middleware use; building a new request object
-instead would lose what earlier middleware attached to it (user, session...). The middleware checks that
-Django cached the body where it expects and otherwise passes the request on unchanged (fail-open), so a
-future Django cannot make it hand the view a wrong body.
+``META["CONTENT_LENGTH"]``, removes any ``Transfer-Encoding`` and drops the cached ``request.headers``.
+These attributes have kept their names and meaning since Django 1.x and are what most body-rewriting
+middleware use; building a new request object instead would lose what earlier middleware attached to it
+(user, session...). The middleware checks that Django cached the body where it expects and otherwise passes
+the request on unchanged (fail-open), so a future Django cannot make it hand the view a wrong body.
 
 What it passes on unread: other methods and paths, other content types, content-encoded bodies (under
 ASGI, :func:`headroom.integrations.django.wrap` decodes those), requests the Headroom ASGI middleware has
@@ -79,8 +79,11 @@ class HeadroomMiddleware:
             return response
         result = self.passed_on(request)
         if result is None:
-            if declared_length(request) >= self.engine.config.limits.offload_bytes:
-                # Django's ASGI handler spools large bodies to disk: read them off the event loop.
+            if not request.META.get("CONTENT_LENGTH") or (
+                declared_length(request) >= self.engine.config.limits.offload_bytes
+            ):
+                # Django's ASGI handler spools large bodies to disk: read them off the event loop, and
+                # chunked ones too, whose size is unknown until read.
                 body = await sync_to_async(read_body, thread_sensitive=False)(request)
             else:
                 body = read_body(request)
@@ -93,7 +96,10 @@ class HeadroomMiddleware:
             self.engine.stats.record(result)
         response = await self.get_response(request)
         if self.engine.config.telemetry.response_headers:  # unchanged units are counted off the event loop
-            await result.acount_pending(self.engine.config.limits.offload_bytes)
+            try:
+                await result.acount_pending(self.engine.config.limits.offload_bytes)
+            except Exception:  # report() fails open on the same error
+                logger.warning("headroom: could not count the unchanged units", exc_info=True)
         return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
@@ -125,7 +131,7 @@ class HeadroomMiddleware:
         media = media.strip().lower()
         if media and media != "application/json" and not media.endswith("+json"):
             return EngineResult(body=None, skipped="content_type")
-        charset = request.content_params.get("charset", "utf-8").strip('"').lower()
+        charset = (request.content_params or {}).get("charset", "utf-8").strip('"').lower()
         if charset not in ("utf-8", "utf8"):
             return EngineResult(body=None, skipped="content_type")
         if request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() not in ("", "identity"):
@@ -138,9 +144,16 @@ class HeadroomMiddleware:
         return None
 
     def report(self, response: HttpResponseBase, result: EngineResult) -> HttpResponseBase:
-        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``)."""
+        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``); none if making them fails."""
         if self.engine.config.telemetry.response_headers:
-            for name, value in response_headers(result).items():
+            try:
+                headers = response_headers(result)
+            except Exception:  # fail open: the view's response goes as it is
+                logger.warning(
+                    "headroom: response sent without its headers after an adapter error", exc_info=True
+                )
+                return response
+            for name, value in headers.items():
                 response.headers[name] = value
         return response
 
@@ -181,6 +194,7 @@ def apply(request: HttpRequest, original: bytes, result: EngineResult) -> None:
     request._body = result.body
     request._stream = io.BytesIO(result.body)
     request.META["CONTENT_LENGTH"] = str(len(result.body))
+    request.META.pop("HTTP_TRANSFER_ENCODING", None)  # a chunked body is now one of known length
     vars(request).pop("headers", None)
 
 

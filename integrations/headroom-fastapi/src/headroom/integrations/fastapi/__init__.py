@@ -59,12 +59,18 @@ def engine_for(request: Request) -> Engine | None:
     return record.engine if record is not None else find_engine(request.app)
 
 
-def get_headroom(request: Request) -> HeadroomContext:
-    """FastAPI dependency: Headroom's engine, stats and this request's result (503 if not installed)."""
+async def get_headroom(request: Request) -> HeadroomContext:
+    """FastAPI dependency: Headroom's engine, stats and this request's result (503 if not installed).
+
+    The result's token counts are completed here, in a worker thread when the units left unchanged are
+    long, so that reading ``result`` in the route does not count them on the event loop.
+    """
     record = request_record(request.scope)
     engine = record.engine if record is not None else find_engine(request.app)
     if engine is None:
         raise HTTPException(status_code=503, detail=NOT_INSTALLED)
+    if record is not None:
+        await record.result.acount_pending(engine.config.limits.offload_bytes)
     return HeadroomContext(engine=engine, record=record)
 
 
