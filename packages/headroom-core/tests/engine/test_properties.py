@@ -221,3 +221,29 @@ def test_response_headers_say_what_was_saved_or_why_not() -> None:
     unchanged = engine.compress(b"[1, 2]").response_headers()
     assert unchanged["x-headroom-skipped"] == "not_an_object"
     assert unchanged["x-headroom-transforms"] == ""
+
+
+def test_requests_queued_for_a_worker_hold_no_thread_of_the_apps() -> None:
+    """With more large requests than ``max_concurrency``, the waiting ones wait on the event loop: anyio's
+    default thread limiter, which the app's own ``to_thread`` calls share, lends none of its tokens."""
+    raw = encode({"messages": [{"role": "tool", "tool_call_id": "a", "content": "word " * 400}]})
+    limits = EAGER.model_copy(update={"deadline_ms": 5000, "offload_bytes": 0, "max_concurrency": 2})
+    engine = Engine(ProxyConfig(transforms=[Sleeping(seconds=0.3)], limits=limits))
+
+    async def main() -> tuple[int, int, list[str | None]]:
+        skipped: list[str | None] = []
+
+        async def one() -> None:
+            skipped.append((await engine.acompress(raw)).skipped)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(one)
+            await anyio.sleep(0.15)  # two requests compressing, six waiting for a worker
+            borrowed = anyio.to_thread.current_default_thread_limiter().borrowed_tokens
+            busy = engine._limiter().borrowed_tokens
+        return borrowed, busy, skipped
+
+    borrowed, busy, skipped = anyio.run(main)
+    assert (borrowed, busy) == (0, 2)
+    assert skipped == [None] * 8  # all compressed, two at a time, within the deadline

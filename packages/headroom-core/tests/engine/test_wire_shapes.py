@@ -336,3 +336,12 @@ def test_a_number_no_float_holds_passes_the_body_through_exactly(engine: Engine)
     assert result.changed
     assert isinstance(result.body, str)
     assert json.loads(result.body)["seed"] == -1e5
+
+
+def test_a_lone_surrogate_anywhere_in_the_body_does_not_stop_compression(engine: Engine) -> None:
+    tool = json.dumps({"role": "tool", "tool_call_id": "c", "content": LOG})
+    raw = f'{{"model":"m","user":"\\ud800x","messages":[{tool}]}}'
+    result = engine.compress(raw, path="/v1/chat/completions")
+    assert (result.changed, result.errors) == (True, [])
+    assert isinstance(result.body, str)
+    assert json.loads(result.body)["user"] == "\ud800x"  # still the escape the client sent

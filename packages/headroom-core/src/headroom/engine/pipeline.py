@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
@@ -48,8 +48,12 @@ def _finite(literal: str) -> float:
 
 
 def serialize(obj: Any) -> bytes:
-    """The JSON bytes Headroom forwards for a changed body: compact, UTF-8, keys in their original order."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    """The JSON bytes Headroom forwards for a changed body: compact, UTF-8, keys in their original order
+    (ASCII with escapes when a string holds a lone surrogate, which a JSON escape can carry)."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode("ascii")
 
 
 class Engine:
@@ -66,7 +70,7 @@ class Engine:
         self.stats = EngineStats()
         self._disabled: frozenset[str] = frozenset()
         self._fingerprint: tuple[frozenset[str] | None, str] = (None, "")
-        self._workers = threading.BoundedSemaphore(self.config.limits.max_concurrency)
+        self._workers: RunVar[anyio.CapacityLimiter] = RunVar(f"headroom.engine.workers.{id(self)}")
         logger.setLevel(self.config.telemetry.log_level)
         for transform in self.config.transforms:
             try:
@@ -162,18 +166,28 @@ class Engine:
         started = time.monotonic()
 
         def run() -> EngineResult:
-            with self._workers:
-                if time.monotonic() - started > budget:
-                    return EngineResult(body=body, skipped="deadline")
-                return self._guarded(work, body)
+            if time.monotonic() - started > budget:
+                return EngineResult(body=body, skipped="deadline")
+            return self._guarded(work, body)
 
         outcome: EngineResult | None = None
         with anyio.move_on_after(budget + 0.05):
-            outcome = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+            # A request waiting for one of the engine's workers waits here, on the event loop, holding no
+            # thread: the app's own to_thread calls (anyio's default limiter) never queue behind it.
+            outcome = await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=self._limiter())
         if outcome is None:
             outcome = EngineResult(body=body, skipped="deadline", seconds=time.monotonic() - started)
         self._record(outcome)
         return outcome
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        """The engine's ``max_concurrency`` worker slots on the running event loop (one set per loop)."""
+        try:
+            return self._workers.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(self.config.limits.max_concurrency)
+            self._workers.set(limiter)
+            return limiter
 
     def _compress_raw(self, body: bytes | bytearray | str, path: str | None, start: float) -> EngineResult:
         if not self.config.enabled:
