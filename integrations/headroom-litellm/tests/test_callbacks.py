@@ -122,6 +122,7 @@ def test_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) 
     data = proxy_data(chat_request("m", "boom"))
     out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
     assert out is data
+    assert callback.stats()["skips"] == {"error": 1}  # counted, as the engine counts its own failures
     sdk = HeadroomSDKCallback()
     monkeypatch.setattr(sdk.engine, "acompress_json", boom)
     assert run(sdk.async_pre_call_deployment_hook(dict(data), CallTypes.acompletion)) is None
@@ -136,6 +137,11 @@ def test_adapter_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(callback, "_remember", boom)
     data = proxy_data(chat_request("m", "adapter-bug"))
     assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is data
+    # the request goes on as it came, but Headroom's own headers are still not forwarded to the provider
+    data["headers"] = {"x-headroom-mode": "on", "x-trace-id": "t"}
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    assert out["headers"] == {"x-trace-id": "t"}
+    assert out["messages"] is data["messages"]
     monkeypatch.setattr(callback, "_pending", None)
     assert run(callback.async_post_call_response_headers_hook(data, None, None)) is None
     sdk = HeadroomSDKCallback()
@@ -187,6 +193,8 @@ def test_x_headroom_mode_off_skips_the_request() -> None:
     headers = run(callback.async_post_call_response_headers_hook(out, None, None))
     assert headers["x-headroom-skipped"] == "off"
     assert headers["x-headroom-tokens-saved"] == "0"
+    assert callback.stats()["skips"] == {"off": 1}  # as the ASGI and Django adapters count it
+    assert callback.stats()["requests"] == 1
     data["proxy_server_request"]["headers"] = {"x-headroom-mode": "on"}
     assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is not data
 

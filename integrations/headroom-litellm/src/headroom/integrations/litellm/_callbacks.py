@@ -60,7 +60,9 @@ class _HeadroomLogger(CustomLogger):
             result = await self.engine.acompress_json(message_view(data), format=fmt)
         except Exception as exc:  # the engine fails open itself; this guards the adapter's own edge
             logger.warning("headroom: passing request through after %s", type(exc).__name__, exc_info=True)
-            return _same(data), EngineResult(body=data, skipped="error", errors=[type(exc).__name__])
+            result = EngineResult(body=data, format=fmt, skipped="error", errors=[type(exc).__name__])
+            self.engine.stats.record(result)
+            return _same(data), result
         if not result.changed or not isinstance(result.body, Mapping):
             return _same(data), result
         if result.tokens_saved and logger.isEnabledFor(logging.INFO):
@@ -103,6 +105,7 @@ class HeadroomCallback(_HeadroomLogger):
         try:
             if opted_out(data):
                 out, result = data, EngineResult(body=data, format=fmt, skipped="off")
+                self.engine.stats.record(result)  # counted as every Headroom adapter counts an opt-out
             else:
                 out, result = await self.compress(data, call_type)
             if self.config.telemetry.response_headers:
@@ -111,8 +114,12 @@ class HeadroomCallback(_HeadroomLogger):
                 self._remember(call_id(data), result)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
-            return data
-        return without_own_headers(out)
+            out = data
+        try:
+            return without_own_headers(out)
+        except Exception:
+            logger.warning("headroom: headers left as they came", exc_info=True)
+            return out
 
     async def async_post_call_response_headers_hook(
         self,
