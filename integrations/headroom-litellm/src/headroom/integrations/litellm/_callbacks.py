@@ -12,6 +12,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.litellm._request import (
+    bridged,
     call_id,
     merged,
     message_view,
@@ -155,8 +156,14 @@ class HeadroomSDKCallback(_HeadroomLogger):
     async def async_pre_call_deployment_hook(
         self, kwargs: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs)."""
+        """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs).
+
+        A call LiteLLM makes to carry out another one (see :func:`bridged`) is left alone: its messages were
+        compressed, once, as the caller's.
+        """
         try:
+            if bridged(kwargs, call_type):
+                return None
             out, result = await self.compress(kwargs, call_type)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
