@@ -6,7 +6,8 @@ import asyncio
 import copy
 import importlib
 import json
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 import litellm
 import pytest
@@ -17,8 +18,10 @@ from litellm_payloads import anthropic_request, chat_request, expected_texts, re
 
 import headroom.integrations.litellm as hl
 from headroom.engine import Engine, WireFormat
+from headroom.engine.units import Unit
 from headroom.integrations.litellm import HeadroomCallback, HeadroomSDKCallback, compress_kwargs, install
 from headroom.proxy.config import ProxyConfig
+from headroom.transforms import Compressor
 
 CASES = [
     ("acompletion", chat_request, WireFormat.OPENAI_CHAT),
@@ -164,10 +167,30 @@ def test_odd_bodies_pass_through(data: dict[str, Any]) -> None:
         assert out is data
 
 
-def test_large_body_is_compressed_off_the_event_loop() -> None:
-    config = ProxyConfig(limits={"offload_bytes": 0})
-    request = chat_request("m", "offload")
+_COMPRESSING_THREADS: list[int] = []
+
+
+class _ThreadSpy(Compressor):
+    """A compressor that takes no unit and notes the thread each unit is compressed on."""
+
+    name: ClassVar[str] = "thread-spy"
+
+    def compress(self, unit: Unit) -> str | None:
+        _COMPRESSING_THREADS.append(threading.get_ident())
+        return None
+
+
+@pytest.mark.parametrize("offload_bytes", [0, 1 << 30], ids=["large", "small"])
+def test_large_body_is_compressed_off_the_event_loop(offload_bytes: int) -> None:
+    config = ProxyConfig(
+        transforms=[_ThreadSpy(), *ProxyConfig().transforms], limits={"offload_bytes": offload_bytes}
+    )
+    request = chat_request("m", f"offload-{offload_bytes}")
+    _COMPRESSING_THREADS.clear()
     out = run(HeadroomCallback(config).async_pre_call_hook(None, None, dict(request), "acompletion"))
+    # this thread runs the event loop: a large body is compressed elsewhere, a small one right here
+    assert len(_COMPRESSING_THREADS) == 2
+    assert (threading.get_ident() in _COMPRESSING_THREADS) is (offload_bytes > 0)
     assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(request, WireFormat.OPENAI_CHAT, config)
 
 
