@@ -14,7 +14,14 @@ import pytest
 from contract_client import contract_client
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.utils import CallTypes
-from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import (
+    anthropic_request,
+    chat_request,
+    expected_texts,
+    made_up_words,
+    responses_request,
+    tool_texts,
+)
 
 import headroom.integrations.litellm as hl
 from headroom.engine import Engine, WireFormat
@@ -205,6 +212,34 @@ def test_response_headers_report_each_request_once() -> None:
     assert run(callback.async_post_call_response_headers_hook(out, None, None)) is None
     other = run(callback.async_post_call_response_headers_hook({"litellm_call_id": "unknown"}, None, None))
     assert other is None
+
+
+def test_long_unchanged_units_are_counted_while_the_provider_answers() -> None:
+    """Counting what Headroom leaves as it was saves nothing: the request does not wait for it (as in the
+    other adapters, it is counted after the request went on); the response headers still carry it."""
+    callback = HeadroomCallback()
+    call = {"id": "c1", "type": "function", "function": {"name": "cat", "arguments": "{}"}}
+    data = {
+        "model": "m",
+        "litellm_call_id": "long-unchanged",
+        "messages": [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": made_up_words(8000)},
+        ],
+    }
+    assert len(data["messages"][1]["content"]) >= callback.config.limits.offload_bytes
+
+    async def exchange() -> tuple[Any, int, Any]:
+        out = await callback.async_pre_call_hook(None, None, data, "acompletion")
+        counted_before_sending = callback.stats()["tokens_before"]
+        headers = await callback.async_post_call_response_headers_hook(out, None, None)
+        return out, counted_before_sending, headers
+
+    out, counted_before_sending, headers = run(exchange())
+    assert out is data
+    assert counted_before_sending == 0
+    assert headers["x-headroom-skipped"] == "nothing_to_save"
+    assert int(headers["x-headroom-tokens-before"]) == callback.stats()["tokens_before"] > 1000
 
 
 def test_x_headroom_mode_off_skips_the_request() -> None:
