@@ -28,6 +28,15 @@ def log_output(tag: str) -> str:
     return "\n".join([*lines, f"ERROR {tag}-worker-2 Traceback: ValueError bad row 17"])
 
 
+def made_up_words(n: int) -> str:
+    """``n`` made-up words: a text no transform shortens (deterministic)."""
+    words, x = [], 7
+    for _ in range(n):
+        x = (x * 1103515245 + 12345) % (1 << 31)
+        words.append("".join(chr(97 + (x >> shift) % 26) for shift in (3, 8, 13, 18, 23)[: 3 + x % 3]))
+    return " ".join(words)
+
+
 def chat_request(model: str, tag: str, *, stream: bool = False) -> dict[str, Any]:
     args = json.dumps({"pattern": "compute_value"})
     return {

@@ -6,19 +6,29 @@ import asyncio
 import copy
 import importlib
 import json
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 import litellm
 import pytest
 from contract_client import contract_client
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.utils import CallTypes
-from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import (
+    anthropic_request,
+    chat_request,
+    expected_texts,
+    made_up_words,
+    responses_request,
+    tool_texts,
+)
 
 import headroom.integrations.litellm as hl
 from headroom.engine import Engine, WireFormat
+from headroom.engine.units import Unit
 from headroom.integrations.litellm import HeadroomCallback, HeadroomSDKCallback, compress_kwargs, install
 from headroom.proxy.config import ProxyConfig
+from headroom.transforms import Compressor
 
 CASES = [
     ("acompletion", chat_request, WireFormat.OPENAI_CHAT),
@@ -122,6 +132,7 @@ def test_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) 
     data = proxy_data(chat_request("m", "boom"))
     out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
     assert out is data
+    assert callback.stats()["skips"] == {"error": 1}  # counted, as the engine counts its own failures
     sdk = HeadroomSDKCallback()
     monkeypatch.setattr(sdk.engine, "acompress_json", boom)
     assert run(sdk.async_pre_call_deployment_hook(dict(data), CallTypes.acompletion)) is None
@@ -136,6 +147,11 @@ def test_adapter_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(callback, "_remember", boom)
     data = proxy_data(chat_request("m", "adapter-bug"))
     assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is data
+    # the request goes on as it came, but Headroom's own headers are still not forwarded to the provider
+    data["headers"] = {"x-headroom-mode": "on", "x-trace-id": "t"}
+    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
+    assert out["headers"] == {"x-trace-id": "t"}
+    assert out["messages"] is data["messages"]
     monkeypatch.setattr(callback, "_pending", None)
     assert run(callback.async_post_call_response_headers_hook(data, None, None)) is None
     sdk = HeadroomSDKCallback()
@@ -158,10 +174,30 @@ def test_odd_bodies_pass_through(data: dict[str, Any]) -> None:
         assert out is data
 
 
-def test_large_body_is_compressed_off_the_event_loop() -> None:
-    config = ProxyConfig(limits={"offload_bytes": 0})
-    request = chat_request("m", "offload")
+_COMPRESSING_THREADS: list[int] = []
+
+
+class _ThreadSpy(Compressor):
+    """A compressor that takes no unit and notes the thread each unit is compressed on."""
+
+    name: ClassVar[str] = "thread-spy"
+
+    def compress(self, unit: Unit) -> str | None:
+        _COMPRESSING_THREADS.append(threading.get_ident())
+        return None
+
+
+@pytest.mark.parametrize("offload_bytes", [0, 1 << 30], ids=["large", "small"])
+def test_large_body_is_compressed_off_the_event_loop(offload_bytes: int) -> None:
+    config = ProxyConfig(
+        transforms=[_ThreadSpy(), *ProxyConfig().transforms], limits={"offload_bytes": offload_bytes}
+    )
+    request = chat_request("m", f"offload-{offload_bytes}")
+    _COMPRESSING_THREADS.clear()
     out = run(HeadroomCallback(config).async_pre_call_hook(None, None, dict(request), "acompletion"))
+    # this thread runs the event loop: a large body is compressed elsewhere, a small one right here
+    assert len(_COMPRESSING_THREADS) == 2
+    assert (threading.get_ident() in _COMPRESSING_THREADS) is (offload_bytes > 0)
     assert tool_texts(out, WireFormat.OPENAI_CHAT) == expected_texts(request, WireFormat.OPENAI_CHAT, config)
 
 
@@ -178,6 +214,34 @@ def test_response_headers_report_each_request_once() -> None:
     assert other is None
 
 
+def test_long_unchanged_units_are_counted_while_the_provider_answers() -> None:
+    """Counting what Headroom leaves as it was saves nothing: the request does not wait for it (as in the
+    other adapters, it is counted after the request went on); the response headers still carry it."""
+    callback = HeadroomCallback()
+    call = {"id": "c1", "type": "function", "function": {"name": "cat", "arguments": "{}"}}
+    data = {
+        "model": "m",
+        "litellm_call_id": "long-unchanged",
+        "messages": [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": made_up_words(8000)},
+        ],
+    }
+    assert len(data["messages"][1]["content"]) >= callback.config.limits.offload_bytes
+
+    async def exchange() -> tuple[Any, int, Any]:
+        out = await callback.async_pre_call_hook(None, None, data, "acompletion")
+        counted_before_sending = callback.stats()["tokens_before"]
+        headers = await callback.async_post_call_response_headers_hook(out, None, None)
+        return out, counted_before_sending, headers
+
+    out, counted_before_sending, headers = run(exchange())
+    assert out is data
+    assert counted_before_sending == 0
+    assert headers["x-headroom-skipped"] == "nothing_to_save"
+    assert int(headers["x-headroom-tokens-before"]) == callback.stats()["tokens_before"] > 1000
+
+
 def test_x_headroom_mode_off_skips_the_request() -> None:
     callback = HeadroomCallback()
     data = proxy_data(chat_request("m", "off-header"))
@@ -187,6 +251,8 @@ def test_x_headroom_mode_off_skips_the_request() -> None:
     headers = run(callback.async_post_call_response_headers_hook(out, None, None))
     assert headers["x-headroom-skipped"] == "off"
     assert headers["x-headroom-tokens-saved"] == "0"
+    assert callback.stats()["skips"] == {"off": 1}  # as the ASGI and Django adapters count it
+    assert callback.stats()["requests"] == 1
     data["proxy_server_request"]["headers"] = {"x-headroom-mode": "on"}
     assert run(callback.async_pre_call_hook(None, None, data, "acompletion")) is not data
 

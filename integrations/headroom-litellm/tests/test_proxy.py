@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
+from litellm_payloads import (
+    anthropic_request,
+    chat_request,
+    expected_texts,
+    made_up_words,
+    responses_request,
+    tool_texts,
+)
 from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, run_proxy
 from litellm_upstream import ANSWER, Upstream
 
@@ -119,6 +126,24 @@ def test_request_headroom_cannot_use_passes_unchanged(proxy: Proxy, upstream: Up
     assert received.body["input"] == request["input"]
     assert response.headers.get("x-headroom-tokens-saved") == "0"
     assert response.headers.get("x-headroom-skipped") == "no_units"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_long_unchanged_output_is_counted_in_the_headers(
+    proxy: Proxy, upstream: Upstream, stream: bool
+) -> None:
+    """A long tool output Headroom leaves as it was is counted while the provider answers: sent as it came,
+    and still in the response headers."""
+    request = chat_request(OPENAI_MODEL, f"unchanged-{stream}", stream=stream)
+    request["messages"][3]["content"] = made_up_words(8000) + f" {stream}"
+    request["messages"][5]["content"] = "ok"
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/chat/completions", request)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/chat/completions")
+    assert received.body["messages"][3]["content"] == request["messages"][3]["content"]
+    assert response.headers["x-headroom-skipped"] == "nothing_to_save"
+    assert int(response.headers["x-headroom-tokens-before"]) > 1000
 
 
 def test_client_can_opt_out_per_request(proxy: Proxy, upstream: Upstream) -> None:

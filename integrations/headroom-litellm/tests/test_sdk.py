@@ -134,3 +134,25 @@ def test_sync_responses_is_compressed(upstream: Upstream, installed: hl.Headroom
     assert response.output[0].content[0].text == ANSWER
     sent = only(upstream, mark, "/responses")
     assert tool_texts(sent, WireFormat.RESPONSES) == expected_texts(request, WireFormat.RESPONSES)
+
+
+@pytest.mark.parametrize("bridge", ["responses-to-messages", "messages-to-responses"])
+def test_bridged_call_is_compressed_once(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback, bridge: str
+) -> None:
+    """LiteLLM runs a call its provider lacks as another call type, deployment hook included (Responses on
+    Anthropic becomes a chat call, Anthropic messages on OpenAI a Responses call): compressed once."""
+    mark = upstream.recorder.mark()
+    if bridge == "responses-to-messages":
+        request = responses_request("anthropic/claude-fake", bridge)
+        request.pop("stream")
+        asyncio.run(litellm.aresponses(**request, api_base=upstream.url, api_key=KEY))
+        fmt, sent, sent_fmt = WireFormat.RESPONSES, only(upstream, mark, "/v1/messages"), WireFormat.ANTHROPIC
+    else:
+        request = anthropic_request("openai/fake-gpt", bridge)
+        request.pop("stream")
+        asyncio.run(litellm.anthropic.messages.acreate(**request, api_base=f"{upstream.url}/v1", api_key=KEY))
+        fmt, sent, sent_fmt = WireFormat.ANTHROPIC, only(upstream, mark, "/responses"), WireFormat.RESPONSES
+    assert tool_texts(sent, sent_fmt) == expected_texts(request, fmt)
+    assert installed.stats()["requests"] == 1
+    assert installed.stats()["compressed"] == 1

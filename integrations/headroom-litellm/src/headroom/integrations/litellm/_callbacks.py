@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -12,6 +13,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.litellm._request import (
+    bridged,
     call_id,
     merged,
     message_view,
@@ -25,7 +27,7 @@ logger = logging.getLogger("headroom.integrations.litellm")
 
 _PENDING_HEADERS = 4096
 """Requests whose response headers wait for LiteLLM's response-headers hook (the oldest go first). Only the
-small header dicts are kept, never a body."""
+small header dicts are kept, never a body (a request's unit texts only while its counting task runs)."""
 
 
 class _HeadroomLogger(CustomLogger):
@@ -60,7 +62,9 @@ class _HeadroomLogger(CustomLogger):
             result = await self.engine.acompress_json(message_view(data), format=fmt)
         except Exception as exc:  # the engine fails open itself; this guards the adapter's own edge
             logger.warning("headroom: passing request through after %s", type(exc).__name__, exc_info=True)
-            return _same(data), EngineResult(body=data, skipped="error", errors=[type(exc).__name__])
+            result = EngineResult(body=data, format=fmt, skipped="error", errors=[type(exc).__name__])
+            self.engine.stats.record(result)
+            return _same(data), result
         if not result.changed or not isinstance(result.body, Mapping):
             return _same(data), result
         if result.tokens_saved and logger.isEnabledFor(logging.INFO):
@@ -87,7 +91,7 @@ class HeadroomCallback(_HeadroomLogger):
 
     def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
         super().__init__(config, engine=engine)
-        self._pending: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._pending: OrderedDict[str, dict[str, str] | asyncio.Future[dict[str, str]]] = OrderedDict()
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
@@ -103,16 +107,19 @@ class HeadroomCallback(_HeadroomLogger):
         try:
             if opted_out(data):
                 out, result = data, EngineResult(body=data, format=fmt, skipped="off")
+                self.engine.stats.record(result)  # counted as every Headroom adapter counts an opt-out
             else:
                 out, result = await self.compress(data, call_type)
             if self.config.telemetry.response_headers:
-                # headers are kept as text, not the result (its unit texts), until LiteLLM asks for them
-                await result.acount_pending(self.config.limits.offload_bytes)
                 self._remember(call_id(data), result)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
-            return data
-        return without_own_headers(out)
+            out = data
+        try:
+            return without_own_headers(out)
+        except Exception:
+            logger.warning("headroom: headers left as they came", exc_info=True)
+            return out
 
     async def async_post_call_response_headers_hook(
         self,
@@ -125,17 +132,45 @@ class HeadroomCallback(_HeadroomLogger):
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
         try:
             key = call_id(data)
-            return self._pending.pop(key, None) if key is not None else None
+            headers = self._pending.pop(key, None) if key is not None else None
+            if isinstance(headers, asyncio.Future):
+                return None if headers.cancelled() else await headers
+            return headers
         except Exception:
             logger.warning("headroom: no response headers for this request", exc_info=True)
             return None
 
     def _remember(self, key: str | None, result: EngineResult) -> None:
+        """Keep the request's headers as text, not the result (its unit texts), until LiteLLM asks for them.
+
+        Long units left unchanged are counted while the provider answers, as every adapter counts them:
+        counting saves nothing, so the request does not wait for it.
+        """
         if key is None:
             return
-        self._pending[key] = response_headers(result)
+        offload = self.config.limits.offload_bytes
+        if sum(len(text) for _, text in result.uncounted) < offload:
+            result.count_pending()
+            self._pending[key] = response_headers(result)
+        else:
+            task = asyncio.ensure_future(_counted_headers(result, offload))
+            task.add_done_callback(_retrieve)
+            self._pending[key] = task
         while len(self._pending) > _PENDING_HEADERS:
-            self._pending.popitem(last=False)
+            _, dropped = self._pending.popitem(last=False)
+            if isinstance(dropped, asyncio.Future):
+                dropped.cancel()
+
+
+async def _counted_headers(result: EngineResult, offload_chars: int) -> dict[str, str]:
+    await result.acount_pending(offload_chars)
+    return response_headers(result)
+
+
+def _retrieve(task: asyncio.Future[dict[str, str]]) -> None:
+    """Mark a counting task's failure as seen: its request just gets no headers."""
+    if not task.cancelled():
+        task.exception()
 
 
 class HeadroomSDKCallback(_HeadroomLogger):
@@ -148,8 +183,14 @@ class HeadroomSDKCallback(_HeadroomLogger):
     async def async_pre_call_deployment_hook(
         self, kwargs: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs)."""
+        """The call's kwargs with its messages compressed, or None (LiteLLM then keeps its own kwargs).
+
+        A call LiteLLM makes to carry out another one (see :func:`bridged`) is left alone: its messages were
+        compressed, once, as the caller's.
+        """
         try:
+            if bridged(kwargs, call_type):
+                return None
             out, result = await self.compress(kwargs, call_type)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)

@@ -49,6 +49,14 @@ def wire_format(call_type: object) -> WireFormat | None:
     return CALL_FORMATS.get(name) if name is not None else None
 
 
+def bridged(data: Mapping[str, Any], call_type: object) -> bool:
+    """True when LiteLLM runs this call on behalf of a call in another format that Headroom compresses (a
+    Responses call sent to Anthropic as a chat call, Anthropic messages sent to OpenAI as a Responses
+    call): the SDK hook ran for that call already, and the request's logging object still names it."""
+    outer = wire_format(getattr(data.get("litellm_logging_obj"), "call_type", None))
+    return outer is not None and outer != wire_format(call_type)
+
+
 def message_view(data: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a request the engine sees: only its message-bearing keys."""
     return {key: data[key] for key in MESSAGE_KEYS if key in data}
