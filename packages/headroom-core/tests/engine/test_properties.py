@@ -247,3 +247,43 @@ def test_requests_queued_for_a_worker_hold_no_thread_of_the_apps() -> None:
     borrowed, busy, skipped = anyio.run(main)
     assert (borrowed, busy) == (0, 2)
     assert skipped == [None] * 8  # all compressed, two at a time, within the deadline
+
+
+def test_with_info_logging_a_large_body_is_counted_in_the_worker_not_on_the_event_loop() -> None:
+    """The summary logged at INFO reads every token count: a large body's long unchanged units are counted
+    in the worker thread that compressed it, never on the event loop that logs it."""
+    import threading
+
+    from headroom.engine.tokens import SampledCounter
+    from headroom.engine.units import Unit
+    from headroom.transforms import Compressor
+
+    class Nothing(Compressor):
+        name = "test-nothing"
+
+        def compress(self, unit: Unit) -> str | None:
+            return None
+
+    threads: set[int] = set()
+
+    class Recording(SampledCounter):
+        def count(self, text: str) -> int:
+            threads.add(threading.get_ident())
+            return super().count(text)
+
+    long_unchanged = "\n".join(f"unique line {i} of a report nobody folds" for i in range(400))
+    raw = encode({"messages": [{"role": "tool", "tool_call_id": "a", "content": long_unchanged}]})
+    limits = EAGER.model_copy(update={"offload_bytes": 0})
+    config = ProxyConfig(transforms=[Nothing()], limits=limits).model_copy(
+        update={"telemetry": ProxyConfig().telemetry.model_copy(update={"log_level": "INFO"})}
+    )
+    engine = Engine(config)
+    engine.counter = Recording(engine.counter.inner)
+
+    async def main() -> int:
+        await engine.acompress(raw)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(main)
+    assert threads
+    assert loop_thread not in threads

@@ -168,7 +168,10 @@ class Engine:
         def run() -> EngineResult:
             if time.monotonic() - started > budget:
                 return EngineResult(body=body, skipped="deadline")
-            return self._guarded(work, body)
+            result = self._guarded(work, body)
+            if logger.isEnabledFor(logging.INFO):
+                result.count_pending()  # the summary logged on the event loop reads every count: count here
+            return result
 
         outcome: EngineResult | None = None
         with anyio.move_on_after(budget + 0.05):
