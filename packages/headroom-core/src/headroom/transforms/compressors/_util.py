@@ -62,7 +62,7 @@ def _quoted(user_request: str) -> tuple[str, ...]:
 @content_cache(64)
 def _request_words(user_request: str) -> frozenset[str]:
     """The identifier-like words of a request: one scan per request, not per tool call."""
-    return frozenset(m.group(0) for m in _IDENT.finditer(user_request))
+    return frozenset(_IDENT.findall(user_request))
 
 
 @content_cache(256)
@@ -101,7 +101,7 @@ def identifiers_of(user_request: str | None, tool_input: str | None) -> frozense
     """:func:`request_identifiers` from the request and the tool input themselves (cached)."""
     words: set[str] = set(_request_words(user_request)) if user_request else set()
     for term in terms_of(user_request, tool_input):
-        words.update(m.group(0) for m in _IDENT.finditer(term))
+        words.update(_IDENT.findall(term))
     return frozenset(words)
 
 
