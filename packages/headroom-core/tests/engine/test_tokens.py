@@ -135,3 +135,49 @@ def test_counting_once_tokenizes_each_distinct_line_once_and_keeps_the_totals() 
     assert len(inner.seen) == calls + 1
     big = "x = 1\n" * 1000  # over exact_chars: the sampled count, as without the cache
     assert count(big) == tokens.SampledCounter(estimate, exact_chars=4000).count(big)
+
+
+_FLOOR_CHARS = "ab Z19\n\n\r\t  //;:.)(_-='s\u00a0\u2028\x85\x1c\x0b\u4e2d\u00e9"
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_FLOOR_CHARS, max_size=120), threshold=st.integers(0, 80))
+def test_at_least_is_a_lower_bound_that_decides_as_the_count_would(text: str, threshold: int) -> None:
+    for counter in _counters():
+        once = tokens.counting_once(tokens.SampledCounter(counter), min_split_chars=0)
+        exact = counter.count(text)
+        found, is_exact = once.at_least(text, lambda n: n >= threshold)
+        if is_exact:
+            assert found == exact, counter.name
+        else:
+            assert threshold <= found <= exact, counter.name
+        assert once(text) == exact
+
+
+def test_a_line_starting_with_a_slash_can_share_a_token_with_the_line_before() -> None:
+    # o200k's punctuation piece takes the line breaks and slashes after it: four words, three tokens
+    text = ";\n/\n/\n/"
+    assert tokens.word_floor(text) <= min(counter.count(text) for counter in _counters())
+    if tokens.encoding_cache_dir("o200k_base") is not None:
+        assert len(text.split()) > tokens.get_token_counter("o200k_base").count(text)
+
+
+def test_at_least_tokenizes_only_what_the_answer_needs() -> None:
+    inner = _Recording()
+    once = tokens.counting_once(tokens.SampledCounter(inner, exact_chars=4000), min_split_chars=64)
+    lines = [f"line {i}: status=ok value={i * 7}\n" for i in range(60)]
+    text = "".join(lines)
+    once("".join(lines[:10]))  # a rewrite kept these: known
+    seen = len(inner.seen)
+    floor, exact = once.at_least(text, lambda n: n >= 200)
+    assert not exact
+    assert 200 <= floor <= tokens.EstimatingCounter().count(text)
+    assert len(inner.seen) == seen  # the words of the other 50 lines were enough
+    floor, exact = once.at_least(text, lambda n: n >= 10**6)  # never enough: the count itself
+    assert (floor, exact) == (tokens.EstimatingCounter().count(text), True)
+    assert once(text) == floor
+    big = "x = 1\n" * 1000  # over exact_chars: the words alone, else the sampled count
+    assert once.at_least(big, lambda n: n >= 100) == (tokens.word_floor(big[:16384]), False)
+    assert once.at_least(big, lambda n: n >= 10**6) == (once(big), True)
+    separated = "a\x1cb " * 200  # str.split takes \x1c for a blank, tokenizers do not: counted
+    assert once.at_least(separated, lambda n: n >= 1) == (once(separated), True)

@@ -140,27 +140,53 @@ class SampledCounter:
         return sampled_count(self.inner.count, text, self.exact_chars, sample_chars=self.sample_chars)
 
 
-def counting_once(counter: SampledCounter, min_split_chars: int = 512) -> Callable[[str], int]:
+# Characters ``str.split`` takes for blanks that tokenizers' ``\s`` does not (the file separators): with
+# them a text's word count is no lower bound of its tokens.
+_SPLIT_NOT_BLANK = re.compile(r"[\x1c-\x1f]")
+
+
+def word_floor(text: str) -> int:
+    """A lower bound of ``text``'s count by o200k, cl100k or the estimator, without tokenizing.
+
+    Each pre-tokenizer piece is at least one token, and no piece holds the start of two blank-separated
+    words, except that o200k lets a run of punctuation take line breaks and ``/`` after it (``;\n/``): so
+    the words, less the ``/`` that start a line.
+    """
+    return len(text.split()) - text.count("\n/") - text.count("\r/")
+
+
+_FLOOR_CHUNK = 16384
+
+
+class OnceCounter:
     """``counter.count`` for one request, tokenizing each distinct text once.
 
     A text the counter counts exactly is counted line block by line block (see :func:`line_blocks`), each
     distinct block once: the lines a rewrite keeps, a file viewed twice, a run the dedupe step measures, cost
     a dictionary lookup the second time. The totals are the same as counting each text whole.
+    :meth:`at_least` answers "at least this many?" without tokenizing what it need not.
     """
-    known: dict[str, int] = {}
-    name, inner = counter.inner.name, counter.inner.count
 
-    def count(text: str) -> int:
+    __slots__ = ("_counter", "_inner", "_known", "_min_split", "_name")
+
+    def __init__(self, counter: SampledCounter, min_split_chars: int = 512) -> None:
+        self._counter = counter
+        self._name = counter.inner.name
+        self._inner = counter.inner.count
+        self._known: dict[str, int] = {}
+        self._min_split = min_split_chars
+
+    def __call__(self, text: str) -> int:
+        known = self._known
         tokens = known.get(text)
         if tokens is not None:
             return tokens
-        blocks = None
-        if min_split_chars <= len(text) <= counter.exact_chars:
-            blocks = line_blocks(text, name)
+        blocks = self._blocks(text)
         if blocks is None:
-            tokens = counter.count(text)
+            tokens = self._counter.count(text)
         else:
             tokens = 0
+            inner = self._inner
             for block in blocks:
                 part = known.get(block)
                 if part is None:
@@ -169,7 +195,63 @@ def counting_once(counter: SampledCounter, min_split_chars: int = 512) -> Callab
         known[text] = tokens
         return tokens
 
-    return count
+    def at_least(self, text: str, enough: Callable[[int], bool]) -> tuple[int, bool]:
+        """``(tokens, True)``: ``self(text)``, when known or cheap (then ``enough`` may fail); else
+        ``(floor, False)``: a lower bound of ``self(text)`` for which ``enough`` holds.
+
+        ``enough`` must be monotone: true for some count, true for every larger one. The floor takes what is
+        known (the blocks of the text counted already, such as the lines a rewrite kept) and the words of the
+        rest (:func:`word_floor`), then tokenizes unknown blocks one at a time until ``enough`` holds. Over
+        ``exact_chars`` (where the count itself is sampled) the floor is the words alone, read 16 KiB at a
+        time until ``enough`` holds.
+        """
+        tokens = self._known.get(text)
+        if tokens is not None:
+            return tokens, True
+        if len(text) < self._min_split or _SPLIT_NOT_BLANK.search(text) is not None:
+            return self(text), True
+        if len(text) > self._counter.exact_chars:  # the count is sampled: the floor is words alone
+            floor = 0
+            for start in range(0, len(text), _FLOOR_CHUNK):  # a word a cut splits counts twice: less one
+                floor += word_floor(text[start : start + _FLOOR_CHUNK]) - (start > 0)
+                if enough(floor):
+                    return floor, False
+            return self(text), True
+        blocks = self._blocks(text)
+        if blocks is None:
+            return self(text), True
+        known = self._known
+        unknown: list[tuple[str, int]] = []
+        slashes = text.count("\n/") + text.count("\r/")  # see word_floor
+        floor = -slashes
+        for block in blocks:
+            part = known.get(block)
+            if part is None:
+                part = len(block.split())
+                unknown.append((block, part))
+            floor += part
+        if not enough(floor):
+            for block, words in unknown:
+                part = known.get(block)  # a block seen twice in this text is tokenized once
+                if part is None:
+                    part = known[block] = self._inner(block)
+                floor += part - words
+                if enough(floor):
+                    break
+            else:  # every block tokenized: the count itself
+                tokens = known[text] = floor + slashes
+                return tokens, True
+        return floor, False
+
+    def _blocks(self, text: str) -> list[str] | None:
+        if self._min_split <= len(text) <= self._counter.exact_chars:
+            return line_blocks(text, self._name)
+        return None
+
+
+def counting_once(counter: SampledCounter, min_split_chars: int = 512) -> OnceCounter:
+    """An :class:`OnceCounter` over ``counter`` for one request."""
+    return OnceCounter(counter, min_split_chars)
 
 
 def _cache_dirs() -> list[Path]:
