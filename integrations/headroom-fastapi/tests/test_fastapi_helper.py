@@ -70,14 +70,14 @@ def test_dependency_counts_long_unchanged_units_off_the_event_loop(monkeypatch: 
     real_count_pending = EngineResult.count_pending
     counted: list[bool] = []  # one entry per count with work to do: did it run on the event loop?
 
-    def spy(self: EngineResult) -> None:
+    def spy(self: EngineResult, rewritten_only: bool = False) -> None:
         if self.uncounted:
             try:
                 asyncio.get_running_loop()
                 counted.append(True)
             except RuntimeError:  # a worker thread has no running loop
                 counted.append(False)
-        real_count_pending(self)
+        real_count_pending(self, rewritten_only)
 
     config = keephead_config()
     body = chat_body()

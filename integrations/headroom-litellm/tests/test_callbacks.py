@@ -204,8 +204,12 @@ def test_large_body_is_compressed_off_the_event_loop(offload_bytes: int) -> None
 def test_response_headers_report_each_request_once() -> None:
     callback = HeadroomCallback()
     data = proxy_data(chat_request("m", "headers"))
-    out = run(callback.async_pre_call_hook(None, None, data, "acompletion"))
-    headers = run(callback.async_post_call_response_headers_hook(out, None, None))
+
+    async def exchange() -> tuple[Any, Any]:  # one event loop, as in the proxy: counted while it answers
+        out = await callback.async_pre_call_hook(None, None, data, "acompletion")
+        return out, await callback.async_post_call_response_headers_hook(out, None, None)
+
+    out, headers = run(exchange())
     result = Engine().compress_json(chat_request("m", "headers"), format=WireFormat.OPENAI_CHAT)
     assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
     assert headers["x-headroom-transforms"] == ",".join(result.applied)

@@ -8,6 +8,7 @@ import anyio
 
 from headroom.engine import Engine
 from headroom.engine.tokens import SampledCounter, get_token_counter, line_blocks
+from headroom.engine.units import Unit
 from headroom.proxy.config import ProxyConfig
 
 from .helpers import HalfLines
@@ -55,7 +56,9 @@ def test_a_long_unchanged_unit_is_counted_only_when_its_count_is_read() -> None:
     result = engine.compress(body(PROSE, LINES, SHORT))
     assert result.changed
     assert PROSE not in engine.counted  # left unchanged and long: not counted on the request's path
-    assert engine.tokenized(LINES)  # rewritten
+    kept, dropped = LINES.splitlines(keepends=True)[:100], LINES.splitlines(keepends=True)[100:]
+    assert all(engine.tokenized(line) for line in kept)  # the rewrite's own lines: counted to decide
+    assert not any(line in engine.counted for line in dropped)  # the words showed it was worth it
     assert engine.tokenized(SHORT)  # short: counted for the min_unit_tokens gate
     rewritten = COUNT(LINES) - COUNT(json.loads(result.body)["messages"][1]["content"])
     assert result.tokens_saved == rewritten  # never waits for the unchanged units
@@ -74,7 +77,7 @@ def test_a_long_unchanged_unit_is_counted_only_when_its_count_is_read() -> None:
 def test_the_async_count_gives_the_same_figures_in_a_worker_thread() -> None:
     engine = CountingEngine(ProxyConfig(transforms=[HalfLines()]))
     result = engine.compress(body(PROSE, LINES))
-    assert [text for _, text in result.uncounted] == [PROSE]
+    assert [unit.text for unit in result.uncounted] == [PROSE, LINES]
     anyio.run(result.acount_pending, 1)  # offload threshold 1 char: counted in a worker thread
     assert result.uncounted == []
     assert result.counted_before == COUNT(PROSE) + COUNT(LINES)
@@ -97,3 +100,65 @@ def test_a_unit_counted_late_is_not_counted_again_on_later_turns() -> None:
     assert later.uncounted == []
     assert later.tokens_before == first.tokens_before + COUNT(SHORT)
     assert engine.counted.count(PROSE) == 1  # a re-sent history pays for new content only
+
+
+def test_a_rewrite_counted_late_gives_exact_figures_everywhere_and_is_counted_once() -> None:
+    engine = CountingEngine(ProxyConfig(transforms=[HalfLines()]))
+    raw = body(LINES)
+    result = engine.compress(raw)
+    after = COUNT(json.loads(result.body)["messages"][0]["content"])
+    assert result.uncounted
+    unread = engine.stats.snapshot()  # the rewrite is in the totals at its floor until read
+    assert unread["tokens_after"] == after
+    assert 0 < unread["tokens_saved"] < COUNT(LINES) - after
+    assert result.tokens_saved == COUNT(LINES) - after  # the saving waits for the rewrite's count
+    assert (result.tokens_before, result.tokens_after) == (COUNT(LINES), after)
+    half = result.transforms["test-half"]
+    assert (half.changed, half.tokens_before, half.tokens_after) == (1, COUNT(LINES), after)
+    stats = engine.stats.snapshot()
+    assert (stats["tokens_before"], stats["tokens_after"]) == (COUNT(LINES), after)
+    assert stats["transforms"]["test-half"]["tokens_saved"] == COUNT(LINES) - after
+    seen = len(engine.counted)
+    again = engine.compress(raw)  # the memo entry learnt the count
+    assert again.memo_hits == 1
+    assert again.uncounted == []
+    assert (again.tokens_before, again.tokens_after) == (COUNT(LINES), after)
+    assert len(engine.counted) == seen
+
+
+class DropLast(HalfLines):
+    """Drops the unit's last line: a saving of a few tokens, close to any threshold."""
+
+    name = "test-drop-last"
+
+    def compress(self, unit: Unit) -> str | None:
+        return unit.text.rsplit("\n", 1)[0]
+
+
+def test_a_rewrite_near_the_threshold_is_decided_as_on_exact_counts() -> None:
+    text = "\n".join(f"entry {i}: the quick brown fox" for i in range(60)) + "\n" + "x " * 40
+    saving = COUNT(text) - COUNT(text.rsplit("\n", 1)[0])
+    decided = []
+    for threshold in range(saving - 3, saving + 4):
+        limits = ProxyConfig().limits.model_copy(update={"min_tokens_saved": threshold, "min_unit_tokens": 1})
+        result = Engine(ProxyConfig(transforms=[DropLast()], limits=limits)).compress(body(text))
+        assert result.changed == (saving >= threshold), threshold
+        decided.append(result.changed)
+        if result.changed:
+            assert result.tokens_saved == saving
+    assert True in decided
+    assert False in decided
+
+
+def test_counts_made_before_the_request_is_recorded_are_not_added_twice() -> None:
+    # with INFO logging, a body compressed in a worker thread is counted there, before it is recorded
+    limits = ProxyConfig().limits.model_copy(update={"offload_bytes": 0})
+    config = ProxyConfig(transforms=[HalfLines()], limits=limits).model_copy(
+        update={"telemetry": ProxyConfig().telemetry.model_copy(update={"log_level": "INFO"})}
+    )
+    engine = Engine(config)
+    result = anyio.run(engine.acompress, body(PROSE, LINES))
+    assert result.uncounted == []
+    stats = engine.stats.snapshot()
+    assert (stats["tokens_before"], stats["tokens_after"]) == (result.tokens_before, result.tokens_after)
+    assert stats["tokens_before"] == COUNT(PROSE) + COUNT(LINES)

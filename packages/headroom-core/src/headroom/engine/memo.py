@@ -14,7 +14,8 @@ from headroom.engine.units import UnitContext
 class UnitOutcome:
     """What the pipeline decided for one unit: the new text (None: unchanged) and who produced it.
 
-    Token counts are None for a unit left unchanged and not counted yet (see ``EngineResult.uncounted``).
+    ``tokens_before`` is None until counted (see ``EngineResult.uncounted``), and so is ``tokens_after`` for
+    a unit left unchanged; ``floor`` is a lower bound of ``tokens_before`` meanwhile (what the decision took).
     """
 
     text: str | None
@@ -22,6 +23,7 @@ class UnitOutcome:
     tokens_before: int | None
     tokens_after: int | None
     note: str | None = None
+    floor: int = 0
 
 
 def text_digest(text: str) -> str:
@@ -102,11 +104,13 @@ class Memo:
                 self._items.popitem(last=False)
 
     def fill_count(self, key: str, tokens: int) -> None:
-        """Give an unchanged, uncounted entry its token count (counted later, off the request's path)."""
+        """Give an entry its count before compression, counted later, off the request's path (and its
+        count after, the same, when it is unchanged)."""
         with self._lock:
             outcome = self._items.get(key)
-            if outcome is not None and outcome.text is None and outcome.tokens_before is None:
-                self._items[key] = UnitOutcome(None, None, tokens, tokens, outcome.note)
+            if outcome is not None and outcome.tokens_before is None:
+                after = tokens if outcome.text is None else outcome.tokens_after
+                self._items[key] = UnitOutcome(outcome.text, outcome.transform, tokens, after, outcome.note)
 
     def clear(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import anyio
@@ -19,10 +20,10 @@ from anyio.lowlevel import RunVar
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
-from headroom.engine.result import EngineResult, EngineStats, TransformStats
-from headroom.engine.tokens import SampledCounter, counting_once, get_token_counter
+from headroom.engine.result import EngineResult, EngineStats, TransformStats, Uncounted
+from headroom.engine.tokens import OnceCounter, SampledCounter, counting_once, get_token_counter
 from headroom.engine.units import JsonPath, Slot, TextLog, Unit, UnitContext, WireFormat
-from headroom.proxy.config import ProxyConfig
+from headroom.proxy.config import Limits, ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
 from headroom.transforms.markers import REF_LENGTH
 
@@ -224,13 +225,14 @@ class Engine:
             return EngineResult(body=body, skipped="unknown_format")
         slots = EXTRACTORS[fmt](body, self.config.pasted_output_tags, self.config.pasted_output_min_chars)
         transforms = self.transforms
+        count = counting_once(self.counter)
         result = EngineResult(
             body=body,
             format=fmt,
             units=len(slots),
             transforms={t.name: TransformStats() for t in transforms},
             tokens_exact=self.counter.exact,
-            counter=self.counter.count,
+            counter=count,
             on_counted=self._counted,
         )
         if not slots:
@@ -246,7 +248,6 @@ class Engine:
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
         history = History()
-        count = counting_once(self.counter)
         aging = self.config.aging
         old = aging.aged(sum(s.context.source in _AGING_SOURCES for s in slots)) if aging else 0
         outputs = 0  # tool outputs seen so far
@@ -272,11 +273,13 @@ class Engine:
             )
             outcome = self._unit(slot, key, digest, transforms, deadline, result, history, count, aged)
             history.add(slot.text, digest, outcome.text)
-            if outcome.tokens_before is None or outcome.tokens_after is None:
-                result.uncounted.append((key, slot.text))
+            if outcome.tokens_before is None:  # counted once read (a rewrite: at its floor meanwhile)
+                result.uncounted.append(Uncounted(key, slot.text, outcome.transform, outcome.floor))
+                result.counted_before += outcome.floor
+                result.counted_after += outcome.tokens_after or 0
             else:
                 result.counted_before += outcome.tokens_before
-                result.counted_after += outcome.tokens_after
+                result.counted_after += outcome.tokens_after or 0
             if outcome.text is not None:
                 updates[slot.path] = outcome.text
                 result.units_changed += 1
@@ -287,11 +290,13 @@ class Engine:
             result.skipped = "nothing_to_save"
         return result
 
-    def _counted(self, counts: dict[str, int]) -> None:
-        """Unchanged units counted after their request: into the running totals and their memo entries."""
-        self.stats.add_unchanged(sum(counts.values()))
-        for key, tokens in counts.items():
-            self.memo.fill_count(key, tokens)
+    def _counted(self, counted: list[tuple[Uncounted, int]], recorded: bool) -> None:
+        """Units counted after their request's pass: into their memo entries, and the running totals if
+        the request was recorded in them already (else its record carries them)."""
+        if recorded:
+            self.stats.add_counted(counted)
+        for unit, tokens in counted:
+            self.memo.fill_count(unit.key, tokens)
 
     def _unit(
         self,
@@ -302,7 +307,7 @@ class Engine:
         deadline: float,
         result: EngineResult,
         history: History,
-        count: Callable[[str], int],
+        count: OnceCounter,
         aged: bool | None = None,
     ) -> UnitOutcome:
         limits = self.config.limits
@@ -314,9 +319,9 @@ class Engine:
                 result.transforms[hit.transform].notes[hit.note] += 1
             return hit
         # A short unit is counted now, for the min_unit_tokens gate. A longer one (over 4 chars a token:
-        # nearly always above the gate, and a rewrite is checked against it anyway) is counted only if a
-        # transform rewrites it; left unchanged, its count waits until someone reads the result's totals
-        # (EngineResult.uncounted).
+        # nearly always above the gate, and a rewrite is checked against it anyway) is counted only as far
+        # as deciding on a rewrite needs (OnceCounter.at_least); the rest of its count, and all of it when
+        # left unchanged, waits until someone reads the result's totals (EngineResult.uncounted).
         before: int | None = None
         if len(slot.text) < 4 * limits.min_unit_tokens:
             before = count(slot.text)
@@ -378,15 +383,18 @@ class Engine:
                     stats.notes[note] += 1
                 clean = False
                 continue
-            if before is None:
-                before = count(slot.text)
-                unchanged = UnitOutcome(None, None, before, before)
             after = count(final)
-            worth = before >= limits.min_unit_tokens and before - after >= limits.min_tokens_saved
-            if worth and compressor.accepts(before, after):
+            worth = partial(_worth, limits, compressor, after)
+            floor = before
+            if floor is None:
+                floor, exact = count.at_least(slot.text, worth)
+                if exact:
+                    before = floor
+                    unchanged = UnitOutcome(None, None, before, before)
+            if worth(floor):  # the same decision as on the exact count: worth is monotone in it
                 if note:
                     stats.notes[note] += 1
-                outcome = UnitOutcome(final, compressor.name, before, after, note)
+                outcome = UnitOutcome(final, compressor.name, before, after, note, floor)
                 break
             if note:  # the engine kept the original: the saving was too small
                 stats.notes[f"{note}:below_min_saving"] += 1
@@ -403,8 +411,18 @@ class Engine:
             return
         stats = result.transforms[outcome.transform]
         stats.changed += 1
-        stats.tokens_before += outcome.tokens_before or 0
+        stats.tokens_before += outcome.floor if outcome.tokens_before is None else outcome.tokens_before
         stats.tokens_after += outcome.tokens_after or 0
+
+
+def _worth(limits: Limits, compressor: Compressor, after: int, before: int) -> bool:
+    """Whether a rewrite from ``before`` to ``after`` tokens is taken: true for some ``before``, true for
+    every larger one (``Compressor.accepts`` must be monotone so), so a lower bound that passes decides."""
+    return (
+        before >= limits.min_unit_tokens
+        and before - after >= limits.min_tokens_saved
+        and compressor.accepts(before, after)
+    )
 
 
 class History:

@@ -55,15 +55,33 @@ class TransformStats:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Uncounted:
+    """A unit whose count before compression waits until it is read: left unchanged (``transform`` None; it
+    counts the same after, and is in no total yet), or rewritten by ``transform`` (in the totals with its
+    count after, and ``floor``, a lower bound of its count before)."""
+
+    key: str
+    """Its memo key (the memo entry learns the count)."""
+    text: str
+    transform: str | None = None
+    floor: int = 0
+
+    def extra(self, tokens: int) -> tuple[int, int]:
+        """What the totals lack, before and after, given the unit's count ``tokens``."""
+        return tokens - self.floor, tokens if self.transform is None else 0
+
+
 @dataclass(slots=True)
 class EngineResult:
     """The outcome of compressing one body.
 
     ``body`` is the original object itself (bytes or mapping) when nothing changed, so passthrough is exact.
-    Token counts cover the compressible units, not the whole prompt. Long units left unchanged are counted
-    only when ``tokens_before``/``tokens_after`` are first read (the response headers, the summary), after
-    the request went upstream: counting them saves nothing, so it stays off the request's path.
-    ``tokens_saved`` never waits for them.
+    Token counts cover the compressible units, not the whole prompt. What deciding the request did not
+    need is counted only when ``tokens_before``/``tokens_after`` are first read (the response headers, the
+    summary), after the request went upstream: long units left unchanged, and the part of a rewritten
+    unit's count beyond what showed the rewrite was worth it (``uncounted``). ``tokens_saved`` waits for
+    the rewritten ones only.
     """
 
     body: Any
@@ -79,28 +97,43 @@ class EngineResult:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     tokens_exact: bool = False
-    uncounted: list[tuple[str, str]] = field(default_factory=list, repr=False)
-    """(memo key, text) of the unchanged units not counted yet (each counts the same before and after)."""
+    uncounted: list[Uncounted] = field(default_factory=list, repr=False)
+    """The units not counted yet (``counted_before``/``counted_after`` and ``transforms`` hold a rewritten
+    one at its floor)."""
     counter: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
-    on_counted: Callable[[dict[str, int]], None] | None = field(default=None, repr=False, compare=False)
-    """Told each ``uncounted`` unit's tokens by memo key once counted (the engine's memo and totals)."""
+    on_counted: Callable[[list[tuple[Uncounted, int]], bool], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Told each ``uncounted`` unit's tokens once counted, and whether this result was recorded in the
+    engine's totals already (the engine's memo entries and totals learn them)."""
+    recorded: bool = field(default=False, repr=False, compare=False)
 
-    def count_pending(self) -> None:
-        """Count the ``uncounted`` units now (once)."""
+    def count_pending(self, rewritten_only: bool = False) -> None:
+        """Count the ``uncounted`` units now (once); with ``rewritten_only``, just those a transform took."""
         if not self.uncounted:
             return
-        pending, self.uncounted = self.uncounted, []
+        if rewritten_only:
+            pending = [u for u in self.uncounted if u.transform is not None]
+            if not pending:
+                return
+            self.uncounted = [u for u in self.uncounted if u.transform is None]
+        else:
+            pending, self.uncounted = self.uncounted, []
         count = self.counter or (lambda _text: 0)
-        counts = {key: count(text) for key, text in pending}
-        tokens = sum(counts.values())
-        self.counted_before += tokens
-        self.counted_after += tokens
+        counted = [(unit, count(unit.text)) for unit in pending]
+        for unit, tokens in counted:
+            before, after = unit.extra(tokens)
+            self.counted_before += before
+            self.counted_after += after
+            stats = self.transforms.get(unit.transform) if unit.transform is not None else None
+            if stats is not None:
+                stats.tokens_before += before
         if self.on_counted is not None:
-            self.on_counted(counts)
+            self.on_counted(counted, self.recorded)
 
     async def acount_pending(self, offload_chars: int) -> None:
         """:meth:`count_pending` for async callers: in a worker thread when the texts are this long."""
-        if self.uncounted and sum(len(text) for _, text in self.uncounted) >= offload_chars:
+        if self.uncounted and sum(len(unit.text) for unit in self.uncounted) >= offload_chars:
             await anyio.to_thread.run_sync(self.count_pending)
         self.count_pending()
 
@@ -116,6 +149,7 @@ class EngineResult:
 
     @property
     def tokens_saved(self) -> int:
+        self.count_pending(rewritten_only=True)
         return self.counted_before - self.counted_after
 
     @property
@@ -141,6 +175,7 @@ class EngineResult:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able report without any prompt content."""
+        self.count_pending()
         return {
             "changed": self.changed,
             "format": self.format.value if self.format else None,
@@ -161,8 +196,9 @@ class EngineResult:
 class EngineStats:
     """Running totals across requests; safe to update from worker threads.
 
-    ``tokens_before``/``tokens_after`` include a request's long unchanged units once its counts were read
-    (adapters read them for the response headers); ``tokens_saved`` is always complete.
+    A request's units counted late (``EngineResult.uncounted``) are in the totals once its counts were read
+    (adapters read them for the response headers); until then a rewritten one is there at a lower bound of
+    its count before, so ``tokens_saved`` never overstates.
     """
 
     def __init__(self) -> None:
@@ -175,7 +211,8 @@ class EngineStats:
         self.transforms: dict[str, TransformStats] = {}
 
     def record(self, result: EngineResult) -> None:
-        """Add one result (its unchanged units' tokens arrive through :meth:`add_unchanged` once counted)."""
+        """Add one result (its uncounted units' tokens arrive through :meth:`add_counted` once counted)."""
+        result.recorded = True
         with self._lock:
             self.requests += 1
             self.compressed += int(result.changed)
@@ -186,11 +223,15 @@ class EngineStats:
             for name, s in result.transforms.items():
                 self.transforms.setdefault(name, TransformStats()).add(s)
 
-    def add_unchanged(self, tokens: int) -> None:
-        """Tokens of units a request left unchanged, counted after the request was recorded."""
+    def add_counted(self, counted: list[tuple[Uncounted, int]]) -> None:
+        """A recorded request's units counted late (before: the tokens; after: the same when unchanged)."""
         with self._lock:
-            self.tokens_before += tokens
-            self.tokens_after += tokens
+            for unit, tokens in counted:
+                before, after = unit.extra(tokens)
+                self.tokens_before += before
+                self.tokens_after += after
+                if unit.transform is not None:
+                    self.transforms.setdefault(unit.transform, TransformStats()).tokens_before += before
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

@@ -67,7 +67,7 @@ class _HeadroomLogger(CustomLogger):
             return _same(data), result
         if not result.changed or not isinstance(result.body, Mapping):
             return _same(data), result
-        if result.tokens_saved and logger.isEnabledFor(logging.INFO):
+        if logger.isEnabledFor(logging.INFO) and result.tokens_saved:
             totals = self.engine.stats.snapshot()
             logger.info(
                 "headroom: saved %d tokens (totals %s)",
@@ -149,7 +149,7 @@ class HeadroomCallback(_HeadroomLogger):
         if key is None:
             return
         offload = self.config.limits.offload_bytes
-        if sum(len(text) for _, text in result.uncounted) < offload:
+        if sum(len(unit.text) for unit in result.uncounted) < offload:
             result.count_pending()
             self._pending[key] = response_headers(result)
         else:
