@@ -56,9 +56,10 @@ def _orjson_alike(obj: Any) -> bool:
     """Whether orjson reads and writes every value in ``obj`` exactly as the json module does.
 
     A plain JSON tree (dict, list, str, int, bool, None, float) qualifies unless a float lies outside
-    ``[1e-4, 9.2e18)`` (zero aside): orjson reads an integer beyond 64 bits as a float, spells a float
-    under 1e-4 its own way (``1e-7``, ``0.00001`` where json writes ``1e-07``, ``1e-05``) and writes
-    ``NaN``/``Infinity`` as ``null``. Anything else (a subclass, a tuple) is left to json too.
+    ``[1e-4, 1e16)``, the range ``repr`` writes without an exponent (zero aside): orjson reads an integer
+    beyond 64 bits as a float, spells exponents its own way (``1e-7`` for json's ``1e-07``, ``0.00001``
+    for ``1e-05``; before 3.11 ``1e16`` for ``1e+16``) and writes ``NaN``/``Infinity`` as ``null``.
+    Anything else (a subclass, a tuple) is left to json too.
     """
     stack = [obj]
     while stack:
@@ -70,7 +71,7 @@ def _orjson_alike(obj: Any) -> bool:
             stack.extend(value.values())
         elif kind is list:
             stack.extend(value)
-        elif kind is not float or (value != 0.0 and not 1e-4 <= abs(value) < 9.2e18):
+        elif kind is not float or (value != 0.0 and not 1e-4 <= abs(value) < 1e16):
             return False
     return True
 
