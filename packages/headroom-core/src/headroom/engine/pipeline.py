@@ -27,6 +27,11 @@ from headroom.proxy.config import Limits, ProxyConfig
 from headroom.transforms.base import Compressor, Protector, Restore, Transform
 from headroom.transforms.markers import REF_LENGTH
 
+try:
+    import orjson
+except ImportError:  # PyPy, or a platform without a wheel: the json module does all the work
+    orjson = None  # type: ignore[assignment]
+
 logger = logging.getLogger("headroom")
 
 Work = Callable[[float], EngineResult]
@@ -48,9 +53,58 @@ def _finite(literal: str) -> float:
     return value
 
 
+def _orjson_alike(obj: Any) -> bool:
+    """Whether orjson reads and writes every value in ``obj`` exactly as the json module does.
+
+    A plain JSON tree (dict, list, str, int, bool, None, float) qualifies unless a float lies outside
+    ``[1e-4, 1e16)``, the range ``repr`` writes without an exponent (zero aside): orjson reads an integer
+    beyond 64 bits as a float, spells exponents its own way (``1e-7`` for json's ``1e-07``, ``0.00001``
+    for ``1e-05``; before 3.11 ``1e16`` for ``1e+16``) and writes ``NaN``/``Infinity`` as ``null``.
+    Anything else (a subclass, a tuple) is left to json too.
+    """
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            continue
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is not float or (value != 0.0 and not 1e-4 <= abs(value) < 1e16):
+            return False
+    return True
+
+
+def _parse(body: bytes | bytearray | str) -> Any:
+    """The body's JSON value exactly as ``json.loads(body, parse_float=_finite)`` reads it (``1E400``
+    raises :class:`_OutOfRange`). orjson reads it when installed and its reading provably matches; what
+    it refuses (``NaN``, ``Infinity``, ``1E400``, lone surrogates, a BOM, UTF-16, invalid JSON) or may
+    read otherwise (integers beyond 64 bits) the json module reads, as it always did."""
+    if orjson is not None:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if _orjson_alike(parsed):
+                return parsed
+    return json.loads(body, parse_float=_finite)
+
+
 def serialize(obj: Any) -> bytes:
     """The JSON bytes Headroom forwards for a changed body: compact, UTF-8, keys in their original order
-    (ASCII with escapes when a string holds a lone surrogate, which a JSON escape can carry)."""
+    (ASCII with escapes when a string holds a lone surrogate, which a JSON escape can carry).
+
+    The bytes are ``json.dumps``'s in every case; orjson writes them, faster, when it provably writes the
+    same (see :func:`_orjson_alike`; a lone surrogate, an integer beyond 64 bits or nesting deeper than
+    255 make it refuse, and json writes)."""
+    if orjson is not None and _orjson_alike(obj):
+        try:
+            return orjson.dumps(obj)
+        except orjson.JSONEncodeError:
+            pass
     try:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode("utf-8")
     except UnicodeEncodeError:
@@ -200,7 +254,7 @@ class Engine:
         if size > self.config.limits.max_body_bytes:
             return EngineResult(body=body, skipped="too_large")
         try:
-            parsed = json.loads(body, parse_float=_finite)
+            parsed = _parse(body)
         except _OutOfRange:  # a changed body could not be written back as the same JSON
             return EngineResult(body=body, skipped="number_out_of_range")
         except (UnicodeDecodeError, ValueError):
