@@ -217,6 +217,9 @@ class OnceCounter:
                 if enough(floor):
                     return floor, False
             return self(text), True
+        floor = word_floor(text)  # one pass in C: enough for most rewrites
+        if enough(floor):
+            return floor, False
         blocks = self._blocks(text)
         if blocks is None:
             return self(text), True

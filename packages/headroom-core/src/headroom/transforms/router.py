@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from headroom.engine.caches import content_cache
-from headroom.engine.tokens import sampled_count
+from headroom.engine.tokens import OnceCounter, sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.compressors.code import outline as code_outline
@@ -660,9 +660,12 @@ class ContentRouter(Compressor):
         folded = marker([(len(run), "lines")], unit.ref, detail)
         if chars >= 8 * len(folded):  # surely worth it (a token is at most ~8 characters of such text)
             return folded
-        if _count(unit, "\n".join(run)) - unit.count_tokens(folded) < _FOLD_MIN_TOKENS:
-            return None
-        return folded
+        cost = unit.count_tokens(folded) + _FOLD_MIN_TOKENS
+        if isinstance(unit.count_tokens, OnceCounter):  # the engine's: the run's words may answer
+            floor, _ = unit.count_tokens.at_least("\n".join(run), lambda tokens: tokens >= cost)
+        else:
+            floor = _count(unit, "\n".join(run))
+        return folded if floor >= cost else None
 
 
 def _count(unit: Unit, text: str) -> int:
