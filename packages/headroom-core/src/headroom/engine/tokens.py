@@ -142,7 +142,7 @@ class SampledCounter:
 
 # Characters ``str.split`` takes for blanks that tokenizers' ``\s`` does not (the file separators): with
 # them a text's word count is no lower bound of its tokens.
-_SPLIT_NOT_BLANK = re.compile(r"[\x1c-\x1f]")
+_SPLIT_NOT_BLANK = "\x1c\x1d\x1e\x1f"
 
 
 def word_floor(text: str) -> int:
@@ -208,7 +208,7 @@ class OnceCounter:
         tokens = self._known.get(text)
         if tokens is not None:
             return tokens, True
-        if len(text) < self._min_split or _SPLIT_NOT_BLANK.search(text) is not None:
+        if any(separator in text for separator in _SPLIT_NOT_BLANK):
             return self(text), True
         if len(text) > self._counter.exact_chars:  # the count is sampled: the floor is words alone
             floor = 0
@@ -220,6 +220,8 @@ class OnceCounter:
         floor = word_floor(text)  # one pass in C: enough for most rewrites
         if enough(floor):
             return floor, False
+        if len(text) < self._min_split:
+            return self(text), True
         blocks = self._blocks(text)
         if blocks is None:
             return self(text), True
