@@ -105,24 +105,55 @@ async def test_app_receives_exactly_what_the_engine_makes() -> None:
     assert got.record.summary["changed"] is True
 
 
-async def test_unchanged_units_are_counted_when_the_response_starts_not_on_the_way_in() -> None:
+async def test_the_counts_left_for_later_are_made_while_the_app_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     config = keephead_config()
+    app_started, count_started = threading.Event(), threading.Event()
+    counting_threads: list[int] = []
+    real_count_pending = EngineResult.count_pending
+
+    def count_after_the_app_started(self: EngineResult, rewritten_only: bool = False) -> None:
+        if self.uncounted:
+            counting_threads.append(threading.get_ident())
+            count_started.set()
+            # the count waits until the app has the request: it cannot have happened on the way in
+            assert app_started.wait(timeout=10)
+        real_count_pending(self, rewritten_only)
+
+    monkeypatch.setattr(EngineResult, "count_pending", count_after_the_app_started)
     rec = Recorder()
-    pending_at_app: list[int] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        pending_at_app.append(len(scope["state"]["headroom"].result.uncounted))
+        app_started.set()
+        # the app answers only once the count is under way: it cannot be waiting for the response start
+        assert await anyio.to_thread.run_sync(count_started.wait, 10)
         await rec(scope, receive, send)
 
     prose = " ".join(f"word{i}" for i in range(3000))  # one long line that KeepHead leaves as it is
     body = chat_body()
     body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": prose})
+    loop_thread = threading.get_ident()
     response = await post(HeadroomASGIMiddleware(app, config), encode(body))
+    monkeypatch.undo()
     expected = Engine(config).compress(encode(body), path=CHAT)
-    # the request went on before its unchanged unit was counted, and the rewritten one beyond its words
-    assert pending_at_app == [2]
+    assert counting_threads  # counted once the request had gone on, in a worker thread
+    assert loop_thread not in counting_threads
     assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
     assert int(response.headers["x-headroom-tokens-before"]) > expected.tokens_saved + 3000
+
+
+async def test_an_app_error_while_counting_reaches_the_server_as_raised() -> None:
+    class AppError(Exception):
+        pass
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        assert scope["state"]["headroom"].result.uncounted  # counted meanwhile: the path that wraps
+        raise AppError("boom")
+
+    body = chat_body()
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": "word " * 3000})
+    with pytest.raises(AppError, match="boom"):  # not an exception group
+        await post(HeadroomASGIMiddleware(app, keephead_config()), encode(body))
 
 
 async def test_record_read_from_async_code_counts_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,13 +182,14 @@ async def test_record_read_from_async_code_counts_off_the_event_loop(monkeypatch
     async def app(scope: Any, receive: Any, send: Any) -> None:
         record = request_record(scope)
         assert record is not None
-        seen.append((record.skipped, len(record.result.uncounted)))  # the skip reason counts nothing
-        seen.append((await record.asummary())["tokens_before"])
+        seen.append(record.skipped)  # the skip reason counts nothing
+        seen.append((await record.asummary())["tokens_before"])  # full counts, whoever counted them
         await rec(scope, receive, send)
 
     await post(HeadroomASGIMiddleware(app, config), encode(body))
-    assert seen == [(None, 2), tokens_before]
-    assert counted == [False]
+    assert seen == [None, tokens_before]
+    assert counted  # the middleware's own count while the app ran, and maybe the app's, waiting for it
+    assert not any(counted)  # never on the event loop
 
 
 async def test_mount_prefix_and_root_path_are_matched() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from headroom_django_testing.asgi import http_scope, request
 from headroom_django_testing.bodies import CHAT, all_formats, build_log, chat, encode
 from headroom_django_testing.squeeze import squeeze_config
 
-from headroom.engine import Engine
+from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import HeadroomASGIMiddleware
 from headroom.integrations.django import get_asgi_application, get_engine, wrap
 
@@ -173,6 +174,42 @@ def test_body_over_djangos_limit_fails_the_way_django_does(wrapped: bool, conten
             )
     assert alone.status in (400, 413)
     assert (ours.status, ours.body) == (alone.status, alone.body)
+
+
+def test_middleware_counts_what_the_request_left_for_later_while_the_view_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from headroom_django_testing import urls
+
+    count_started = threading.Event()
+    counted_on_loop: list[bool] = []
+    real_count_pending = EngineResult.count_pending
+
+    def spy(self: EngineResult, rewritten_only: bool = False) -> None:
+        if self.uncounted:
+            try:
+                asyncio.get_running_loop()
+                counted_on_loop.append(True)
+            except RuntimeError:  # a worker thread has no running loop
+                counted_on_loop.append(False)
+            count_started.set()
+        real_count_pending(self, rewritten_only)
+
+    async def waits_for_the_count(request: Any) -> Any:
+        # the view answers only once the count is under way: it does not wait for the view
+        assert await asyncio.to_thread(count_started.wait, 10)
+        return await views.aecho(request)
+
+    pattern = next(p for p in urls.urlpatterns if str(p.pattern) == "async/v1/chat/completions")
+    monkeypatch.setattr(pattern, "callback", waits_for_the_count)
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    body = encode(chat(build_log()))
+    reply = run(request(django_asgi_application(), "/async" + CHAT, body))
+    monkeypatch.undo()
+    assert reply.body == expected(body, CHAT)
+    assert counted_on_loop[:1] == [False]
+    result = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert reply.headers["x-headroom-tokens-before"] == str(result.tokens_before)
 
 
 def test_explicit_config_is_fitted_to_djangos_limit() -> None:

@@ -107,9 +107,17 @@ class EngineResult:
     """Told each ``uncounted`` unit's tokens once counted, and whether this result was recorded in the
     engine's totals already (the engine's memo entries and totals learn them)."""
     recorded: bool = field(default=False, repr=False, compare=False)
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count_pending(self, rewritten_only: bool = False) -> None:
-        """Count the ``uncounted`` units now (once); with ``rewritten_only``, just those a transform took."""
+        """Count the ``uncounted`` units now (once); with ``rewritten_only``, just those a transform took.
+        Thread-safe: a second caller waits for a count under way, so it never reads partial totals."""
+        if not self.uncounted:
+            return
+        with self._counting:
+            self._count_pending(rewritten_only)
+
+    def _count_pending(self, rewritten_only: bool) -> None:
         if not self.uncounted:
             return
         if rewritten_only:

@@ -265,10 +265,37 @@ class _Responder:
         if not isinstance(state, dict):  # the server keeps no state: give this request its own
             state = scope["state"] = {}
         state[STATE_KEY] = RequestRecord(self.engine, result)
-        send = self.send
-        if self.config.telemetry.response_headers:  # counted when the response starts, not on the way in
-            send = _with_headers(self.send, result, self.config.limits.offload_bytes)
-        await self.app(scope, receive, send)
+        if not self.config.telemetry.response_headers:
+            await self.app(scope, receive, self.send)
+        elif result.uncounted:
+            await self._call_app_counting(result, receive)
+        else:
+            await self.app(scope, receive, _with_headers(self.send, result, self.config.limits.offload_bytes))
+
+    async def _call_app_counting(self, result: EngineResult, receive: Receive) -> None:
+        """Run the app while a worker thread counts the tokens the request left for later (for the
+        response headers): the request goes on at once, and the response start waits for the count only
+        if the app answers first. An error of the app reaches the server as the app raised it."""
+        counted = anyio.Event()
+
+        async def count() -> None:
+            try:
+                await anyio.to_thread.run_sync(result.count_pending)
+            except Exception:  # the response start counts again, and fails open there
+                logger.warning("headroom: could not count the request's tokens", exc_info=True)
+            finally:
+                counted.set()
+
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(count)
+            send = _with_headers(self.send, result, self.config.limits.offload_bytes, counted)
+            try:
+                await self.app(self.scope, receive, send)
+            except Exception as exc:  # raised below, outside the task group, which would wrap it
+                failure = exc
+        if failure is not None:
+            raise failure
 
 
 def _unsupported(headers: list[tuple[bytes, bytes]], limit: int) -> str | None:
@@ -298,17 +325,22 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str:
     return ""
 
 
-def _with_headers(send: Send, result: EngineResult, offload_chars: int) -> Send:
+def _with_headers(
+    send: Send, result: EngineResult, offload_chars: int, counted: anyio.Event | None = None
+) -> Send:
     """``send`` with Headroom's headers set on the response start; every other message goes as it is.
 
-    The headers are made then, once the request has gone upstream: counting the tokens of the units left
-    unchanged is off the request's path (in a worker thread when they are large). Should making them fail,
-    the response goes without them (fail-open).
+    The headers are made then, once the request has gone upstream: the tokens the request did not need
+    counted (units left unchanged, the rest of a rewritten unit's count) are counted off the request's
+    path, while the app runs (``counted`` is set then) or here (in a worker thread when they are large).
+    Should making them fail, the response goes without them (fail-open).
     """
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             try:
+                if counted is not None:
+                    await counted.wait()
                 await result.acount_pending(offload_chars)
                 extra = [
                     (k.encode(), v.encode("latin-1", "replace")) for k, v in result.response_headers().items()

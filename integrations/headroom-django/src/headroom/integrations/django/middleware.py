@@ -24,6 +24,7 @@ already seen, and bodies over ``limits.max_body_bytes`` or over Django's ``DATA_
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Any
@@ -94,12 +95,18 @@ class HeadroomMiddleware:
                 apply(request, body, result)
         else:
             self.engine.stats.record(result)
+        counting = None
+        if self.engine.config.telemetry.response_headers and result.uncounted:
+            # the counts the request left for later are made in a worker thread while the view runs
+            counting = asyncio.get_running_loop().run_in_executor(None, result.count_pending)
+            counting.add_done_callback(_retrieve)
         response = await self.get_response(request)
-        if self.engine.config.telemetry.response_headers:  # unchanged units are counted off the event loop
+        if counting is not None:
             try:
+                await counting
                 await result.acount_pending(self.engine.config.limits.offload_bytes)
             except Exception:  # report() fails open on the same error
-                logger.warning("headroom: could not count the unchanged units", exc_info=True)
+                logger.warning("headroom: could not count the request's tokens", exc_info=True)
         return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
@@ -156,6 +163,12 @@ class HeadroomMiddleware:
             for name, value in headers.items():
                 response.headers[name] = value
         return response
+
+
+def _retrieve(counting: asyncio.Future[None]) -> None:
+    """Mark a count's error as seen when the view failed before anyone awaited it (it is logged then)."""
+    if not counting.cancelled() and counting.exception() is not None:
+        logger.debug("headroom: count failed", exc_info=counting.exception())
 
 
 def declared_length(request: HttpRequest) -> int:
