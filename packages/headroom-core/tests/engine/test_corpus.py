@@ -7,6 +7,7 @@ from typing import Any
 
 from headroom.engine import Engine
 from headroom.engine.codecs import EXTRACTORS, apply_values
+from headroom.engine.tokens import EstimatingCounter, get_token_counter, word_floor
 from headroom.proxy.config import ProxyConfig
 
 
@@ -41,3 +42,26 @@ def test_every_case_finds_units_in_each_wire_format(corpus: list[dict[str, Any]]
     # The same session in the three tool-call formats has the same number of tool outputs.
     assert by_session
     assert all(len(counts) == 1 for counts in by_session.values())
+
+
+def test_the_word_floor_never_exceeds_a_real_count_of_any_corpus_string(corpus: list[dict[str, Any]]) -> None:
+    texts: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for case in corpus:
+        walk(case["body"])
+    counters = [get_token_counter(name) for name in ("o200k_base", "cl100k_base")]
+    counters = [c for c in counters if c.exact] + [EstimatingCounter()]
+    for counter in counters:
+        for text in texts:
+            if not any(separator in text for separator in "\x1c\x1d\x1e\x1f"):
+                assert word_floor(text) <= counter.count(text), (counter.name, text[:80])
