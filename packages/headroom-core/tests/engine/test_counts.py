@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import anyio
 
 from headroom.engine import Engine
-from headroom.engine.tokens import SampledCounter, get_token_counter, line_blocks
+from headroom.engine.tokens import SampledCounter, counting_once, get_token_counter, line_blocks
 from headroom.engine.units import Unit
 from headroom.proxy.config import ProxyConfig
 
@@ -162,3 +163,31 @@ def test_counts_made_before_the_request_is_recorded_are_not_added_twice() -> Non
     stats = engine.stats.snapshot()
     assert (stats["tokens_before"], stats["tokens_after"]) == (result.tokens_before, result.tokens_after)
     assert stats["tokens_before"] == COUNT(PROSE) + COUNT(LINES)
+
+
+def test_a_reader_waits_for_a_count_under_way_in_another_thread() -> None:
+    engine = Engine(ProxyConfig(transforms=[HalfLines()]))
+    inner = engine.counter.inner
+    started, release = threading.Event(), threading.Event()
+
+    class Slow:
+        name, exact = inner.name, inner.exact
+
+        @staticmethod
+        def count(text: str) -> int:
+            started.set()
+            assert release.wait(10)
+            return inner.count(text)
+
+    result = engine.compress(body(PROSE, LINES))  # counted on the way with the real counter
+    full = COUNT(PROSE) + COUNT(LINES)
+    engine.counter = SampledCounter(Slow())
+    result.counter = counting_once(engine.counter)  # what is left is counted slowly
+    counting = threading.Thread(target=result.count_pending)
+    counting.start()
+    assert started.wait(10)  # the count is under way in that thread, its units taken off the list
+    assert result.uncounted == []
+    threading.Timer(0.2, release.set).start()
+    anyio.run(result.acount_pending, 10**9)  # short enough for the event loop, yet it must wait
+    assert result.counted_before == full  # not the partial totals of a count under way
+    counting.join(10)

@@ -112,8 +112,6 @@ class EngineResult:
     def count_pending(self, rewritten_only: bool = False) -> None:
         """Count the ``uncounted`` units now (once); with ``rewritten_only``, just those a transform took.
         Thread-safe: a second caller waits for a count under way, so it never reads partial totals."""
-        if not self.uncounted:
-            return
         with self._counting:
             self._count_pending(rewritten_only)
 
@@ -140,10 +138,15 @@ class EngineResult:
             self.on_counted(counted, self.recorded)
 
     async def acount_pending(self, offload_chars: int) -> None:
-        """:meth:`count_pending` for async callers: in a worker thread when the texts are this long."""
-        if self.uncounted and sum(len(unit.text) for unit in self.uncounted) >= offload_chars:
-            await anyio.to_thread.run_sync(self.count_pending)
-        self.count_pending()
+        """:meth:`count_pending` for async callers: in a worker thread when the texts are this long, or to
+        wait for a count under way in another thread; on the event loop only what is short, never waiting."""
+        if sum(len(unit.text) for unit in self.uncounted) < offload_chars and self._counting.acquire(False):
+            try:
+                self._count_pending(False)
+            finally:
+                self._counting.release()
+            return
+        await anyio.to_thread.run_sync(self.count_pending)
 
     @property
     def tokens_before(self) -> int:

@@ -24,6 +24,10 @@ logger = logging.getLogger("headroom")
 STATE_KEY = "headroom"
 """Key of the per-request :class:`RequestRecord` in ``scope["state"]`` (``request.state.headroom``)."""
 
+COUNT_MEANWHILE_CHARS = 4096
+"""Texts a request left to count at least this long are counted in a worker thread while the app runs;
+shorter ones cost less than the thread hop, and are counted when the response starts."""
+
 HEADER_PREFIX = b"x-headroom-"
 MODE_HEADER = b"x-headroom-mode"
 
@@ -267,7 +271,7 @@ class _Responder:
         state[STATE_KEY] = RequestRecord(self.engine, result)
         if not self.config.telemetry.response_headers:
             await self.app(scope, receive, self.send)
-        elif result.uncounted:
+        elif sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS:
             await self._call_app_counting(result, receive)
         else:
             await self.app(scope, receive, _with_headers(self.send, result, self.config.limits.offload_bytes))

@@ -37,6 +37,7 @@ from django.http.request import RawPostDataException
 
 from headroom.engine import Engine, EngineResult
 from headroom.integrations.asgi import request_record
+from headroom.integrations.asgi.middleware import COUNT_MEANWHILE_CHARS
 from headroom.integrations.django.conf import get_engine
 
 logger = logging.getLogger("headroom.django")
@@ -96,7 +97,10 @@ class HeadroomMiddleware:
         else:
             self.engine.stats.record(result)
         counting = None
-        if self.engine.config.telemetry.response_headers and result.uncounted:
+        if (
+            self.engine.config.telemetry.response_headers
+            and sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
+        ):
             # the counts the request left for later are made in a worker thread while the view runs
             counting = asyncio.get_running_loop().run_in_executor(None, result.count_pending)
             counting.add_done_callback(_retrieve)
