@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
-from itertools import repeat
+from itertools import compress, count
+from operator import methodcaller
 from typing import Any
 
 from pydantic import Field
@@ -154,8 +155,13 @@ class _Lines:
     def anchors(self) -> dict[Anchor, list[int]]:
         """Where each run of ``WINDOW`` keys starts, in order."""
         found: dict[Anchor, list[int]] = {}
+        get = found.get
         for p, anchor in enumerate(_anchors(self.keys)):
-            found.setdefault(anchor, []).append(p)
+            places = get(anchor)
+            if places is None:
+                found[anchor] = [p]
+            else:
+                places.append(p)
         return found
 
 
@@ -163,17 +169,24 @@ _HIDDEN = "\n"
 """The key of an earlier line its compressor may drop: no line has a newline, so nothing matches it."""
 
 
-def _split(lines: Sequence[str]) -> _Lines:
-    """Compare keys and line numbers of ``lines``: numbers only in a file view, where most lines other than
-    wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
-    if "\t" not in "".join(lines):  # the common case: no file view (a C-level scan)
+def _split(lines: Sequence[str], text: str | None = None) -> _Lines:
+    """Compare keys and line numbers of ``lines`` (``text``: the lines joined, when the caller has it):
+    numbers only in a file view, where most lines other than wrapper tags are numbered (elsewhere a
+    leading number and tab is data, e.g. a TSV column)."""
+    if text is None:
+        text = "\n".join(lines)
+    if "\t" not in text:  # the common case: no file view (a C-level scan)
         return _Lines(tuple(lines), (-1,) * len(lines))
     numbered = list(map(_NUMBERED.match, lines))
-    count = len(numbered) - numbered.count(None)
-    if count < 2 or count * 2 <= len(lines) - sum(map(str.startswith, lines, repeat("<"))):
+    hits = len(numbered) - numbered.count(None)
+    tags = text.count("\n<") + text.startswith("<")  # lines that start with "<"
+    if hits < 2 or hits * 2 <= len(lines) - tags:
         return _Lines(tuple(lines), (-1,) * len(lines))
-    keys = tuple(line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True))
-    numbers = tuple(-1 if m is None else int(m.group(1)) for m in numbered)
+    if hits == len(lines):  # every line: the number is what precedes its first tab
+        cut = list(map(methodcaller("split", "\t", 1), lines))
+        return _Lines(tuple([c[1] for c in cut]), tuple(map(int, [c[0] for c in cut])))
+    keys = tuple([line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True)])
+    numbers = tuple([-1 if m is None else int(m[1]) for m in numbered])
     return _Lines(keys, numbers)
 
 
@@ -218,7 +231,7 @@ def _windows(
     """
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
-    lines = _split(text.split("\n"))
+    lines = _split(text.split("\n"), text)
     keys = list(lines.keys)
     hidden = 0
     pos = 0
@@ -245,7 +258,7 @@ def _shown_windows(text: str) -> _Indexed | None:
     dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
-    lines = _split(text.split("\n"))
+    lines = _split(text.split("\n"), text)
     return _Indexed(lines, lines.anchors())
 
 
@@ -360,7 +373,7 @@ def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     anchors = _anchors(here.keys)
     union = index.union
     end = 0  # lines before it belong to a match already
-    for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
+    for i in list(compress(count(), map(union.__contains__, anchors))):  # the anchors an earlier unit has
         if i < end:
             continue
         best: _Match | None = None
@@ -402,20 +415,24 @@ class Decision:
 
 def split_parts(text: str) -> list[Part]:
     """``text`` cut into runs of structural lines and runs of body lines, in order."""
-    parts: list[Part] = []
+    return [Part(text[start:end].split("\n"), structural) for structural, start, end in _part_spans(text)]
+
+
+def _part_spans(text: str) -> list[tuple[bool, int, int]]:
+    """The parts of :func:`split_parts` as ``(structural, start, end)`` slices of ``text``."""
+    spans: list[tuple[bool, int, int]] = []
     pos = 0  # start of the text not yet assigned
     for start, end in structural_lines(text):
         if start > pos:  # body lines before this structural line (without the newline before it)
-            parts.append(Part(text[pos : start - 1].split("\n"), False))
-        line = text[start:end]
-        if parts and parts[-1].structural and start == pos:
-            parts[-1].lines.append(line)
+            spans.append((False, pos, start - 1))
+        if spans and spans[-1][0] and start == pos:
+            spans[-1] = (True, spans[-1][1], end)
         else:
-            parts.append(Part([line], True))
+            spans.append((True, start, end))
         pos = end + 1
     if pos <= len(text):
-        parts.append(Part(text[pos:].split("\n"), False))
-    return parts
+        spans.append((False, pos, len(text)))
+    return spans
 
 
 @lru_cache(maxsize=64)
@@ -479,7 +496,6 @@ class ContentRouter(Compressor):
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
         """
         text = unit.text
-        parts = split_parts(text)
         search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
         listing_cmd = is_listing_command(unit.context.tool_input)
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
@@ -488,31 +504,30 @@ class ContentRouter(Compressor):
         kinds: list[str] = []
         used: list[str] = []
         deduped = 0
-        for part in parts:
-            if part.structural:
-                out.extend(part.lines)
+        for structural, start, end in _part_spans(text):
+            body = text[start:end]  # its lines joined: ``out`` is joined with newlines too
+            if structural:
+                out.append(body)
                 continue
-            body = "\n".join(part.lines)
             small = len(body) < self.min_part_chars  # too small to compress, not to fold
             if small and index is None:
-                out.extend(part.lines)
+                out.append(body)
                 continue
             # a small part is typed only when it folds: then a JSON or search part must not
             kind = None if small else _kind(body, search_cmd, listing_cmd)
             if kind is not None:
                 kinds.append(kind.value)
             if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:
-                out.extend(part.lines)  # a person's prose, code or table (or a small part): as sent
+                out.append(body)  # a person's prose, code or table (or a small part): as sent
                 continue
-            pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
+            pieces: list[tuple[str, bool]] = [(body, True)]
             if index is not None and kind not in _NO_DEDUPE:
-                pieces, n = self._dedupe(part.lines, index, len(unit.earlier), unit)
-                if n and kind is None and detect(body, search_command=search_cmd) in _NO_DEDUPE:
-                    pieces, n = [(part.lines, True)], 0
-                deduped += n
+                folded, n = self._dedupe(body.split("\n"), index, len(unit.earlier), unit, body)
+                if n and (kind is not None or detect(body, search_command=search_cmd) not in _NO_DEDUPE):
+                    pieces = folded  # (none folded: the one piece is the body)
+                    deduped += n
             rewritten: list[str] = []
-            for piece_lines, compressible in pieces:
-                piece = "\n".join(piece_lines)
+            for piece, compressible in pieces:
                 result = None
                 if compressible and kind is not None and len(piece) >= self.min_part_chars:
                     result, name = self._compress(kind, piece, unit)
@@ -593,14 +608,15 @@ class ContentRouter(Compressor):
         return index
 
     def _dedupe(
-        self, lines: list[str], index: _WindowIndex, size: int, unit: Unit
-    ) -> tuple[list[tuple[list[str], bool]], int]:
-        """Split ``lines`` into pieces: runs the first ``size`` earlier units already showed become one
-        marker line each, where the marker costs fewer tokens than the run. Error lines inside a run stay
-        (:data:`_KEEP`; each once); numbered views name the line range, and the earlier one's where it
-        differs (then definition lines stay too, with their new numbers)."""
-        here = _split(lines)
-        pieces: list[tuple[list[str], bool]] = []
+        self, lines: list[str], index: _WindowIndex, size: int, unit: Unit, text: str | None = None
+    ) -> tuple[list[tuple[str, bool]], int]:
+        """Split ``lines`` into pieces (their text; whether to compress it): runs the first ``size`` earlier
+        units already showed become one marker line each, where the marker costs fewer tokens than the run.
+        Error lines inside a run stay (:data:`_KEEP`; each once); numbered views name the line range, and the
+        earlier one's where it differs (then definition lines stay too, with their new numbers). ``text``:
+        the lines joined, when the caller has it."""
+        here = _split(lines, text)
+        pieces: list[tuple[str, bool]] = []
         fresh: list[str] = []
         total = 0
         pos = 0
@@ -624,9 +640,9 @@ class ContentRouter(Compressor):
                     shown.update(run)
                 else:
                     if fresh:
-                        pieces.append((fresh, True))
+                        pieces.append(("\n".join(fresh), True))
                         fresh = []
-                    pieces.append(([folded], False))
+                    pieces.append((folded, False))
                     total += len(run)
                 if k < end:
                     fresh.append(lines[k])
@@ -635,7 +651,7 @@ class ContentRouter(Compressor):
             pos = end
         fresh.extend(lines[pos:])
         if fresh:
-            pieces.append((fresh, True))
+            pieces.append(("\n".join(fresh), True))
         return pieces, total
 
     @staticmethod
