@@ -147,9 +147,9 @@ def detect(text: str, *, search_command: bool = False, listing_command: bool = F
         return kind
     if listing_command and _listing_like(lines, True):
         return ContentType.LISTING
-    tests = _ratio(lines, _TEST)
     if any(line.startswith("==") and " test session starts " in line for line in lines[:20]):
         return ContentType.TESTS
+    tests = _ratio(lines, _TEST)
     if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
         return ContentType.TESTS
     if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _has_level, 0.5):
