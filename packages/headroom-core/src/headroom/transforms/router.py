@@ -496,8 +496,7 @@ class ContentRouter(Compressor):
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
         """
         text = unit.text
-        search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
-        listing_cmd = is_listing_command(unit.context.tool_input)
+        hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
@@ -514,7 +513,10 @@ class ContentRouter(Compressor):
                 out.append(body)
                 continue
             # a small part is typed only when it folds: then a JSON or search part must not
-            kind = None if small else _kind(body, search_cmd, listing_cmd)
+            kind = None
+            if not small:
+                hints = hints or _command_hints(unit)
+                kind = _kind(body, *hints)
             if kind is not None:
                 kinds.append(kind.value)
             if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:
@@ -523,9 +525,11 @@ class ContentRouter(Compressor):
             pieces: list[tuple[str, bool]] = [(body, True)]
             if index is not None and kind not in _NO_DEDUPE:
                 folded, n = self._dedupe(body.split("\n"), index, len(unit.earlier), unit, body)
-                if n and (kind is not None or detect(body, search_command=search_cmd) not in _NO_DEDUPE):
-                    pieces = folded  # (none folded: the one piece is the body)
-                    deduped += n
+                if n:
+                    hints = hints or _command_hints(unit)
+                    if kind is not None or detect(body, search_command=hints[0]) not in _NO_DEDUPE:
+                        pieces = folded  # (none folded: the one piece is the body)
+                        deduped += n
             rewritten: list[str] = []
             for piece, compressible in pieces:
                 result = None
@@ -630,8 +634,15 @@ class ContentRouter(Compressor):
             keep: re.Pattern[str] | None = _DEF if match.numbered else _KEEP
             if match.numbered and not _renumbered(here, match, index):
                 keep = None  # the earlier copy shows these very numbered lines
-            for k in range(match.start, end + 1):
-                if k < end and (keep is None or lines[k] in shown or keep.match(here.keys[k]) is None):
+            # the lines a run stops at: the kept ones (their matches found in one C-level pass), its end
+            stops = (
+                []
+                if keep is None
+                else list(compress(range(start, end), map(keep.match, here.keys[start:end])))
+            )
+            stops.append(end)
+            for k in stops:
+                if k < end and lines[k] in shown:
                     continue
                 run = lines[start:k]
                 folded = self._fold(run, here, start, match, index, unit) if len(run) >= min_lines else None
@@ -682,6 +693,12 @@ class ContentRouter(Compressor):
         else:
             floor = _count(unit, "\n".join(run))
         return folded if floor >= cost else None
+
+
+def _command_hints(unit: Unit) -> tuple[bool, bool]:
+    """Whether the unit's tool call ran a search, and a listing program."""
+    context = unit.context
+    return is_search_command(context.tool_input, context.tool_name), is_listing_command(context.tool_input)
 
 
 def _count(unit: Unit, text: str) -> int:
