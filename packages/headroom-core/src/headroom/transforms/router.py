@@ -11,7 +11,7 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -108,9 +108,9 @@ Anchor = tuple[str, ...]
 """``WINDOW`` keys in a row (a tuple: hashing it reuses its strings' cached hashes, no joined copy)."""
 
 
-def _anchors(keys: tuple[str, ...]) -> list[Anchor]:
+def _anchors(keys: tuple[str, ...]) -> Iterator[Anchor]:
     """The runs of ``WINDOW`` keys, by start."""
-    return list(zip(*(keys[k:] for k in range(WINDOW)), strict=False))
+    return zip(*(keys[k:] for k in range(WINDOW)), strict=False)
 
 
 _MAX_INDEXED_CHARS = 512 * 1024
@@ -370,14 +370,13 @@ def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
 def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
-    anchors = _anchors(here.keys)
-    union = index.union
+    keys = here.keys
     end = 0  # lines before it belong to a match already
-    for i in list(compress(count(), map(union.__contains__, anchors))):  # the anchors an earlier unit has
+    for i in list(compress(count(), map(index.union.__contains__, _anchors(keys)))):  # an earlier unit has
         if i < end:
             continue
         best: _Match | None = None
-        for unit, p in index.candidates(anchors[i], size):
+        for unit, p in index.candidates(keys[i : i + WINDOW], size):
             there = index.lines(unit)
             length = _extend(here, i, there, p)
             if length >= WINDOW and (best is None or length > best.length):
