@@ -188,6 +188,8 @@ def _cut_json(head: str, lines: Sequence[str]) -> bool:
 
 
 _LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})
+_LISTING_WORDS = ("ls", "find", "tree", "fd", "exa", "eza", "dir")
+"""Every name in :data:`_LISTING_PROGRAMS` holds one of these."""
 
 
 @content_cache(256)
@@ -195,6 +197,10 @@ def is_listing_command(tool_input: str | None) -> bool:
     """True when the tool call's shell command (a ``command``/``cmd`` argument, or the text itself) runs a
     listing program (``ls``, ``find``, ``tree``, ``fd``, ...) in any of its ``&&``/``;``/``|`` steps."""
     if not tool_input:
+        return False
+    # a program's name is in the command as written, or spelled with JSON's \u escapes: one C-level scan
+    # per word rules out most tool calls
+    if "\\u" not in tool_input and not any(word in tool_input for word in _LISTING_WORDS):
         return False
     command: object = tool_input[:2000]
     if tool_input.lstrip().startswith("{"):
