@@ -326,6 +326,30 @@ def test_structural_lines_are_what_a_full_regex_scan_finds(text: str) -> None:
     assert router_module.structural_lines(text) == _structural_lines_by_regex(text)
 
 
+def _split_parts_line_by_line(text: str) -> list[tuple[list[str], bool]]:
+    parts: list[tuple[list[str], bool]] = []
+    pos = 0
+    for start, end in router_module.structural_lines(text):
+        if start > pos:
+            parts.append((text[pos : start - 1].split("\n"), False))
+        if parts and parts[-1][1] and start == pos:
+            parts[-1][0].append(text[start:end])
+        else:
+            parts.append(([text[start:end]], True))
+        pos = end + 1
+    if pos <= len(text):
+        parts.append((text[pos:].split("\n"), False))
+    return parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=40).map("".join))
+def test_parts_are_runs_of_structural_and_body_lines(text: str) -> None:
+    parts = router_module.split_parts(text)
+    assert [(p.lines, p.structural) for p in parts] == _split_parts_line_by_line(text)
+    assert "\n".join("\n".join(p.lines) for p in parts) == text
+
+
 _LEVEL_PIECES = ["INFO", "WARN", "WARNING", "ERROR", "xERROR", "CRITICAL", "x", " ", "_", "1", "é", "[", ":"]
 
 

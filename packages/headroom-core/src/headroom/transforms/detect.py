@@ -142,15 +142,22 @@ def _table_like(lines: Sequence[str]) -> bool:
 def detect(text: str, *, search_command: bool = False, listing_command: bool = False) -> ContentType:
     """The content type of ``text`` judged from a bounded sample. ``listing_command``: the tool call ran
     ``ls``/``find``/``tree`` (see :func:`is_listing_command`), so a listing needs less evidence."""
-    kind, head, lines = _structure(text, search_command)
+    kind, head, lines, joined = _structure(text, search_command)
     if kind is not None:
         return kind
     if listing_command and _listing_like(lines, True):
         return ContentType.LISTING
-    tests = _ratio(lines, _TEST)
-    if any(line.startswith("==") and " test session starts " in line for line in lines[:20]):
+    # ``joined`` (the sample's lines joined) rules out with one C-level scan what no line can hold
+    if " test session starts " in joined and any(
+        line.startswith("==") and " test session starts " in line for line in lines[:20]
+    ):
         return ContentType.TESTS
-    if tests >= 0.15 and any(_TEST.match(line) and ("=" * 5 in line or "Ran " in line) for line in lines):
+    tests = _ratio(lines, _TEST)
+    if (
+        tests >= 0.15
+        and ("=" * 5 in joined or "Ran " in joined)
+        and any(("=" * 5 in line or "Ran " in line) and _TEST.match(line) for line in lines)
+    ):
         return ContentType.TESTS
     if _share_at_least(lines, _TIMESTAMP, 0.5) or _share_at_least(lines, _has_level, 0.5):
         return ContentType.LOGS
@@ -181,6 +188,8 @@ def _cut_json(head: str, lines: Sequence[str]) -> bool:
 
 
 _LISTING_PROGRAMS = frozenset({"ls", "find", "tree", "fd", "fdfind", "exa", "eza", "lsd", "dir"})
+_LISTING_WORDS = ("ls", "find", "tree", "fd", "exa", "eza", "dir")
+"""Every name in :data:`_LISTING_PROGRAMS` holds one of these."""
 
 
 @content_cache(256)
@@ -188,6 +197,10 @@ def is_listing_command(tool_input: str | None) -> bool:
     """True when the tool call's shell command (a ``command``/``cmd`` argument, or the text itself) runs a
     listing program (``ls``, ``find``, ``tree``, ``fd``, ...) in any of its ``&&``/``;``/``|`` steps."""
     if not tool_input:
+        return False
+    # a program's name is in the command as written, or spelled with JSON's \u escapes: one C-level scan
+    # per word rules out most tool calls
+    if "\\u" not in tool_input and not any(word in tool_input for word in _LISTING_WORDS):
         return False
     command: object = tool_input[:2000]
     if tool_input.lstrip().startswith("{"):
@@ -252,31 +265,34 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
-def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str]]:
-    """The structural checks, in detect's order: (the type they decide or None, the head, sample lines)."""
+def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str], str]:
+    """The structural checks, in detect's order: (the type they decide or None, the head, the sample's
+    lines that are not blank, those lines joined with newlines)."""
     head = text[:4096].lstrip()
     if not head:
-        return (ContentType.TEXT, head, []) if not text.strip() else _structure(text.lstrip(), search_command)
+        if text.strip():
+            return _structure(text.lstrip(), search_command)
+        return ContentType.TEXT, head, [], ""
     tail = text[-4096:].rstrip()
     if head[0] in "{[" and tail[-1:] in ("}", "]"):
         inner = head[:200].lstrip("[ \n\r\t")
         json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
         if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
-            return ContentType.JSON, head, []
+            return ContentType.JSON, head, [], ""
     lines = list(filter(str.strip, sample(text)))
     if not lines:
-        return ContentType.TEXT, head, lines
+        return ContentType.TEXT, head, lines, ""
     joined = "\n".join(lines)
     if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
-        return ContentType.DIFF, head, lines
+        return ContentType.DIFF, head, lines, joined
     if _share_at_least(lines, _NL_VIEW, 0.6):
-        return ContentType.CODE, head, lines
+        return ContentType.CODE, head, lines, joined
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
         if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
-            return ContentType.SEARCH, head, lines
-    return None, head, lines
+            return ContentType.SEARCH, head, lines, joined
+    return None, head, lines, joined
 
 
 __all__ = ["ContentType", "detect", "is_listing_command", "sample"]

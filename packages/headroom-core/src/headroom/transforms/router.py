@@ -11,11 +11,12 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
-from itertools import repeat
+from itertools import compress, count
+from operator import methodcaller
 from typing import Any
 
 from pydantic import Field
@@ -107,9 +108,9 @@ Anchor = tuple[str, ...]
 """``WINDOW`` keys in a row (a tuple: hashing it reuses its strings' cached hashes, no joined copy)."""
 
 
-def _anchors(keys: tuple[str, ...]) -> list[Anchor]:
+def _anchors(keys: tuple[str, ...]) -> Iterator[Anchor]:
     """The runs of ``WINDOW`` keys, by start."""
-    return list(zip(*(keys[k:] for k in range(WINDOW)), strict=False))
+    return zip(*(keys[k:] for k in range(WINDOW)), strict=False)
 
 
 _MAX_INDEXED_CHARS = 512 * 1024
@@ -154,8 +155,13 @@ class _Lines:
     def anchors(self) -> dict[Anchor, list[int]]:
         """Where each run of ``WINDOW`` keys starts, in order."""
         found: dict[Anchor, list[int]] = {}
+        get = found.get
         for p, anchor in enumerate(_anchors(self.keys)):
-            found.setdefault(anchor, []).append(p)
+            places = get(anchor)
+            if places is None:
+                found[anchor] = [p]
+            else:
+                places.append(p)
         return found
 
 
@@ -163,17 +169,24 @@ _HIDDEN = "\n"
 """The key of an earlier line its compressor may drop: no line has a newline, so nothing matches it."""
 
 
-def _split(lines: Sequence[str]) -> _Lines:
-    """Compare keys and line numbers of ``lines``: numbers only in a file view, where most lines other than
-    wrapper tags are numbered (elsewhere a leading number and tab is data, e.g. a TSV column)."""
-    if "\t" not in "".join(lines):  # the common case: no file view (a C-level scan)
+def _split(lines: Sequence[str], text: str | None = None) -> _Lines:
+    """Compare keys and line numbers of ``lines`` (``text``: the lines joined, when the caller has it):
+    numbers only in a file view, where most lines other than wrapper tags are numbered (elsewhere a
+    leading number and tab is data, e.g. a TSV column)."""
+    if text is None:
+        text = "\n".join(lines)
+    if "\t" not in text:  # the common case: no file view (a C-level scan)
         return _Lines(tuple(lines), (-1,) * len(lines))
     numbered = list(map(_NUMBERED.match, lines))
-    count = len(numbered) - numbered.count(None)
-    if count < 2 or count * 2 <= len(lines) - sum(map(str.startswith, lines, repeat("<"))):
+    hits = len(numbered) - numbered.count(None)
+    tags = text.count("\n<") + text.startswith("<")  # lines that start with "<"
+    if hits < 2 or hits * 2 <= len(lines) - tags:
         return _Lines(tuple(lines), (-1,) * len(lines))
-    keys = tuple(line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True))
-    numbers = tuple(-1 if m is None else int(m.group(1)) for m in numbered)
+    if hits == len(lines):  # every line: the number is what precedes its first tab
+        cut = list(map(methodcaller("split", "\t", 1), lines))
+        return _Lines(tuple([c[1] for c in cut]), tuple(map(int, [c[0] for c in cut])))
+    keys = tuple([line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True)])
+    numbers = tuple([-1 if m is None else int(m[1]) for m in numbered])
     return _Lines(keys, numbers)
 
 
@@ -218,7 +231,7 @@ def _windows(
     """
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
-    lines = _split(text.split("\n"))
+    lines = _split(text.split("\n"), text)
     keys = list(lines.keys)
     hidden = 0
     pos = 0
@@ -245,7 +258,7 @@ def _shown_windows(text: str) -> _Indexed | None:
     dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
-    lines = _split(text.split("\n"))
+    lines = _split(text.split("\n"), text)
     return _Indexed(lines, lines.anchors())
 
 
@@ -357,14 +370,13 @@ def _renumbered(here: _Lines, match: _Match, index: _WindowIndex) -> bool:
 def _matches(here: _Lines, index: _WindowIndex, size: int) -> list[_Match]:
     """Greedy left to right: at each line the longest run an earlier unit shows (ties: the most recent)."""
     found: list[_Match] = []
-    anchors = _anchors(here.keys)
-    union = index.union
+    keys = here.keys
     end = 0  # lines before it belong to a match already
-    for i in [p for p, anchor in enumerate(anchors) if anchor in union]:
+    for i in list(compress(count(), map(index.union.__contains__, _anchors(keys)))):  # an earlier unit has
         if i < end:
             continue
         best: _Match | None = None
-        for unit, p in index.candidates(anchors[i], size):
+        for unit, p in index.candidates(keys[i : i + WINDOW], size):
             there = index.lines(unit)
             length = _extend(here, i, there, p)
             if length >= WINDOW and (best is None or length > best.length):
@@ -402,20 +414,24 @@ class Decision:
 
 def split_parts(text: str) -> list[Part]:
     """``text`` cut into runs of structural lines and runs of body lines, in order."""
-    parts: list[Part] = []
+    return [Part(text[start:end].split("\n"), structural) for structural, start, end in _part_spans(text)]
+
+
+def _part_spans(text: str) -> list[tuple[bool, int, int]]:
+    """The parts of :func:`split_parts` as ``(structural, start, end)`` slices of ``text``."""
+    spans: list[tuple[bool, int, int]] = []
     pos = 0  # start of the text not yet assigned
     for start, end in structural_lines(text):
         if start > pos:  # body lines before this structural line (without the newline before it)
-            parts.append(Part(text[pos : start - 1].split("\n"), False))
-        line = text[start:end]
-        if parts and parts[-1].structural and start == pos:
-            parts[-1].lines.append(line)
+            spans.append((False, pos, start - 1))
+        if spans and spans[-1][0] and start == pos:
+            spans[-1] = (True, spans[-1][1], end)
         else:
-            parts.append(Part([line], True))
+            spans.append((True, start, end))
         pos = end + 1
     if pos <= len(text):
-        parts.append(Part(text[pos:].split("\n"), False))
-    return parts
+        spans.append((False, pos, len(text)))
+    return spans
 
 
 @lru_cache(maxsize=64)
@@ -479,40 +495,42 @@ class ContentRouter(Compressor):
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
         """
         text = unit.text
-        parts = split_parts(text)
-        search_cmd = is_search_command(unit.context.tool_input, unit.context.tool_name)
-        listing_cmd = is_listing_command(unit.context.tool_input)
+        hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
         kinds: list[str] = []
         used: list[str] = []
         deduped = 0
-        for part in parts:
-            if part.structural:
-                out.extend(part.lines)
+        for structural, start, end in _part_spans(text):
+            body = text[start:end]  # its lines joined: ``out`` is joined with newlines too
+            if structural:
+                out.append(body)
                 continue
-            body = "\n".join(part.lines)
             small = len(body) < self.min_part_chars  # too small to compress, not to fold
             if small and index is None:
-                out.extend(part.lines)
+                out.append(body)
                 continue
             # a small part is typed only when it folds: then a JSON or search part must not
-            kind = None if small else _kind(body, search_cmd, listing_cmd)
+            kind = None
+            if not small:
+                hints = hints or _command_hints(unit)
+                kind = _kind(body, *hints)
             if kind is not None:
                 kinds.append(kind.value)
             if unit.context.source == "large_paste" and kind not in MACHINE_TYPES:
-                out.extend(part.lines)  # a person's prose, code or table (or a small part): as sent
+                out.append(body)  # a person's prose, code or table (or a small part): as sent
                 continue
-            pieces: list[tuple[list[str], bool]] = [(part.lines, True)]
+            pieces: list[tuple[str, bool]] = [(body, True)]
             if index is not None and kind not in _NO_DEDUPE:
-                pieces, n = self._dedupe(part.lines, index, len(unit.earlier), unit)
-                if n and kind is None and detect(body, search_command=search_cmd) in _NO_DEDUPE:
-                    pieces, n = [(part.lines, True)], 0
-                deduped += n
+                folded, n = self._dedupe(body.split("\n"), index, len(unit.earlier), unit, body)
+                if n:
+                    hints = hints or _command_hints(unit)
+                    if kind is not None or detect(body, search_command=hints[0]) not in _NO_DEDUPE:
+                        pieces = folded  # (none folded: the one piece is the body)
+                        deduped += n
             rewritten: list[str] = []
-            for piece_lines, compressible in pieces:
-                piece = "\n".join(piece_lines)
+            for piece, compressible in pieces:
                 result = None
                 if compressible and kind is not None and len(piece) >= self.min_part_chars:
                     result, name = self._compress(kind, piece, unit)
@@ -593,14 +611,15 @@ class ContentRouter(Compressor):
         return index
 
     def _dedupe(
-        self, lines: list[str], index: _WindowIndex, size: int, unit: Unit
-    ) -> tuple[list[tuple[list[str], bool]], int]:
-        """Split ``lines`` into pieces: runs the first ``size`` earlier units already showed become one
-        marker line each, where the marker costs fewer tokens than the run. Error lines inside a run stay
-        (:data:`_KEEP`; each once); numbered views name the line range, and the earlier one's where it
-        differs (then definition lines stay too, with their new numbers)."""
-        here = _split(lines)
-        pieces: list[tuple[list[str], bool]] = []
+        self, lines: list[str], index: _WindowIndex, size: int, unit: Unit, text: str | None = None
+    ) -> tuple[list[tuple[str, bool]], int]:
+        """Split ``lines`` into pieces (their text; whether to compress it): runs the first ``size`` earlier
+        units already showed become one marker line each, where the marker costs fewer tokens than the run.
+        Error lines inside a run stay (:data:`_KEEP`; each once); numbered views name the line range, and the
+        earlier one's where it differs (then definition lines stay too, with their new numbers). ``text``:
+        the lines joined, when the caller has it."""
+        here = _split(lines, text)
+        pieces: list[tuple[str, bool]] = []
         fresh: list[str] = []
         total = 0
         pos = 0
@@ -614,8 +633,15 @@ class ContentRouter(Compressor):
             keep: re.Pattern[str] | None = _DEF if match.numbered else _KEEP
             if match.numbered and not _renumbered(here, match, index):
                 keep = None  # the earlier copy shows these very numbered lines
-            for k in range(match.start, end + 1):
-                if k < end and (keep is None or lines[k] in shown or keep.match(here.keys[k]) is None):
+            # the lines a run stops at: the kept ones (their matches found in one C-level pass), its end
+            stops = (
+                []
+                if keep is None
+                else list(compress(range(start, end), map(keep.match, here.keys[start:end])))
+            )
+            stops.append(end)
+            for k in stops:
+                if k < end and lines[k] in shown:
                     continue
                 run = lines[start:k]
                 folded = self._fold(run, here, start, match, index, unit) if len(run) >= min_lines else None
@@ -624,9 +650,9 @@ class ContentRouter(Compressor):
                     shown.update(run)
                 else:
                     if fresh:
-                        pieces.append((fresh, True))
+                        pieces.append(("\n".join(fresh), True))
                         fresh = []
-                    pieces.append(([folded], False))
+                    pieces.append((folded, False))
                     total += len(run)
                 if k < end:
                     fresh.append(lines[k])
@@ -635,7 +661,7 @@ class ContentRouter(Compressor):
             pos = end
         fresh.extend(lines[pos:])
         if fresh:
-            pieces.append((fresh, True))
+            pieces.append(("\n".join(fresh), True))
         return pieces, total
 
     @staticmethod
@@ -666,6 +692,12 @@ class ContentRouter(Compressor):
         else:
             floor = _count(unit, "\n".join(run))
         return folded if floor >= cost else None
+
+
+def _command_hints(unit: Unit) -> tuple[bool, bool]:
+    """Whether the unit's tool call ran a search, and a listing program."""
+    context = unit.context
+    return is_search_command(context.tool_input, context.tool_name), is_listing_command(context.tool_input)
 
 
 def _count(unit: Unit, text: str) -> int:

@@ -1,0 +1,93 @@
+"""detect's shortcuts decide as the checks they stand in for."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.transforms import detect as detect_module
+from headroom.transforms.detect import ContentType, detect, is_listing_command
+
+
+def _runs_a_listing(tool_input: str | None) -> bool:
+    """:func:`is_listing_command` without its substring pre-check."""
+    if not tool_input:
+        return False
+    command: object = tool_input[:2000]
+    if tool_input.lstrip().startswith("{"):
+        try:
+            args = json.loads(tool_input)
+        except ValueError:
+            args = None
+        command = args.get("command", args.get("cmd")) if isinstance(args, dict) else None
+        if isinstance(command, list):
+            command = " ".join(str(c) for c in command)
+    if not isinstance(command, str):
+        return False
+    for sep in ("&&", "||", ";", "|", "\n", "("):
+        command = command.replace(sep, "\n")
+    for step in command[:2000].split("\n"):
+        words = step.split(None, 2)
+        if words and words[0] in ("sudo", "command", "xargs") and len(words) > 1:
+            words = words[1:]
+        if words and words[0].rsplit("/", 1)[-1] in detect_module._LISTING_PROGRAMS:
+            return True
+    return False
+
+
+def test_a_listing_spelled_with_json_escapes_is_still_a_listing() -> None:
+    for escaped in (
+        '{"command": "\\u006cs -la"}',
+        '{"cmd": ["\\u0074ree", "-L", "2"]}',
+        '{"command": "f\\u0064 x"}',
+    ):
+        assert is_listing_command.__wrapped__(escaped)
+    assert not is_listing_command.__wrapped__('{"command": "\\u0063at x"}')
+
+
+_COMMAND_PIECES = [
+    "ls",
+    "l",
+    "s",
+    "find",
+    "tree",
+    "fd",
+    "exa",
+    "eza",
+    "dir",
+    "lsd",
+    "cat",
+    " ",
+    "&&",
+    "|",
+    ";",
+]
+_COMMAND_PIECES += ["/usr/bin/", "sudo ", "\n", "-la", "\\u006c", "(", "x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_COMMAND_PIECES), max_size=12).map("".join),
+    st.sampled_from(["raw", "command", "cmd", "list", "other"]),
+)
+def test_listing_pre_check_decides_as_the_full_parse(command: str, shape: str) -> None:
+    if shape == "raw":
+        tool_input = command
+    elif shape == "list":
+        tool_input = json.dumps({"command": command.split(" ")})
+    else:
+        tool_input = json.dumps({shape: command})
+    assert is_listing_command.__wrapped__(tool_input) == _runs_a_listing(tool_input)
+    raw_json = '{"command": "' + command.replace("\n", " ").replace('"', "") + '"}'  # escapes left as written
+    assert is_listing_command.__wrapped__(raw_json) == _runs_a_listing(raw_json)
+
+
+def test_test_runs_are_found_by_their_session_header_and_result_lines() -> None:
+    pytest_run = "\n".join(
+        ["=" * 10 + " test session starts " + "=" * 10, "collected 3 items", "", "a.py ..."]
+    )
+    assert detect(pytest_run + "\n" + "x = 1\n" * 3) is ContentType.TESTS
+    unittest_run = "\n".join(["test_a (m.T) ... ok"] * 6 + ["-" * 70, "Ran 6 tests in 0.01s", "", "OK"])
+    assert detect(unittest_run) is ContentType.TESTS
