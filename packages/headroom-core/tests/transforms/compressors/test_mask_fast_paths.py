@@ -16,13 +16,20 @@ TEXTS = st.text(alphabet=ALPHABET, max_size=80)
 _REF_DIGITS = str.maketrans(dict.fromkeys("0123456789", "0") | {"-": None})
 
 
+_REF_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_REF_HEX = re.compile(r"\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b")
+_REF_IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+_REF_NUM = re.compile(r"-?\d+")
+REFERENCES = {"_UUID": _REF_UUID, "_HEX": _REF_HEX, "_IP": _REF_IP, "_NUM": _REF_NUM}
+
+
 def reference_mask(text: str) -> str:
-    """The previous mask_variables: every mask run, in order."""
-    text = _util._UUID.sub("<id>", text)
-    text = _util._HEX.sub("<hex>", text)
-    text = _util._IP.sub("<ip>", text)
-    text = _util._NUM.sub("<n>", text)
-    return _util._SPACE.sub(" ", text)
+    """The previous mask_variables: every mask run, in order, with the masks in their plain forms."""
+    text = _REF_UUID.sub("<id>", text)
+    text = _REF_HEX.sub("<hex>", text)
+    text = _REF_IP.sub("<ip>", text)
+    text = _REF_NUM.sub("<n>", text)
+    return re.sub(r"[ \t]+", " ", text)
 
 
 def reference_ids(user_request: str) -> tuple[str, ...]:
@@ -38,6 +45,36 @@ def reference_ids(user_request: str) -> tuple[str, ...]:
 @given(TEXTS)
 def test_mask_variables_equals_every_mask_run(text: str) -> None:
     assert _util.mask_variables(text) == reference_mask(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.sampled_from(sorted(REFERENCES)), st.text(alphabet=ALPHABET, max_size=60))
+def test_each_mask_matches_where_its_plain_form_does(name: str, text: str) -> None:
+    fast = getattr(_util, name)
+    assert [m.span() for m in fast.finditer(text)] == [m.span() for m in REFERENCES[name].finditer(text)]
+
+
+ADVERSARIAL = [
+    "a" * 50_000 + "g",
+    "0" * 50_000 + "x",
+    "0x" * 25_000,
+    "1." * 50_000,
+    "-" * 50_000 + "1",
+    "-1" * 50_000,
+    ("deadbeef-" * 6_000) + "z",
+    ("12345678-1234-1234-1234-" * 2_000) + "1234567890ab",
+    "\u0663" * 30_000 + "a1" * 10_000,
+]
+
+
+def test_masks_are_linear_on_adversarial_input() -> None:
+    """Long runs that start or almost complete a match everywhere: each mask still answers as its plain form
+    (a backtracking mask would not finish here)."""
+    for text in ADVERSARIAL:
+        for name, reference in REFERENCES.items():
+            fast = getattr(_util, name)
+            assert fast.sub("<>", text) == reference.sub("<>", text), name
+        assert _util.mask_variables(text) == reference_mask(text)
 
 
 @settings(max_examples=400, deadline=None)

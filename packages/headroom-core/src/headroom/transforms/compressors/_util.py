@@ -16,12 +16,22 @@ from headroom.transforms.markers import marker
 _QUOTED = re.compile(r"'([^'\n]{2,200})'|\"([^\"\n]{2,200})\"|`([^`\n]{2,200})`")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,80}")
 
-# Masks for line templates, applied in order. Each is anchored on a literal or a word boundary so that a
-# failed attempt costs O(1) at the next position.
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
-_HEX = re.compile(r"\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b")
-_IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
-_NUM = re.compile(r"-?\d+")
+# Masks for line templates, applied in order. Each starts with a character class, so the regex engine skips
+# at C speed to the next position that can start a match, and each attempt there stops at a word start (a
+# lookbehind for the ``\b`` in front) or after one run of digits or hex digits: linear.
+# They equal ``\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b``,
+# ``\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b``,
+# ``\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`` and ``-?\d+`` with the first character taken out of each:
+# ``\b`` before a word character is ``(?<!\w)``, checked once that character is read.
+_UUID = re.compile(
+    r"[0-9a-fA-F](?<!\w[0-9a-fA-F])[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+_HEX = re.compile(
+    r"[0-9a-fA-F](?<!\w[0-9a-fA-F])(?:(?<=0)[xX][0-9a-fA-F]+"
+    r"|(?=[0-9a-fA-F]{7,}\b)(?:(?<=[a-fA-F])[0-9a-fA-F]*|(?<=[0-9])[0-9]*[a-fA-F][0-9a-fA-F]*))\b"
+)
+_IP = re.compile(r"\d(?<!\w\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+_NUM = re.compile(r"[-\d](?:(?<=-)\d+|(?<!-)\d*)")
 _SPACE = re.compile(r"[ \t]+")
 # Every ASCII character has an entry and none is deleted ("-" is removed by str.replace first): str.translate
 # then stays on its ASCII fast path (a deletion or a missing key would leave it for a per-character lookup).
