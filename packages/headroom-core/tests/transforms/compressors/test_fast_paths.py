@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms.compressors import logs, text
-from headroom.transforms.compressors._util import runs
+from headroom.transforms.compressors._util import line_keys, runs
 
 from .helpers import make_unit
 
@@ -128,3 +128,23 @@ BLOCK_LINES = ["a = 1", "b = 2", "c = 3", "d = 4", "  {", "  },", "", "-----", "
 def test_fold_blocks_equals_the_full_scan(lines: list[str], min_lines: int) -> None:
     unit = make_unit("\n".join(lines))
     assert text.fold_blocks(lines, unit, min_lines) == reference_fold_blocks(lines, unit, min_lines)
+
+
+# lines where a keyword is glued to digits or "-" (which a line key drops), cased, at a line start or not
+KEYED_LINES = [
+    *(line for line in LINES if line.isascii()),
+    "err-or 12", "ERR0R", "xerror", "1error", "-error", "job FAILED-2", "job Failed 3", "3FAILED", "fail-ed",
+    "Segmentation fault (core dumped)", "segmentation-fault", "paniced", "a.panic b", "at 12", "  at 3 x",
+    "block-1 severe", "emergency 7", "0critical", "Exception: 9", "\tat x-1", "Traceback 2",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(lines=st.lists(st.sampled_from(KEYED_LINES), min_size=1, max_size=60))
+def test_important_lines_by_key_equal_the_per_line_scan(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    keys = line_keys(body)
+    by_key = logs._KeyText(list(dict.fromkeys(keys)))
+    got = logs._important_lines_by_key(body, body.lower(), lines, starts, keys, by_key)
+    assert got == reference_important_lines(body, body.lower(), lines, starts)
