@@ -37,6 +37,9 @@ _SPACE = re.compile(r"[ \t]+")
 # then stays on its ASCII fast path (a deletion or a missing key would leave it for a per-character lookup).
 _DIGITS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("123456789", "0"))
 _DIGIT_RUN = re.compile("00+")
+DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
+"""ASCII digits 2-9 -> ``1`` (``0`` stays: ``0x`` starts a hex id), every other ASCII character to itself (so
+``str.translate`` stays on its ASCII fast path). Texts equal under this map mask equally."""
 
 _DETAIL_MAX = 160
 
@@ -136,10 +139,16 @@ def template(line: str) -> str:
 
 def templates(lines: Sequence[str]) -> list[str]:
     """:func:`template` of each of ``lines`` (none holding a newline), masked as one block: no mask spans a
-    line break or sees past one, so this is the same, with one regex pass per mask instead of one per line."""
+    line break or sees past one, so this is the same, with one regex pass per mask instead of one per line.
+
+    Lines equal but for their digits 2-9 (``fd=3`` and ``fd=4``) mask equally: the masks tell digits apart
+    only from ``0`` (``0x``), and every digit ends up masked. So each distinct such form is masked once."""
     if not lines:
         return []
-    return [line.strip() for line in mask_variables("\n".join(lines)).split("\n")]
+    forms = "\n".join(lines).translate(DIGIT_CLASS).split("\n")
+    distinct = list(dict.fromkeys(forms))
+    masked = dict(zip(distinct, mask_variables("\n".join(distinct)).split("\n"), strict=True))
+    return [masked[form].strip() for form in forms]
 
 
 def line_keys(text: str) -> list[str]:

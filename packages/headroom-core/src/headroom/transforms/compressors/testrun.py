@@ -53,6 +53,7 @@ from itertools import compress as selected
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
 from headroom.transforms.compressors._util import (
+    DIGIT_CLASS,
     detail_text,
     mask_variables,
     omitted,
@@ -356,10 +357,8 @@ def _reports(lines: list[str]) -> list[_Report]:
     return found
 
 
-# ASCII digits 1-9 -> "1" ("0" stays: ``0x`` starts a hex id). The masks see only digit classes, so blocks
-# equal under this map mask equally.
-# Every ASCII character has an entry: str.translate's ASCII fast path then never looks up a missing key.
-_DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
+# Blocks equal under DIGIT_CLASS (ASCII digits 2-9 -> "1") mask equally: the masks see only digit classes.
+_DIGIT_CLASS = DIGIT_CLASS
 
 
 def _mask(lines: list[str], name: str, masked: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
