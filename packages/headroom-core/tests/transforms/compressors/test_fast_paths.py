@@ -148,3 +148,51 @@ def test_important_lines_by_key_equal_the_per_line_scan(lines: list[str]) -> Non
     by_key = logs._KeyText(list(dict.fromkeys(keys)))
     got = logs._important_lines_by_key(body, body.lower(), lines, starts, keys, by_key)
     assert got == reference_important_lines(body, body.lower(), lines, starts)
+
+
+def reference_fold_runs(
+    lines: list[str], unit: Any, predicate: Any, min_run: int, make_marker: Any, *, keep_last: bool
+) -> list[str]:
+    """The previous fold_runs: a line-by-line loop."""
+    min_run = max(min_run, 2)
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not predicate(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and predicate(lines[j]):
+            j += 1
+        run = lines[i:j]
+        if len(run) < min_run:
+            out.extend(run)
+        elif keep_last:
+            out.append(make_marker(unit, run[:-1]))
+            out.append(run[-1])
+        else:
+            out.append(run[0])
+            out.append(make_marker(unit, run[1:]))
+        i = j
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(["ok", "x", "", "ok ", "y"]), max_size=40),
+    min_run=st.integers(0, 5),
+    keep_last=st.booleans(),
+)
+def test_fold_runs_equals_the_line_loop(lines: list[str], min_run: int, keep_last: bool) -> None:
+    unit = make_unit("\n".join(lines))
+
+    def marker(_: Any, run: list[str]) -> str:
+        return f"<{len(run)} folded: {'|'.join(run)}>"
+
+    def is_ok(line: str) -> bool:
+        return line.startswith("ok")
+
+    got = text.fold_runs(lines, unit, is_ok, min_run, marker, keep_last=keep_last)
+    assert got == reference_fold_runs(lines, unit, is_ok, min_run, marker, keep_last=keep_last)
