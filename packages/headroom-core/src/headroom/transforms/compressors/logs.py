@@ -326,16 +326,17 @@ class _KeyText:
         self.low = self.text.lower()
         self.starts = list(accumulate(map((1).__add__, map(len, keys[:-1])), initial=0))
 
-    def holding(self, word: str) -> set[str]:
-        """The keys whose lower-cased form contains ``word``."""
+    def holding(self, word: str, *, exact: bool = False) -> set[str]:
+        """The keys whose lower-cased form contains ``word`` (with ``exact``: whose own form does)."""
+        text = self.text if exact else self.low
         found: set[str] = set()
-        pos = self.low.find(word)
+        pos = text.find(word)
         while pos >= 0:
             k = bisect_right(self.starts, pos) - 1
             found.add(self.keys[k])
             if k + 1 >= len(self.keys):
                 break
-            pos = self.low.find(word, self.starts[k + 1])
+            pos = text.find(word, self.starts[k + 1])
         return found
 
 
@@ -360,7 +361,8 @@ def _important_lines_by_key(
     n = len(lines)
     flags = bytearray(n)
     for word, boundary, exact in _KEYWORDS:
-        holding = by_key.holding(word)
+        # a word with a case-sensitive form flags only lines holding that form (which is the word in capitals)
+        holding = by_key.holding(word) if exact is None else by_key.holding(exact, exact=True)
         if not holding:
             continue
         for i in selected(range(n), map(holding.__contains__, keys)):
