@@ -109,3 +109,24 @@ def test_warnings_in_masks_each_message_alone() -> None:
         assert category == match.group(4)
         assert tpl == _util.template(lines[i][match.end() :])
     assert testrun._warnings_in(["plain", "text"]) == {}
+
+
+ASCII_KEYS = "0123456789-_ab \t\n\r\x0b\x0c\x00\x01\x1c\x1f\x7f."
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=ASCII_KEYS, max_size=120))
+def test_ascii_line_keys_equal_the_regex_keys(text: str) -> None:
+    """The bytes path (blanks stood in for, digit runs joined by split) equals the regex path."""
+    expected = re.sub("00+", "0", text.translate(_REF_DIGITS)).split("\n")
+    assert _util._ascii_line_keys(text) == expected
+    assert _util.line_keys(text * (_util._BYTES_KEYS_MIN // max(1, len(text)) + 1)) == re.sub(
+        "00+", "0", (text * (_util._BYTES_KEYS_MIN // max(1, len(text)) + 1)).translate(_REF_DIGITS)
+    ).split("\n")
+
+
+def test_ascii_line_keys_give_way_when_every_stand_in_is_taken() -> None:
+    text = "".join(map(chr, _util._STAND_INS)) + " 12-3 x\n0 0\t7"
+    assert _util._ascii_line_keys(text) is None
+    big = text * 1000
+    assert _util.line_keys(big) == re.sub("00+", "0", big.translate(_REF_DIGITS)).split("\n")
