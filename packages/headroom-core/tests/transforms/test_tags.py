@@ -238,3 +238,23 @@ def test_sentinels_skip_private_use_characters_already_in_the_text() -> None:
     protected, restore = TagProtector().protect(make_unit(text))
     assert protected.startswith("\ue0020\ue003")
     assert restore(protected) == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="<>/ ab-_:.\n\ue000x", max_size=80))
+def test_tag_scan_equals_finditer(text: str) -> None:
+    """The find-driven tag scan yields exactly TAG_RE.finditer's matches."""
+    got = [m.span() for m in tags_module._tags(text)]
+    assert got == [m.span() for m in tags_module.TAG_RE.finditer(text)]
+
+
+def test_tag_scan_on_many_openers() -> None:
+    text = "<" * 50_000 + "<a>" + "</" * 20_000 + "</a>"
+    assert [m.span() for m in tags_module._tags(text)] == [
+        m.span() for m in tags_module.TAG_RE.finditer(text)
+    ]
+
+
+def test_sentinels_of_ascii_text_are_the_first_private_use_pair() -> None:
+    assert tags_module._sentinels("plain <output>x</output>") == ("\ue000", "\ue001")
+    assert tags_module._sentinels("has \ue000 and \ue002") == ("\ue001", "\ue003")

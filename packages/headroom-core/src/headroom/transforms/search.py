@@ -102,7 +102,7 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
             entries.append(_Entry(i, None, "sep"))
             heading = None
             continue
-        if line == "--" or (protectable and _is_protected(line)):
+        if line == "--" or (protectable and not line.isascii() and _is_protected(line)):
             entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
             continue
         first = line[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -110,8 +111,13 @@ _MAX_DEPTH = 64
 """A closing tag looks this far down the stack for its opener (bounds the pass on unbalanced input)."""
 
 
+_FIRST_FREE = (chr(_PUA_FIRST), chr(_PUA_FIRST + 1))
+
+
 def _sentinels(text: str) -> tuple[str, str]:
-    data = b"" if text.isascii() else utf8(text)
+    if text.isascii():
+        return _FIRST_FREE  # no private-use character in the text: the first two are free
+    data = utf8(text)
     present = {ord(data[i : i + 3].decode("utf-8")) for i in pua_offsets(data)}
     free: list[int] = []
     for cp in range(_PUA_FIRST, _PUA_LAST + 1):
@@ -147,7 +153,7 @@ class TagProtector(Protector):
         stack: list[tuple[str, int, int]] = []  # open tags that matter: (name, start, end)
         found: list[tuple[int, int]] = []
         prev_end, first = 0, True  # prev_end: where the previous tag ended; first: no tag before this one
-        for m in TAG_RE.finditer(text):
+        for m in _tags(text):
             start, end = m.span()
             gap_start, at_first = prev_end, first
             prev_end, first = end, False
@@ -202,7 +208,7 @@ class TagProtector(Protector):
             saved.append(text[start:end])
             pos = end
         parts.append(text[pos:])
-        pattern = re.compile(re.escape(first) + "([0-9]+)" + re.escape(last))
+        pattern = _placeholder_pattern(first, last)
 
         def restore(compressed: str) -> str | None:
             out: list[str] = []
@@ -221,6 +227,26 @@ class TagProtector(Protector):
             return "".join(out)
 
         return "".join(parts), restore
+
+
+@lru_cache(maxsize=16)
+def _placeholder_pattern(first: str, last: str) -> re.Pattern[str]:
+    """The placeholders ``<first><n><last>``, compiled once per pair of sentinels (as ``re`` caches)."""
+    return re.compile(re.escape(first) + "([0-9]+)" + re.escape(last))
+
+
+def _tags(text: str) -> Iterator[re.Match[str]]:
+    """``TAG_RE.finditer(text)``: every match starts with ``<``, so each is tried only where a C-level
+    search finds one, and the search goes on after a match as finditer's does."""
+    find, match = text.find, TAG_RE.match
+    pos = find("<")
+    while pos >= 0:
+        m = match(text, pos)
+        if m is None:
+            pos = find("<", pos + 1)
+        else:
+            yield m
+            pos = find("<", m.end())
 
 
 def _starts_line(text: str, gap_start: int, start: int, at_first: bool) -> bool:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms.compressors import logs, text
-from headroom.transforms.compressors._util import runs
+from headroom.transforms.compressors._util import line_keys, runs
 
 from .helpers import make_unit
 
@@ -128,3 +128,71 @@ BLOCK_LINES = ["a = 1", "b = 2", "c = 3", "d = 4", "  {", "  },", "", "-----", "
 def test_fold_blocks_equals_the_full_scan(lines: list[str], min_lines: int) -> None:
     unit = make_unit("\n".join(lines))
     assert text.fold_blocks(lines, unit, min_lines) == reference_fold_blocks(lines, unit, min_lines)
+
+
+# lines where a keyword is glued to digits or "-" (which a line key drops), cased, at a line start or not
+KEYED_LINES = [
+    *(line for line in LINES if line.isascii()),
+    "err-or 12", "ERR0R", "xerror", "1error", "-error", "job FAILED-2", "job Failed 3", "3FAILED", "fail-ed",
+    "Segmentation fault (core dumped)", "segmentation-fault", "paniced", "a.panic b", "at 12", "  at 3 x",
+    "block-1 severe", "emergency 7", "0critical", "Exception: 9", "\tat x-1", "Traceback 2",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(lines=st.lists(st.sampled_from(KEYED_LINES), min_size=1, max_size=60))
+def test_important_lines_by_key_equal_the_per_line_scan(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    keys = line_keys(body)
+    by_key = logs._KeyText(list(dict.fromkeys(keys)))
+    got = logs._important_lines_by_key(body, body.lower(), lines, starts, keys, by_key)
+    assert got == reference_important_lines(body, body.lower(), lines, starts)
+
+
+def reference_fold_runs(
+    lines: list[str], unit: Any, predicate: Any, min_run: int, make_marker: Any, *, keep_last: bool
+) -> list[str]:
+    """The previous fold_runs: a line-by-line loop."""
+    min_run = max(min_run, 2)
+    out: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not predicate(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and predicate(lines[j]):
+            j += 1
+        run = lines[i:j]
+        if len(run) < min_run:
+            out.extend(run)
+        elif keep_last:
+            out.append(make_marker(unit, run[:-1]))
+            out.append(run[-1])
+        else:
+            out.append(run[0])
+            out.append(make_marker(unit, run[1:]))
+        i = j
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(["ok", "x", "", "ok ", "y"]), max_size=40),
+    min_run=st.integers(0, 5),
+    keep_last=st.booleans(),
+)
+def test_fold_runs_equals_the_line_loop(lines: list[str], min_run: int, keep_last: bool) -> None:
+    unit = make_unit("\n".join(lines))
+
+    def marker(_: Any, run: list[str]) -> str:
+        return f"<{len(run)} folded: {'|'.join(run)}>"
+
+    def is_ok(line: str) -> bool:
+        return line.startswith("ok")
+
+    got = text.fold_runs(lines, unit, is_ok, min_run, marker, keep_last=keep_last)
+    assert got == reference_fold_runs(lines, unit, is_ok, min_run, marker, keep_last=keep_last)

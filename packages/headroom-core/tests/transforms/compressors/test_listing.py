@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -416,3 +417,28 @@ def test_tree_fragments_never_raise(parts: list[str]) -> None:
     out = listing.compress(text, unit, min_drop_chars=0, min_run=2)
     if out is not None:
         assert_markers_valid(out, unit)
+
+
+Words = tuple[frozenset[str], tuple[str, ...], frozenset[str]]
+
+
+def test_request_words_are_read_only_when_a_listing_has_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain listing never asks what the request names; one with noise asks once and keeps what it names."""
+    asked: list[tuple[str | None, str | None]] = []
+    real = listing._request_words
+
+    def spy(user_request: str | None, tool_input: str | None) -> Words:
+        asked.append((user_request, tool_input))
+        return real(user_request, tool_input)
+
+    monkeypatch.setattr(listing, "_request_words", spy)
+    plain = "\n".join(f"module_{name}.py" for name in "abcdefghijklmnop")
+    listing.compress(plain, make_unit(plain, user_request="look at module_c.py"))
+    assert asked == []
+    names = [*(f"src/m{i}.py" for i in range(10)), *(f"src/__pycache__/m{i}.pyc" for i in range(40))]
+    noisy = "\n".join([*names, "src/__pycache__/special_thing.pyc"])
+    out = listing.compress(noisy, make_unit(noisy, user_request="where is special_thing.pyc from?"))
+    assert asked == [("where is special_thing.pyc from?", None)]
+    assert out is not None
+    assert "m7.pyc" not in out
+    assert "special_thing.pyc" in out

@@ -16,15 +16,30 @@ from headroom.transforms.markers import marker
 _QUOTED = re.compile(r"'([^'\n]{2,200})'|\"([^\"\n]{2,200})\"|`([^`\n]{2,200})`")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{2,80}")
 
-# Masks for line templates, applied in order. Each is anchored on a literal or a word boundary so that a
-# failed attempt costs O(1) at the next position.
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
-_HEX = re.compile(r"\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b")
-_IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
-_NUM = re.compile(r"-?\d+")
+# Masks for line templates, applied in order. Each starts with a character class, so the regex engine skips
+# at C speed to the next position that can start a match, and each attempt there stops at a word start (a
+# lookbehind for the ``\b`` in front) or after one run of digits or hex digits: linear.
+# They equal ``\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b``,
+# ``\b(?:0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]{8,}\b)[0-9]*[a-fA-F][0-9a-fA-F]*)\b``,
+# ``\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`` and ``-?\d+`` with the first character taken out of each:
+# ``\b`` before a word character is ``(?<!\w)``, checked once that character is read.
+_UUID = re.compile(
+    r"[0-9a-fA-F](?<!\w[0-9a-fA-F])[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+_HEX = re.compile(
+    r"[0-9a-fA-F](?<!\w[0-9a-fA-F])(?:(?<=0)[xX][0-9a-fA-F]+"
+    r"|(?=[0-9a-fA-F]{7,}\b)(?:(?<=[a-fA-F])[0-9a-fA-F]*|(?<=[0-9])[0-9]*[a-fA-F][0-9a-fA-F]*))\b"
+)
+_IP = re.compile(r"\d(?<!\w\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+_NUM = re.compile(r"[-\d](?:(?<=-)\d+|(?<!-)\d*)")
 _SPACE = re.compile(r"[ \t]+")
-_DIGITS = str.maketrans(dict.fromkeys("0123456789", "0") | {"-": None})
+# Every ASCII character has an entry and none is deleted ("-" is removed by str.replace first): str.translate
+# then stays on its ASCII fast path (a deletion or a missing key would leave it for a per-character lookup).
+_DIGITS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("123456789", "0"))
 _DIGIT_RUN = re.compile("00+")
+DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
+"""ASCII digits 2-9 -> ``1`` (``0`` stays: ``0x`` starts a hex id), every other ASCII character to itself (so
+``str.translate`` stays on its ASCII fast path). Texts equal under this map mask equally."""
 
 _DETAIL_MAX = 160
 
@@ -88,7 +103,7 @@ def terms_of(user_request: str | None, tool_input: str | None) -> tuple[str, ...
 def _ids(user_request: str | None) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for word in (user_request or "")[:20_000].split():
-        if len(word) < 6:  # stripping only shortens it
+        if len(word) < 6 or word.isalpha():  # stripping only shortens it; a letter is never a digit
             continue
         word = word.strip(".,;:!?()[]{}<>'\"`").lower()
         if len(word) >= 6 and any(map(str.isdigit, word)):
@@ -106,11 +121,15 @@ def identifiers_of(user_request: str | None, tool_input: str | None) -> frozense
 
 
 def mask_variables(text: str) -> str:
-    text = _UUID.sub("<id>", text)
+    """``text`` with uuids, hex ids, IPs and numbers masked and runs of blanks made one space. A mask that
+    cannot match (no ``-`` for a uuid, no ``.`` for an IP, no double blank or tab) is not run."""
+    if "-" in text:
+        text = _UUID.sub("<id>", text)
     text = _HEX.sub("<hex>", text)
-    text = _IP.sub("<ip>", text)
+    if "." in text:
+        text = _IP.sub("<ip>", text)
     text = _NUM.sub("<n>", text)
-    return _SPACE.sub(" ", text)
+    return _SPACE.sub(" ", text) if "  " in text or "\t" in text else text
 
 
 def template(line: str) -> str:
@@ -118,10 +137,55 @@ def template(line: str) -> str:
     return mask_variables(line).strip()
 
 
+def templates(lines: Sequence[str]) -> list[str]:
+    """:func:`template` of each of ``lines`` (none holding a newline), masked as one block: no mask spans a
+    line break or sees past one, so this is the same, with one regex pass per mask instead of one per line.
+
+    Lines equal but for their digits 2-9 (``fd=3`` and ``fd=4``) mask equally: the masks tell digits apart
+    only from ``0`` (``0x``), and every digit ends up masked. So each distinct such form is masked once."""
+    if not lines:
+        return []
+    forms = "\n".join(lines).translate(DIGIT_CLASS).split("\n")
+    distinct = list(dict.fromkeys(forms))
+    masked = dict(zip(distinct, mask_variables("\n".join(distinct)).split("\n"), strict=True))
+    return [masked[form].strip() for form in forms]
+
+
 def line_keys(text: str) -> list[str]:
     """A cheap grouping key for every line of ``text`` (split on ``\\n``): digit runs become one ``0``
-    and ``-`` is dropped (so ``blk_-12`` and ``blk_34`` agree). One C-speed pass plus one regex."""
-    return _DIGIT_RUN.sub("0", text.translate(_DIGITS)).split("\n")
+    and ``-`` is dropped (so ``blk_-12`` and ``blk_34`` agree). C-speed passes only."""
+    if len(text) >= _BYTES_KEYS_MIN and text.isascii():
+        keys = _ascii_line_keys(text)
+        if keys is not None:
+            return keys
+    return _DIGIT_RUN.sub("0", text.replace("-", "").translate(_DIGITS)).split("\n")
+
+
+_BYTES_KEYS_MIN = 8192
+"""Shorter texts take the regex path: its fixed cost is lower."""
+_BLANKS = b" \t\n\r\x0b\x0c"
+"""The bytes ``bytes.split()`` splits on."""
+_STAND_INS = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
+"""Control bytes that ``bytes.split()`` does not split on: stand-ins for the blanks of a text."""
+_NOT_STAND_INS = bytes(sorted(set(range(256)) - set(_STAND_INS)))
+
+
+def _ascii_line_keys(text: str) -> list[str] | None:
+    """:func:`line_keys` of ASCII ``text``, or None when it holds too many control bytes for the trick.
+
+    The blanks become control bytes the text does not hold and the digits become spaces, in one
+    ``bytes.translate`` (which drops ``-`` too); ``bytes.split`` and ``join`` then make each digit run one
+    space (a C loop over the runs, not one regex match per run), and a second translate turns the spaces
+    into ``0`` and the stand-ins back into the blanks they stand for."""
+    data = text.encode("ascii")
+    held = set(data.translate(None, _NOT_STAND_INS))  # the control bytes the text holds: usually none
+    stand_ins = bytes(c for c in _STAND_INS if c not in held)[: len(_BLANKS)]
+    if len(stand_ins) < len(_BLANKS):
+        return None
+    there = bytes.maketrans(_BLANKS + b"0123456789", stand_ins + b" " * 10)
+    runs = b" ".join((b"_" + data.translate(there, b"-") + b"_").split())[1:-1]  # "_": keep the ends
+    back = bytes.maketrans(stand_ins + b" ", _BLANKS + b"0")
+    return runs.translate(back).decode("ascii").split("\n")
 
 
 def detail_text(parts: Iterable[str], limit: int = _DETAIL_MAX) -> str:

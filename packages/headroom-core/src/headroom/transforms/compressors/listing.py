@@ -296,20 +296,34 @@ def _request_words(
 class _Wanted:
     """What the request names: the user's identifiers (as whole names or stems), the tool call's words (as
     parts of names: ``find -name '*.so'`` keeps ``.so`` files) and the directories it names (``ls -R build``
-    lists ``build``, so ``build`` is not noise there)."""
+    lists ``build``, so ``build`` is not noise there).
 
-    __slots__ = ("dirs", "idents", "terms")
+    Found on first use: a listing with no noise, no compiled file and no long run never asks, and then the
+    request's words are not scanned for."""
+
+    __slots__ = ("_unit", "_words")
 
     def __init__(self, unit: Unit) -> None:
-        self.idents, self.terms, self.dirs = _request_words(
-            unit.context.user_request, unit.context.tool_input
-        )
+        self._unit = unit
+        self._words: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None = None
+
+    def _found(self) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        if self._words is None:
+            context = self._unit.context
+            self._words = _request_words(context.user_request, context.tool_input)
+        return self._words
+
+    @property
+    def dirs(self) -> frozenset[str]:
+        """Every path component the request names, lower-cased."""
+        return self._found()[2]
 
     def __call__(self, entry: Entry) -> bool:
+        idents, terms, _ = self._found()
         name = entry.name.lower()
-        if name in self.idents or name.split(".", 1)[0] in self.idents:
+        if name in idents or name.split(".", 1)[0] in idents:
             return True
-        return any(term in name for term in self.terms)
+        return any(term in name for term in terms)
 
 
 # -- noise directories and compiled files --------------------------------------------------------------
@@ -324,12 +338,12 @@ def _noise_kind(name: str) -> str | None:
     return None
 
 
-def _noise_root(parent: tuple[str, ...], named: frozenset[str]) -> tuple[str | None, tuple[str, ...]]:
+def _noise_root(parent: tuple[str, ...], wanted: _Wanted) -> tuple[str | None, tuple[str, ...]]:
     """The kind of the outermost noise directory on ``parent`` that the request does not name, and its
-    path, or (None, ())."""
+    path, or (None, ()). The request's names are looked at only for a noise directory."""
     for k, part in enumerate(parent):
-        kind = _noise_kind(part) if part.lower() not in named else None
-        if kind is not None:
+        kind = _noise_kind(part)
+        if kind is not None and part.lower() not in wanted.dirs:
             return kind, parent[: k + 1]
     return None, ()
 
@@ -383,7 +397,7 @@ def _drop_noise(
     for e in entries:
         found = noise_of.get(e.parent)
         if found is None:
-            found = noise_of[e.parent] = _noise_root(e.parent, wanted.dirs)
+            found = noise_of[e.parent] = _noise_root(e.parent, wanted)
         key, root = found
         if key is None and e.is_dir is not True and compiled(e.name):
             key = "compiled"
@@ -411,7 +425,7 @@ def _drop_noise(
     # an ls -R header inside a noise directory goes with its section when every name in it goes
     in_section: Counter[int] = Counter(e.section for e in entries)
     for index, path in headers.items():
-        kind = _noise_root(path, wanted.dirs)[0]
+        kind = _noise_root(path, wanted)[0]
         if kind is None or kind not in groups or dropped_in[index] != in_section[index]:
             continue
         g = groups[kind]

@@ -130,9 +130,15 @@ def compress(
     ]
     low = text.lower()
     terms = [t for t in request_terms(unit) if len(t) >= 4] + request_ids(unit)
-    if terms or _may_flag(text, low):
+    # On ASCII text a keyword or trace cue in a line is in its key too (they hold no digit and no "-"), so
+    # the distinct keys, usually far fewer than the lines, are scanned for them instead of the whole text.
+    by_key = _KeyText(list(tokens_of)) if text.isascii() else None
+    if terms or (_may_flag(by_key.text, by_key.low) if by_key is not None else _may_flag(text, low)):
         starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
-        important = _important_lines(text, low, lines, starts)
+        if by_key is not None:
+            important = _important_lines_by_key(text, low, lines, starts, keys, by_key)
+        else:
+            important = _important_lines(text, low, lines, starts)
         wanted = _lines_with(low, terms, starts)
     else:  # no keyword, no trace cue, no request term: nothing to flag
         important = wanted = bytearray(n)
@@ -305,7 +311,75 @@ def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -
     trace = any(cue in text for cue in _TRACE_CUES)
     for m in _TRACE_LINES.finditer("\n" + text) if trace else ():  # m.start(): the line's start in ``text``
         flags[bisect_right(starts, m.start()) - 1] = 1
-    # an indented, non-blank line right after a flagged one (or its continuation) is flagged too
+    _flag_continuations(lines, flags)
+    return flags
+
+
+class _KeyText:
+    """The distinct line keys of a text joined by newlines (as is and lower-cased) and where each starts."""
+
+    __slots__ = ("keys", "low", "starts", "text")
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.text = "\n".join(keys)
+        self.low = self.text.lower()
+        self.starts = list(accumulate(map((1).__add__, map(len, keys[:-1])), initial=0))
+
+    def holding(self, word: str, *, exact: bool = False) -> set[str]:
+        """The keys whose lower-cased form contains ``word`` (with ``exact``: whose own form does)."""
+        text = self.text if exact else self.low
+        found: set[str] = set()
+        pos = text.find(word)
+        while pos >= 0:
+            k = bisect_right(self.starts, pos) - 1
+            found.add(self.keys[k])
+            if k + 1 >= len(self.keys):
+                break
+            pos = text.find(word, self.starts[k + 1])
+        return found
+
+
+def _flags_word(line: str, low: str, word: str, boundary: bool, exact: str | None) -> bool:
+    """:func:`_important_lines`'s keyword test on one line (``low`` is the line lower-cased)."""
+    pos = low.find(word)
+    while pos >= 0:
+        if not (boundary and pos > 0 and low[pos - 1].isalnum()) and (
+            exact is None or line.startswith(exact, pos)
+        ):
+            return True
+        pos = low.find(word, pos + 1)
+    return False
+
+
+def _important_lines_by_key(
+    text: str, low: str, lines: list[str], starts: list[int], keys: list[str], by_key: _KeyText
+) -> bytearray:
+    """:func:`_important_lines` of an ASCII text, each keyword looked for in the distinct keys first: only
+    the lines of a key that holds it can hold it (a key drops only digits and ``-``, which no keyword and no
+    trace cue holds), and only those lines are tested, each as :func:`_important_lines` tests it."""
+    n = len(lines)
+    flags = bytearray(n)
+    for word, boundary, exact in _KEYWORDS:
+        # a word with a case-sensitive form flags only lines holding that form (which is the word in capitals)
+        holding = by_key.holding(word) if exact is None else by_key.holding(exact, exact=True)
+        if not holding:
+            continue
+        for i in selected(range(n), map(holding.__contains__, keys)):
+            if not flags[i]:
+                line = lines[i]
+                if _flags_word(line, low[starts[i] : starts[i] + len(line)], word, boundary, exact):
+                    flags[i] = 1
+    if any(cue in by_key.text for cue in _TRACE_CUES):
+        for m in _TRACE_LINES.finditer("\n" + text):
+            flags[bisect_right(starts, m.start()) - 1] = 1
+    _flag_continuations(lines, flags)
+    return flags
+
+
+def _flag_continuations(lines: list[str], flags: bytearray) -> None:
+    """An indented, non-blank line right after a flagged one (or its continuation) is flagged too."""
+    n = len(lines)
     k = flags.find(1)
     while k >= 0:
         j = k + 1
@@ -313,7 +387,6 @@ def _important_lines(text: str, low: str, lines: list[str], starts: list[int]) -
             flags[j] = 1
             j += 1
         k = flags.find(1, j)
-    return flags
 
 
 def _lines_with(low: str, terms: list[str], starts: list[int]) -> bytearray:

@@ -50,16 +50,16 @@ from dataclasses import dataclass
 from itertools import accumulate, islice, repeat
 from itertools import compress as selected
 
-from headroom.engine.caches import content_cache
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.compressors import text as text_compressor
 from headroom.transforms.compressors._util import (
+    DIGIT_CLASS,
     detail_text,
     mask_variables,
     omitted,
     quote_template,
     runs,
-    template,
+    templates,
 )
 from headroom.transforms.markers import parse_markers
 
@@ -357,10 +357,8 @@ def _reports(lines: list[str]) -> list[_Report]:
     return found
 
 
-# ASCII digits 1-9 -> "1" ("0" stays: ``0x`` starts a hex id). The masks see only digit classes, so blocks
-# equal under this map mask equally.
-# Every ASCII character has an entry: str.translate's ASCII fast path then never looks up a missing key.
-_DIGIT_CLASS = str.maketrans({chr(c): chr(c) for c in range(128)} | dict.fromkeys("23456789", "1"))
+# Blocks equal under DIGIT_CLASS (ASCII digits 2-9 -> "1") mask equally: the masks see only digit classes.
+_DIGIT_CLASS = DIGIT_CLASS
 
 
 def _mask(lines: list[str], name: str, masked: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -547,19 +545,24 @@ class _WarningIndex:
         for position in range(self._size, len(earlier)):
             text = earlier[position]
             if "Warning: " in text and len(text) <= _MAX_INDEXED_CHARS:
-                for line in text.split("\n"):
-                    match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
-                    if match is not None:
-                        key = (match.group(4), _message_template(line[match.end() :]))
-                        self._first.setdefault(key, position)
+                for key in _warnings_in(text.split("\n")).values():
+                    self._first.setdefault(key[1], position)
         self._size = max(self._size, len(earlier))
         return {key for key, position in self._first.items() if position < len(earlier)}
 
 
-@content_cache(1024)
-def _message_template(message: str) -> str:
-    """:func:`template` of a warning's message, remembered: re-runs repeat the same warnings."""
-    return template(message)
+def _warnings_in(lines: list[str]) -> dict[int, tuple[re.Match[str], tuple[str, str]]]:
+    """Each warning record's first line (by index): its match and its key, the category and the
+    :func:`template` of the message. The messages are masked together, as one block (:func:`templates`)."""
+    matches = {
+        i: match
+        for i in selected(range(len(lines)), map(str.__contains__, lines, repeat("Warning: ")))
+        if len(lines[i]) <= 2000 and (match := _PYWARN.match(lines[i])) is not None
+    }
+    masked = templates([lines[i][match.end() :] for i, match in matches.items()])
+    return {
+        i: (match, (match.group(4), tpl)) for (i, match), tpl in zip(matches.items(), masked, strict=True)
+    }
 
 
 def _earlier_warnings(unit: Unit) -> set[tuple[str, str]]:
@@ -578,6 +581,7 @@ def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
     runs of them become one marker counting them by message."""
     n = len(lines)
     seen = _earlier_warnings(unit)
+    found = _warnings_in(lines)
     out: list[str] = []
     run: dict[tuple[str, str], int] = {}
     dropped: list[str] = []
@@ -585,14 +589,15 @@ def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
     i = 0
     while i < n:
         line = lines[i]
-        match = _PYWARN.match(line) if "Warning: " in line and len(line) <= 2000 else None
-        if match is None:
+        hit = found.get(i)
+        if hit is None:
             if run:
                 out.extend(_warnings_marker(unit, run, dropped, dots))
                 run, dropped, dots = {}, [], 0
             out.append(line)
             i += 1
             continue
+        match, key = hit
         category = match.group(4)
         deeper = match.group(1) + " "
         j = i + 1
@@ -600,7 +605,6 @@ def fold_warnings(lines: list[str], unit: Unit) -> list[str]:
             j += 1
         if j < n and lines[j].startswith(category + ": ") and "tracemalloc" in lines[j]:
             j += 1
-        key = (category, _message_template(line[match.end() :]))
         lead = match.group(2)
         if key in seen and j < n and "E" not in lead and "F" not in lead:
             run[key] = run.get(key, 0) + 1

@@ -155,19 +155,20 @@ def fold_runs(
     *,
     keep_last: bool,
 ) -> list[str]:
-    """Fold runs of at least ``min_run`` lines matching ``predicate`` into a marker (keeping one end)."""
+    """Fold runs of at least ``min_run`` lines matching ``predicate`` into a marker (keeping one end).
+
+    The predicate is mapped over the lines at C level; the runs are then found with byte searches and the
+    lines between them copied as slices."""
     min_run = max(min_run, 2)
+    flags = bytes(map(bool, map(predicate, lines)))
     out: list[str] = []
-    i = 0
     n = len(lines)
-    while i < n:
-        if not predicate(lines[i]):
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < n and predicate(lines[j]):
-            j += 1
+    pos = 0
+    i = flags.find(1)
+    while i >= 0:
+        j = flags.find(0, i)
+        j = n if j < 0 else j
+        out.extend(lines[pos:i])
         run = lines[i:j]
         if len(run) < min_run:
             out.extend(run)
@@ -177,7 +178,9 @@ def fold_runs(
         else:
             out.append(run[0])
             out.append(make_marker(unit, run[1:]))
-        i = j
+        pos = j
+        i = flags.find(1, j)
+    out.extend(lines[pos:])
     return out
 
 
