@@ -30,6 +30,10 @@ LITELLM = "integrations/headroom-litellm"
 DJANGO = "integrations/headroom-django"
 DISTRIBUTIONS = [CORE, ASGI, FASTAPI, LITELLM, DJANGO, META]
 ENVS = ROOT / ".nox" / "_envs"
+LITELLM_WHEEL = "litellm>=1.94,!=1.82.7,!=1.82.8"
+TIKTOKEN_FILES = ("--no-deps", LITELLM_WHEEL)
+"""LiteLLM's wheel carries tiktoken's o200k_base and cl100k_base files; installed without its dependencies
+it is only that: exact token counts with no download at run time."""
 
 # LiteLLM otherwise spends seconds at import retrying a network fetch of its model cost map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -50,6 +54,8 @@ class Adapter:
     client: str | None
     versions: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"latest": ()})
     extra: tuple[str, ...] = ()
+    no_deps: tuple[str, ...] = ()
+    """Installed without their dependencies (LiteLLM's wheel, for the tiktoken files it ships)."""
 
     def requirements(self, version: str) -> list[str]:
         reqs = group(CORE)
@@ -61,8 +67,13 @@ class Adapter:
 ADAPTERS = {
     a.name: a
     for a in [
-        Adapter(
-            "core", (CORE,), (f"{CORE}/tests", "tests/contract/test_suite_itself.py"), None, extra=("pyyaml",)
+        Adapter(  # with tiktoken's files, so the exact-count tests (o200k, cl100k) run too
+            "core",
+            (CORE,),
+            (f"{CORE}/tests", "tests/contract/test_suite_itself.py"),
+            None,
+            extra=("pyyaml",),
+            no_deps=(LITELLM_WHEEL,),
         ),
         Adapter("asgi", (CORE, ASGI), (f"{ASGI}/tests",), f"{ASGI}/tests/contract_client.py"),
         Adapter(
@@ -115,13 +126,30 @@ def adapter_env(session: nox.Session, adapter: Adapter, version: str) -> Path:
     env = ENVS / f"{adapter.name}-{version}"
     reqs = adapter.requirements(version)
     editable = [arg for dist in adapter.distributions for arg in ("-e", dist)]
-    inputs = [*reqs, *editable, *(Path(d, "pyproject.toml").read_text() for d in adapter.distributions)]
+    inputs = [
+        *reqs,
+        *editable,
+        *adapter.no_deps,
+        *(Path(d, "pyproject.toml").read_text() for d in adapter.distributions),
+    ]
     stamp = hashlib.sha256("\n".join(inputs).encode()).hexdigest()
     stamp_file = env / ".headroom-stamp"
     if not (stamp_file.exists() and stamp_file.read_text() == stamp):
         shutil.rmtree(env, ignore_errors=True)
         session.run("uv", "venv", "--quiet", "--python", PYTHON, str(env), external=True)
         session.run("uv", "pip", "install", "--quiet", "--python", str(env), *editable, *reqs, external=True)
+        if adapter.no_deps:
+            session.run(
+                "uv",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--python",
+                str(env),
+                *adapter.no_deps,
+                external=True,
+            )
         stamp_file.write_text(stamp)
     return env
 
@@ -225,11 +253,6 @@ def packaging(session: nox.Session) -> None:
         session.run(str(env / "bin" / "python"), "-c", code, external=True)
         session.run(str(env / "bin" / "headroom"), "config", "schema", external=True, silent=True)
         shutil.rmtree(env, ignore_errors=True)
-
-
-TIKTOKEN_FILES = ("--no-deps", "litellm>=1.94,!=1.82.7,!=1.82.8")
-"""LiteLLM's wheel carries tiktoken's o200k_base and cl100k_base files; installed without its dependencies
-it is only that: exact token counts with no download at run time."""
 
 
 @nox.session(python=PYTHON, tags=["demo"])

@@ -322,8 +322,8 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     if "all" in table and table["all"]["later_p50"]:
         print(
             "\nwall = until the request goes on. Counted later: the token counts it did not need, for the"
-            " x-headroom-tokens-* headers and stats (made while the provider answers with LiteLLM, when the"
-            " response starts with ASGI and Django); both together, all cases:"
+            " x-headroom-tokens-* headers and stats (made in a worker thread while the app or view runs with"
+            " ASGI and async Django, while the provider answers with LiteLLM); both together, all cases:"
             f" p50 {table['all']['both_p50']:.2f} ms"
         )
 
