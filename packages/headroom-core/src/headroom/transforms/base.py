@@ -58,8 +58,10 @@ class Compressor(Transform):
         return self.compress(unit), None
 
     def accepts(self, tokens_before: int, tokens_after: int) -> bool:
-        """Whether a result of :meth:`explain` is worth taking, given the unit's exact token counts before and
-        after (the engine asks once it has counted them, on top of ``limits.min_tokens_saved``)."""
+        """Whether a result of :meth:`explain` is worth taking, given the unit's token counts before and
+        after (on top of ``limits.min_tokens_saved``). It must hold for every larger ``tokens_before`` once it
+        holds for one: the engine may ask with a proven lower bound of the count before, and takes a "yes"
+        as the answer the exact count would give (see docs/tokens.md)."""
         return True
 
 
