@@ -127,6 +127,8 @@ class EngineResult:
             pending, self.uncounted = self.uncounted, []
         count = self.counter or (lambda _text: 0)
         counted = [(unit, count(unit.text)) for unit in pending]
+        if not self.uncounted:
+            self.counter = None  # the request's counter holds its texts' line blocks: let them go
         for unit, tokens in counted:
             before, after = unit.extra(tokens)
             self.counted_before += before
