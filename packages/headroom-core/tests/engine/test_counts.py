@@ -191,3 +191,22 @@ def test_a_reader_waits_for_a_count_under_way_in_another_thread() -> None:
     anyio.run(result.acount_pending, 10**9)  # short enough for the event loop, yet it must wait
     assert result.counted_before == full  # not the partial totals of a count under way
     counting.join(10)
+
+
+class Swap(HalfLines):
+    """Replaces the unit with about 1900 tokens of its own."""
+
+    name = "test-swap"
+
+    def compress(self, unit: Unit) -> str | None:
+        return "b " * 1900
+
+
+def test_a_rewrite_of_a_unit_over_64_kib_is_decided_on_the_count_it_is_reported_with() -> None:
+    # words everywhere but where the sampled count reads: the whole text's words would overstate it
+    chars = list("a " * 100_000)
+    step = (200_000 - 2048) / 15
+    for i in range(16):
+        chars[int(i * step) : int(i * step) + 2048] = " " * 2047 + "\n"
+    result = Engine(ProxyConfig(transforms=[Swap()])).compress(body("".join(chars)))
+    assert not result.changed  # by the sampled count it is reported with, the rewrite costs tokens

@@ -176,8 +176,32 @@ def test_at_least_tokenizes_only_what_the_answer_needs() -> None:
     floor, exact = once.at_least(text, lambda n: n >= 10**6)  # never enough: the count itself
     assert (floor, exact) == (tokens.EstimatingCounter().count(text), True)
     assert once(text) == floor
-    big = "x = 1\n" * 1000  # over exact_chars: the words alone, else the sampled count
-    assert once.at_least(big, lambda n: n >= 100) == (tokens.word_floor(big[:16384]), False)
+    big = "x = 1\n" * 1000  # over exact_chars: the sample's words, scaled, else the sampled count
+    assert once.at_least(big, lambda n: n >= 100) == (once.floor(big), False)
     assert once.at_least(big, lambda n: n >= 10**6) == (once(big), True)
+    assert 100 <= once.floor(big) <= once(big)
     separated = "a\x1cb " * 200  # str.split takes \x1c for a blank, tokenizers do not: counted
     assert once.at_least(separated, lambda n: n >= 1) == (once(separated), True)
+
+
+def _sparse_where_sampled(length: int = 200_000, samples: int = 16, sample_chars: int = 2048) -> str:
+    """Words everywhere but in the slices a sampled count reads (blanks there): the sampled count is far
+    below the words of the whole text."""
+    chars = list("a " * (length // 2))
+    step = (length - sample_chars) / (samples - 1)
+    for i in range(samples):
+        start = int(i * step)
+        chars[start : start + sample_chars] = " " * (sample_chars - 1) + "\n"
+    return "".join(chars)
+
+
+def test_over_64_kib_the_floor_bounds_the_sampled_count_the_decision_uses() -> None:
+    text = _sparse_where_sampled()
+    for counter in _counters():
+        sampled = tokens.SampledCounter(counter)
+        counted = sampled.count(text)
+        assert tokens.word_floor(text) > counted  # the whole text's words would overshoot
+        once = tokens.counting_once(sampled)
+        assert 0 <= once.floor(text) <= counted
+        found, exact = once.at_least(text, lambda n, c=counted: n > c)  # "more than the count?": no
+        assert (found, exact) == (counted, True)

@@ -115,9 +115,14 @@ def sampled_count(
     """
     if len(text) <= exact_chars:
         return count(text)
-    step = (len(text) - sample_chars) / max(samples - 1, 1)
-    sample = "".join(text[int(i * step) : int(i * step) + sample_chars] for i in range(samples))
+    sample = _sample(text, samples, sample_chars)
     return round(count(sample) * len(text) / len(sample))
+
+
+def _sample(text: str, samples: int = 16, sample_chars: int = 2048) -> str:
+    """The slices :func:`sampled_count` counts, joined."""
+    step = (len(text) - sample_chars) / max(samples - 1, 1)
+    return "".join(text[int(i * step) : int(i * step) + sample_chars] for i in range(samples))
 
 
 class SampledCounter:
@@ -153,9 +158,6 @@ def word_floor(text: str) -> int:
     the words, less the ``/`` that start a line.
     """
     return len(text.split()) - text.count("\n/") - text.count("\r/")
-
-
-_FLOOR_CHUNK = 16384
 
 
 class OnceCounter:
@@ -202,25 +204,15 @@ class OnceCounter:
         ``enough`` must be monotone: true for some count, true for every larger one. The floor takes what is
         known (the blocks of the text counted already, such as the lines a rewrite kept) and the words of the
         rest (:func:`word_floor`), then tokenizes unknown blocks one at a time until ``enough`` holds. Over
-        ``exact_chars`` (where the count itself is sampled) the floor is the words alone, read 16 KiB at a
-        time until ``enough`` holds.
+        ``exact_chars`` the count itself is sampled, and so is the floor (:meth:`floor`).
         """
         tokens = self._known.get(text)
         if tokens is not None:
             return tokens, True
-        if any(separator in text for separator in _SPLIT_NOT_BLANK):
-            return self(text), True
-        if len(text) > self._counter.exact_chars:  # the count is sampled: the floor is words alone
-            floor = 0
-            for start in range(0, len(text), _FLOOR_CHUNK):  # a word a cut splits counts twice: less one
-                floor += word_floor(text[start : start + _FLOOR_CHUNK]) - (start > 0)
-                if enough(floor):
-                    return floor, False
-            return self(text), True
-        floor = word_floor(text)  # one pass in C: enough for most rewrites
+        floor = self.floor(text)  # one pass in C: enough for most rewrites
         if enough(floor):
             return floor, False
-        if len(text) < self._min_split:
+        if len(text) < self._min_split or len(text) > self._counter.exact_chars or floor < 0:
             return self(text), True
         blocks = self._blocks(text)
         if blocks is None:
@@ -247,6 +239,18 @@ class OnceCounter:
                 tokens = known[text] = floor + slashes
                 return tokens, True
         return floor, False
+
+    def floor(self, text: str) -> int:
+        """A lower bound of ``self(text)`` without tokenizing: :func:`word_floor`; over ``exact_chars``, that
+        of the sample the count is scaled from, scaled the same way (never above the sampled count); -1 for a
+        text holding a file separator (no bound known)."""
+        if any(separator in text for separator in _SPLIT_NOT_BLANK):
+            return -1
+        counter = self._counter
+        if len(text) <= counter.exact_chars:
+            return word_floor(text)
+        sample = _sample(text, sample_chars=counter.sample_chars)
+        return word_floor(sample) * len(text) // len(sample)
 
     def _blocks(self, text: str) -> list[str] | None:
         if self._min_split <= len(text) <= self._counter.exact_chars:

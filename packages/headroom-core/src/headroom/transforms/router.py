@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import Field
 
 from headroom.engine.caches import content_cache
-from headroom.engine.tokens import OnceCounter, sampled_count, word_floor
+from headroom.engine.tokens import OnceCounter, sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.compressors.code import outline as code_outline
@@ -691,7 +691,7 @@ class ContentRouter(Compressor):
             return folded if _count(unit, text) >= unit.count_tokens(folded) + _FOLD_MIN_TOKENS else None
         # the engine's counter: the run's words may answer, against the marker's bytes (each token is
         # at least one) before its count
-        if word_floor(text) >= len(folded.encode("utf-8")) + _FOLD_MIN_TOKENS:
+        if unit.count_tokens.floor(text) >= len(folded.encode("utf-8")) + _FOLD_MIN_TOKENS:
             return folded
         cost = unit.count_tokens(folded) + _FOLD_MIN_TOKENS
         floor, _ = unit.count_tokens.at_least(text, lambda tokens: tokens >= cost)
