@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import threading
+import time
 import zlib
 from typing import Any
 
@@ -648,3 +649,90 @@ async def test_outer_layers_see_the_record_in_the_shared_scope() -> None:
     await post(outer, encode(chat_body()))
     assert seen[0] is rec.received[0].record
     assert seen[0].summary["changed"] is True
+
+
+class _Fatal(BaseException):
+    """Not an Exception and not a cancellation (as KeyboardInterrupt, SystemExit)."""
+
+
+def _slow_count(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    real_count_pending = EngineResult.count_pending
+
+    def slow(self: EngineResult, rewritten_only: bool = False) -> None:
+        time.sleep(seconds)  # stands in for counting megabytes of units
+        real_count_pending(self, rewritten_only)
+
+    monkeypatch.setattr(EngineResult, "count_pending", slow)
+
+
+def _counted_meanwhile() -> bytes:
+    body = chat_body()
+    body["messages"].append({"role": "tool", "tool_call_id": "call_1", "content": "word " * 3000})
+    return encode(body)
+
+
+@pytest.mark.parametrize("error", [ValueError("boom"), _Fatal("fatal")], ids=["Exception", "BaseException"])
+async def test_whatever_the_app_raises_while_counting_reaches_the_server_at_once(
+    monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    _slow_count(monkeypatch, 2.0)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        raise error
+
+    feed = Feed(body_messages(_counted_meanwhile()))
+    started = time.monotonic()
+    with pytest.raises(type(error)):  # as raised, not in an exception group
+        await HeadroomASGIMiddleware(app, keephead_config())(http_scope(), feed, _drop)
+    assert time.monotonic() - started < 1.0  # without waiting for the count
+
+
+async def test_a_cancelled_request_does_not_wait_for_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    _slow_count(monkeypatch, 2.0)
+    entered = anyio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await anyio.sleep(0.2)  # the count is under way in its thread
+        entered.set()
+        await anyio.sleep_forever()
+
+    mw = HeadroomASGIMiddleware(app, keephead_config())
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mw, http_scope(), Feed(body_messages(_counted_meanwhile())), _drop)
+        await entered.wait()
+        tg.cancel_scope.cancel()
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_count_that_fails_gives_no_partial_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = EngineResult._count_pending
+    failed: list[bool] = []
+
+    def hiccup(text: str) -> int:
+        raise RuntimeError("tokenizer hiccup")
+
+    def fails_once(self: EngineResult, rewritten_only: bool) -> None:
+        if failed or not self.uncounted:
+            real(self, rewritten_only)
+            return
+        failed.append(True)
+        counter, self.counter = self.counter, hiccup  # the tokenizer fails in the middle of the count
+        try:
+            real(self, rewritten_only)
+        finally:
+            self.counter = counter
+
+    monkeypatch.setattr(EngineResult, "_count_pending", fails_once)
+    rec = Recorder()
+    response = await post(HeadroomASGIMiddleware(rec, keephead_config()), _counted_meanwhile())
+    expected = Engine(keephead_config()).compress(_counted_meanwhile(), path=CHAT)
+    assert failed
+    # nothing was lost: the response start counted again, exactly
+    assert response.headers["x-headroom-tokens-before"] == str(expected.tokens_before)
+
+
+async def _drop(message: dict[str, Any]) -> None:
+    pass

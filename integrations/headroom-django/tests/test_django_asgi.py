@@ -212,6 +212,20 @@ def test_middleware_counts_what_the_request_left_for_later_while_the_view_runs(
     assert reply.headers["x-headroom-tokens-before"] == str(result.tokens_before)
 
 
+def test_middleware_sends_no_headers_when_the_count_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def hiccup(self: EngineResult, rewritten_only: bool = False) -> None:
+        if self.uncounted:
+            raise RuntimeError("tokenizer hiccup")
+
+    monkeypatch.setattr(EngineResult, "_count_pending", hiccup)
+    body = encode(chat(build_log() + "\nINFO a line no other test sends"))  # not in the shared memo
+    reply = run(request(django_asgi_application(), "/async" + CHAT, body))
+    monkeypatch.undo()
+    assert reply.status == 200
+    assert reply.body == expected(body, CHAT)  # the view got the compressed body all the same
+    assert "x-headroom-tokens-before" not in reply.headers  # fail open: no headers, no partial count
+
+
 def test_explicit_config_is_fitted_to_djangos_limit() -> None:
     with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=5000):
         app = wrap(django_asgi_application(), config=squeeze_config())

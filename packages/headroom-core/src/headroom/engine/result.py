@@ -116,17 +116,12 @@ class EngineResult:
             self._count_pending(rewritten_only)
 
     def _count_pending(self, rewritten_only: bool) -> None:
-        if not self.uncounted:
+        pending = [u for u in self.uncounted if u.transform is not None] if rewritten_only else self.uncounted
+        if not pending:
             return
-        if rewritten_only:
-            pending = [u for u in self.uncounted if u.transform is not None]
-            if not pending:
-                return
-            self.uncounted = [u for u in self.uncounted if u.transform is None]
-        else:
-            pending, self.uncounted = self.uncounted, []
         count = self.counter or (lambda _text: 0)
-        counted = [(unit, count(unit.text)) for unit in pending]
+        counted = [(unit, count(unit.text)) for unit in pending]  # should it raise, nothing is lost
+        self.uncounted = [u for u in self.uncounted if u.transform is None] if rewritten_only else []
         if not self.uncounted:
             self.counter = None  # the request's counter holds its texts' line blocks: let them go
         for unit, tokens in counted:
@@ -225,8 +220,8 @@ class EngineStats:
 
     def record(self, result: EngineResult) -> None:
         """Add one result (its uncounted units' tokens arrive through :meth:`add_counted` once counted)."""
-        result.recorded = True
-        with self._lock:
+        with result._counting, self._lock:  # a count under way in another thread is in or out, not half
+            result.recorded = True
             self.requests += 1
             self.compressed += int(result.changed)
             self.tokens_before += result.counted_before

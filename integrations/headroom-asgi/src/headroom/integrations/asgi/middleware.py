@@ -279,25 +279,29 @@ class _Responder:
     async def _call_app_counting(self, result: EngineResult, receive: Receive) -> None:
         """Run the app while a worker thread counts the tokens the request left for later (for the
         response headers): the request goes on at once, and the response start waits for the count only
-        if the app answers first. An error of the app reaches the server as the app raised it."""
+        if the app answers first. Whatever the app raises reaches the server as raised, at once (the count
+        is abandoned: it holds its own lock, and a later reader waits for it)."""
         counted = anyio.Event()
 
         async def count() -> None:
             try:
-                await anyio.to_thread.run_sync(result.count_pending)
+                await anyio.to_thread.run_sync(result.count_pending, abandon_on_cancel=True)
             except Exception:  # the response start counts again, and fails open there
                 logger.warning("headroom: could not count the request's tokens", exc_info=True)
             finally:
                 counted.set()
 
-        failure: Exception | None = None
+        failure: BaseException | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(count)
             send = _with_headers(self.send, result, self.config.limits.offload_bytes, counted)
             try:
                 await self.app(self.scope, receive, send)
-            except Exception as exc:  # raised below, outside the task group, which would wrap it
+            except anyio.get_cancelled_exc_class():
+                raise  # the task group cancels the count and lets this through as it is
+            except BaseException as exc:  # raised below, outside the task group, which would wrap it
                 failure = exc
+                tg.cancel_scope.cancel()
         if failure is not None:
             raise failure
 

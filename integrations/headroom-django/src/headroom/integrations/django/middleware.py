@@ -109,8 +109,9 @@ class HeadroomMiddleware:
             try:
                 await counting
                 await result.acount_pending(self.engine.config.limits.offload_bytes)
-            except Exception:  # report() fails open on the same error
-                logger.warning("headroom: could not count the request's tokens", exc_info=True)
+            except Exception:  # fail open: the response goes without the headers, not counted on the loop
+                logger.warning("headroom: response sent without its headers: counting failed", exc_info=True)
+                return response
         return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
