@@ -24,7 +24,7 @@ from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.markers import marker
-from headroom.transforms.tags import has_placeholder
+from headroom.transforms.tags import ASCII_FIRST, has_placeholder
 
 PROBE_CHARS = 8192
 PROBE_LINES = 60
@@ -102,7 +102,9 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
             entries.append(_Entry(i, None, "sep"))
             heading = None
             continue
-        if line == "--" or (protectable and _is_protected(line)):
+        # C-level pre-checks before the call: a placeholder holds \x01 or a non-ASCII character
+        maybe_protected = protectable and (ASCII_FIRST in line or not line.isascii())
+        if line == "--" or (maybe_protected and _is_protected(line)):
             entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
             continue
         first = line[0]

@@ -21,7 +21,7 @@ from headroom.engine.units import Unit
 from headroom.transforms.base import Protector, Restore
 
 _PUA_FIRST, _PUA_LAST = 0xE000, 0xF8FF
-_ASCII_FIRST, _ASCII_LAST = "\x01", "\x02"
+ASCII_FIRST, ASCII_LAST = "\x01", "\x02"
 """The sentinels of ASCII text: control characters that no blank-splitting (``str.split``, ``strip``,
 ``splitlines``, ``\\s``) touches, and that a C-level ``in``/``find`` spots."""
 ASCII_PLACEHOLDER_RE = re.compile("\x01[0-9]+\x02")
@@ -92,7 +92,7 @@ def is_custom_tag(name: str) -> bool:
 
 def has_placeholder(text: str) -> bool:
     """``PLACEHOLDER_RE.search(text) is not None``, with C-level pre-checks (``\\x01``, non-ASCII)."""
-    if _ASCII_FIRST in text and ASCII_PLACEHOLDER_RE.search(text) is not None:
+    if ASCII_FIRST in text and ASCII_PLACEHOLDER_RE.search(text) is not None:
         return True
     return not text.isascii() and _PUA_PLACEHOLDER_RE.search(text) is not None
 
@@ -101,7 +101,7 @@ def placeholder_lines(text: str) -> list[tuple[int, int]]:
     """Lines holding a :data:`PLACEHOLDER_RE` match, sorted, without repeats: ASCII placeholders found from
     C-level searches for ``\\x01``, private-use ones in the UTF-8 bytes (C-level byte searches for
     private-use characters) and mapped back to character offsets with one forward pass."""
-    ascii_spans = _ascii_placeholder_lines(text) if _ASCII_FIRST in text else []
+    ascii_spans = _ascii_placeholder_lines(text) if ASCII_FIRST in text else []
     if text.isascii():
         return ascii_spans
     spans = _pua_placeholder_lines(text)
@@ -114,17 +114,17 @@ def _ascii_placeholder_lines(text: str) -> list[tuple[int, int]]:
     """The lines holding an :data:`ASCII_PLACEHOLDER_RE` match (each ``\\x01`` found by ``str.find``)."""
     spans: list[tuple[int, int]] = []
     match = ASCII_PLACEHOLDER_RE.match
-    pos = text.find(_ASCII_FIRST)
+    pos = text.find(ASCII_FIRST)
     while pos != -1:
         if match(text, pos) is None:
-            pos = text.find(_ASCII_FIRST, pos + 1)
+            pos = text.find(ASCII_FIRST, pos + 1)
             continue
         start = text.rfind("\n", 0, pos) + 1
         end = text.find("\n", pos)
         if end == -1:
             end = len(text)
         spans.append((start, end))
-        pos = text.find(_ASCII_FIRST, end)
+        pos = text.find(ASCII_FIRST, end)
     return spans
 
 
@@ -160,8 +160,8 @@ _FIRST_FREE = (chr(_PUA_FIRST), chr(_PUA_FIRST + 1))
 
 def _sentinels(text: str) -> tuple[str, str]:
     if text.isascii():
-        if _ASCII_FIRST not in text and _ASCII_LAST not in text:
-            return _ASCII_FIRST, _ASCII_LAST  # the protected text stays ASCII
+        if ASCII_FIRST not in text and ASCII_LAST not in text:
+            return ASCII_FIRST, ASCII_LAST  # the protected text stays ASCII
         return _FIRST_FREE  # no private-use character in the text: the first two are free
     data = utf8(text)
     present = {ord(data[i : i + 3].decode("utf-8")) for i in pua_offsets(data)}
@@ -309,6 +309,8 @@ def _identity(text: str) -> str | None:
 
 
 __all__ = [
+    "ASCII_FIRST",
+    "ASCII_LAST",
     "ASCII_PLACEHOLDER_RE",
     "HTML_TAGS",
     "PLACEHOLDER_RE",
