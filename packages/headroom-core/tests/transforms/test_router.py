@@ -306,13 +306,13 @@ def test_a_large_paste_is_rewritten_only_where_a_program_wrote_it() -> None:
 
 _LINE_PIECES = [
     *("<a>", "</a>", "<b x=1>", "<a>z</a>", "<br/>", "<"),
-    *(" ", "\t", "\n", "\r", "x", "\ue0001\ue001", "[headroom: omitted "),
+    *(" ", "\t", "\n", "\r", "x", "\ue0001\ue001", "\x011\x02", "\x01", "[headroom: omitted "),
 ]
 
 
 def _structural_lines_by_regex(text: str) -> list[tuple[int, int]]:
     spans = {m.span() for m in router_module.TAG_LINE_RE.finditer(text)}
-    for m in re.finditer(r"\[headroom: omitted |[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]", text):
+    for m in re.finditer(r"\[headroom: omitted |[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]|\x01[0-9]+\x02", text):
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.start())
         spans.add((start, len(text) if end == -1 else end))

@@ -159,10 +159,15 @@ def test_regexes_are_linear_on_adversarial_input() -> None:
         "<a " + " " * 100_000,
         "<a" * 50_000,
         "\ue000" + "1" * 100_000,
+        "\x01" + "1" * 100_000,
+        ("\x01" + "1" * 100) * 1_000,
+        "\x01" * 100_000,
         "</a>" * 25_000,
     ):
         for pattern in patterns:  # PLACEHOLDER_UTF8_RE reads the UTF-8 bytes
             pattern.search(text if isinstance(pattern.pattern, str) else text.encode())
+        assert tags_module.placeholder_lines(text) == []
+        assert not tags_module.has_placeholder(text)
         protected, restore = TagProtector().protect(make_unit(text))
         assert restore(protected) == text
     deep = "<note>" * 30_000 + "</note>" * 30_000
@@ -215,6 +220,7 @@ def test_text_using_every_private_use_character_passes_through_the_engine_unchan
 
 
 _PIECES = ["\ue000", "\ue001", "\uf8ff", "\uf900", "\uff0c", "\ud800", "7", "42", "x", "é", "日", "\n", " "]
+_ASCII_PIECES = ["\x01", "\x02", "\x03", "7", "42", "x", "\n", " "]
 
 
 def _placeholder_lines_by_regex(text: str) -> list[tuple[int, int]]:
@@ -231,6 +237,15 @@ def _placeholder_lines_by_regex(text: str) -> list[tuple[int, int]]:
 def test_placeholder_lines_are_the_lines_the_regex_finds(text: str) -> None:
     # the byte-level scan (private-use lead bytes, then character offsets) agrees with PLACEHOLDER_RE
     assert tags_module.placeholder_lines(text) == _placeholder_lines_by_regex(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, *_ASCII_PIECES]), max_size=40).map("".join))
+def test_placeholder_lines_of_both_kinds_are_the_lines_the_regex_finds(text: str) -> None:
+    # \x01 found by str.find, private-use ones in the bytes: together what PLACEHOLDER_RE finds
+    assert tags_module.placeholder_lines(text) == _placeholder_lines_by_regex(text)
+    ascii_text = "".join(c for c in text if c.isascii())
+    assert tags_module.placeholder_lines(ascii_text) == _placeholder_lines_by_regex(ascii_text)
 
 
 def test_sentinels_skip_private_use_characters_already_in_the_text() -> None:
@@ -255,6 +270,28 @@ def test_tag_scan_on_many_openers() -> None:
     ]
 
 
-def test_sentinels_of_ascii_text_are_the_first_private_use_pair() -> None:
-    assert tags_module._sentinels("plain <output>x</output>") == ("\ue000", "\ue001")
+def test_sentinels_of_ascii_text_keep_it_ascii_unless_it_holds_them() -> None:
+    assert tags_module._sentinels("plain <output>x</output>") == ("\x01", "\x02")
+    assert tags_module._sentinels("has \x01 in it") == ("\ue000", "\ue001")
+    assert tags_module._sentinels("has \x02 in it") == ("\ue000", "\ue001")
     assert tags_module._sentinels("has \ue000 and \ue002") == ("\ue001", "\ue003")
+
+
+def test_protected_ascii_text_stays_ascii_and_restores() -> None:
+    text = "<system-reminder>a</system-reminder>\n<output>\nx\n</output>\n"
+    protected, restore = TagProtector().protect(make_unit(text))
+    assert protected.isascii()
+    assert PLACEHOLDER_RE.findall(protected) == ["\x010\x02", "\x011\x02", "\x012\x02"]
+    assert restore(protected) == text
+    assert restore(protected.replace("\x011\x02", "")) is None  # lost: fail closed
+    # ASCII text already holding a sentinel character gets private-use placeholders: no collision
+    text = "\x010\x02 looks like one\n<system-reminder>a</system-reminder>"
+    protected, restore = TagProtector().protect(make_unit(text))
+    assert "\ue0000\ue001" in protected
+    assert restore(protected) == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, "\x01", "\x02", "\x010\x02"]), max_size=40).map("".join))
+def test_has_placeholder_is_the_regex_search(text: str) -> None:
+    assert tags_module.has_placeholder(text) == (PLACEHOLDER_RE.search(text) is not None)

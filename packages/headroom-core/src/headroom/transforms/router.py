@@ -93,8 +93,6 @@ def _line_hits(text: str) -> list[tuple[int, int]]:
         newline = text.find("\n", pos)
         hits.append((start, len(text) if newline == -1 else newline))
         pos = -1 if newline == -1 else text.find(_MARKER_START, newline)
-    if text.isascii():  # no private-use characters, so no placeholders
-        return hits
     placeholders = placeholder_lines(text)
     if not hits or not placeholders:
         return hits or placeholders

@@ -24,7 +24,7 @@ from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms.base import Compressor
 from headroom.transforms.markers import marker
-from headroom.transforms.tags import PLACEHOLDER_RE
+from headroom.transforms.tags import ASCII_FIRST, has_placeholder
 
 PROBE_CHARS = 8192
 PROBE_LINES = 60
@@ -83,7 +83,7 @@ class Parsed:
 
 
 def _is_protected(line: str) -> bool:
-    return PLACEHOLDER_RE.search(line) is not None
+    return has_placeholder(line)
 
 
 def parse(text: str, *, allow_bare: bool = False) -> Parsed:
@@ -94,15 +94,17 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
     current: str | None = None  # heading (ripgrep) or last match path
     heading: str | None = None
     heading_mode = False
-    # literal pre-checks skip regexes that cannot match: placeholders are non-ASCII; a view line starts
-    # with a space or digit, a bare line with a digit (isdigit covers the regexes' \d)
-    protectable = not text.isascii() and PLACEHOLDER_RE.search(text) is not None
+    # literal pre-checks skip regexes that cannot match: a text without placeholders has none; a view
+    # line starts with a space or digit, a bare line with a digit (isdigit covers the regexes' \d)
+    protectable = has_placeholder(text)
     for i, line in enumerate(lines):
         if not line:
             entries.append(_Entry(i, None, "sep"))
             heading = None
             continue
-        if line == "--" or (protectable and not line.isascii() and _is_protected(line)):
+        # C-level pre-checks before the call: a placeholder holds \x01 or a non-ASCII character
+        maybe_protected = protectable and (ASCII_FIRST in line or not line.isascii())
+        if line == "--" or (maybe_protected and _is_protected(line)):
             entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
             continue
         first = line[0]

@@ -1,10 +1,12 @@
 """TagProtector: custom XML-like tags (and configured tag names) survive compression.
 
 One linear pass finds tags, pairs them with a stack, and swaps the protected spans for placeholders that
-cannot occur in the input: each is ``S<n>E`` where ``S``/``E`` are private-use characters absent from the
-text. Configured ``tags`` and small custom (non-HTML) blocks are kept whole; ``inside`` tags (output wrappers)
-keep only their tags, so the content between them can still be compressed. A placeholder that a compressor
-dropped, duplicated or reordered makes ``restore`` return None, and the engine keeps the original unit.
+cannot occur in the input: each is ``S<n>E`` where ``S``/``E`` are ``\\x01``/``\\x02`` in ASCII text that
+holds neither (the protected text stays ASCII, so its fast paths stay open), else private-use characters
+absent from the text. Configured ``tags`` and small custom (non-HTML) blocks are kept whole; ``inside``
+tags (output wrappers) keep only their tags, so the content between them can still be compressed. A
+placeholder that a compressor dropped, duplicated or reordered makes ``restore`` return None, and the engine
+keeps the original unit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from headroom.engine.units import Unit
 from headroom.transforms.base import Protector, Restore
 
 _PUA_FIRST, _PUA_LAST = 0xE000, 0xF8FF
-PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]")
+ASCII_FIRST, ASCII_LAST = "\x01", "\x02"
+"""The sentinels of ASCII text: control characters that no blank-splitting (``str.split``, ``strip``,
+``splitlines``, ``\\s``) touches, and that a C-level ``in``/``find`` spots."""
+ASCII_PLACEHOLDER_RE = re.compile("\x01[0-9]+\x02")
+"""The placeholders of ASCII text."""
+_PUA_PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]")
+PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff][0-9]+[\ue000-\uf8ff]|\x01[0-9]+\x02")
 """Matches any TagProtector placeholder (compressors keep lines holding one verbatim)."""
 _PUA_UTF8 = rb"(?:\xee[\x80-\xbf]|\xef[\x80-\xa3])[\x80-\xbf]"
 PLACEHOLDER_UTF8_RE = re.compile(_PUA_UTF8 + rb"[0-9]+" + _PUA_UTF8)
@@ -82,9 +90,45 @@ def is_custom_tag(name: str) -> bool:
     return name.lower() not in HTML_TAGS
 
 
+def has_placeholder(text: str) -> bool:
+    """``PLACEHOLDER_RE.search(text) is not None``, with C-level pre-checks (``\\x01``, non-ASCII)."""
+    if ASCII_FIRST in text and ASCII_PLACEHOLDER_RE.search(text) is not None:
+        return True
+    return not text.isascii() and _PUA_PLACEHOLDER_RE.search(text) is not None
+
+
 def placeholder_lines(text: str) -> list[tuple[int, int]]:
-    """Lines holding a :data:`PLACEHOLDER_RE` match, found in the UTF-8 bytes (C-level byte searches for
+    """Lines holding a :data:`PLACEHOLDER_RE` match, sorted, without repeats: ASCII placeholders found from
+    C-level searches for ``\\x01``, private-use ones in the UTF-8 bytes (C-level byte searches for
     private-use characters) and mapped back to character offsets with one forward pass."""
+    ascii_spans = _ascii_placeholder_lines(text) if ASCII_FIRST in text else []
+    if text.isascii():
+        return ascii_spans
+    spans = _pua_placeholder_lines(text)
+    if ascii_spans and spans:
+        return sorted(set(ascii_spans + spans))
+    return ascii_spans or spans
+
+
+def _ascii_placeholder_lines(text: str) -> list[tuple[int, int]]:
+    """The lines holding an :data:`ASCII_PLACEHOLDER_RE` match (each ``\\x01`` found by ``str.find``)."""
+    spans: list[tuple[int, int]] = []
+    match = ASCII_PLACEHOLDER_RE.match
+    pos = text.find(ASCII_FIRST)
+    while pos != -1:
+        if match(text, pos) is None:
+            pos = text.find(ASCII_FIRST, pos + 1)
+            continue
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        if end == -1:
+            end = len(text)
+        spans.append((start, end))
+        pos = text.find(ASCII_FIRST, end)
+    return spans
+
+
+def _pua_placeholder_lines(text: str) -> list[tuple[int, int]]:
     data = utf8(text)
     spans: list[tuple[int, int]] = []
     byte_pos = char_pos = 0  # byte offset byte_pos of data is character offset char_pos of text
@@ -116,6 +160,8 @@ _FIRST_FREE = (chr(_PUA_FIRST), chr(_PUA_FIRST + 1))
 
 def _sentinels(text: str) -> tuple[str, str]:
     if text.isascii():
+        if ASCII_FIRST not in text and ASCII_LAST not in text:
+            return ASCII_FIRST, ASCII_LAST  # the protected text stays ASCII
         return _FIRST_FREE  # no private-use character in the text: the first two are free
     data = utf8(text)
     present = {ord(data[i : i + 3].decode("utf-8")) for i in pua_offsets(data)}
@@ -263,11 +309,15 @@ def _identity(text: str) -> str | None:
 
 
 __all__ = [
+    "ASCII_FIRST",
+    "ASCII_LAST",
+    "ASCII_PLACEHOLDER_RE",
     "HTML_TAGS",
     "PLACEHOLDER_RE",
     "PLACEHOLDER_UTF8_RE",
     "TAG_RE",
     "TagProtector",
+    "has_placeholder",
     "is_custom_tag",
     "placeholder_lines",
     "pua_offsets",
