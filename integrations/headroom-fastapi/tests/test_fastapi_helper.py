@@ -192,6 +192,43 @@ def test_mounted_sub_app_paths_are_compressed() -> None:
     assert log.seen[0].body == Engine(config).compress(body, path=f"/gateway{CHAT}").body != body
 
 
+def test_routes_on_a_mounted_sub_app_find_the_parents_engine() -> None:
+    """Headroom installed on the parent; the stats routes and the dependency live on a mounted FastAPI app."""
+    log = Log()
+    inner = include_headroom_routes(fastapi_app(log))
+
+    @inner.get("/info")
+    async def info(headroom: HeadroomInfo) -> dict[str, Any]:
+        return {"requests": headroom.stats["requests"], "result": headroom.result}
+
+    outer = install_headroom(FastAPI(), keephead_config())
+    outer.mount("/api", inner)
+    with serve(outer) as url, httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post(f"/api{CHAT}", content=encode(chat_body()), headers=JSON)
+        stats = client.get("/api/headroom/stats")
+        health = client.get("/api/headroom/health")
+        info_r = client.get("/api/info")
+    assert int(r.headers["x-headroom-tokens-saved"]) > 0
+    assert stats.status_code == 200, stats.text
+    assert stats.json()["compressed"] == 1
+    assert health.json()["transforms"] == ["keephead"]
+    assert info_r.json() == {"requests": 1, "result": None}
+    assert find_engine(inner) is None  # found through the request, not the sub-app
+
+
+def test_the_outermost_middleware_engine_is_the_one_routes_see() -> None:
+    inner_app = include_headroom_routes(FastAPI())
+    inner = HeadroomASGIMiddleware(inner_app, keephead_config())
+    outer = Starlette(routes=[Mount("/api", app=inner)])
+    outer_mw = HeadroomASGIMiddleware(outer, keephead_config())
+    with serve(outer_mw) as url, httpx.Client(base_url=url, timeout=30) as client:
+        client.post(f"/api{CHAT}", content=encode(chat_body()), headers=JSON)
+        stats = client.get("/api/headroom/stats").json()
+    assert stats["compressed"] == 1
+    assert outer_mw.engine.stats.snapshot()["compressed"] == 1
+    assert inner.engine.stats.snapshot()["requests"] == 0  # the outer one did the work, and counts it
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_websocket_and_lifespan_pass_through() -> None:
     events: list[str] = []

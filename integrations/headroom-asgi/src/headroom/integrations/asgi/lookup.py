@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from headroom.engine import Engine
-from headroom.integrations.asgi.middleware import STATE_KEY, HeadroomASGIMiddleware, RequestRecord
+from headroom.integrations.asgi.middleware import (
+    ENGINE_KEY,
+    STATE_KEY,
+    HeadroomASGIMiddleware,
+    RequestRecord,
+)
 
 ENGINE_ATTR = "headroom_engine"
 """Attribute of ``app.state`` where :func:`~headroom.proxy.extensions.install_headroom` puts the engine."""
@@ -47,3 +52,13 @@ def request_record(scope: Mapping[str, Any]) -> RequestRecord | None:
     state = scope.get("state")
     record = state.get(STATE_KEY) if isinstance(state, Mapping) else None
     return record if isinstance(record, RequestRecord) else None
+
+
+def scope_engine(scope: Mapping[str, Any]) -> Engine | None:
+    """The engine of the Headroom middleware that saw the request of ``scope`` (the outermost one), or None.
+
+    Unlike :func:`find_engine` it works from a sub-app mounted inside the app that carries the middleware.
+    """
+    state = scope.get("state")
+    engine = state.get(ENGINE_KEY) if isinstance(state, Mapping) else None
+    return engine if isinstance(engine, Engine) else None

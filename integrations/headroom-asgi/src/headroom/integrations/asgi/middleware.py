@@ -28,6 +28,10 @@ COUNT_MEANWHILE_CHARS = 4096
 """Texts a request left to count at least this long are counted in a worker thread while the app runs;
 shorter ones cost less than the thread hop, and are counted when the response starts."""
 
+ENGINE_KEY = "headroom_engine"
+"""Key of the engine in ``scope["state"]`` (``request.state.headroom_engine``), left for every HTTP request
+the middleware sees, so a route on a mounted sub-app finds the engine of the middleware around its parent."""
+
 HEADER_PREFIX = b"x-headroom-"
 MODE_HEADER = b"x-headroom-mode"
 
@@ -79,11 +83,17 @@ class HeadroomASGIMiddleware:
         self.config = self.engine.config
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not self._intercepts(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = scope.get("state")
-        if isinstance(state, dict) and isinstance(state.get(STATE_KEY), RequestRecord):
+        if not isinstance(state, dict):  # the server keeps no state: give this request its own
+            state = scope["state"] = {}
+        state.setdefault(ENGINE_KEY, self.engine)  # the outermost Headroom middleware's
+        if scope["method"] != "POST" or not self._intercepts(scope):
+            await self.app(scope, receive, send)
+            return
+        if isinstance(state.get(STATE_KEY), RequestRecord):
             await self.app(scope, receive, send)  # an outer Headroom middleware has done the work
             return
         await _Responder(self.app, self.engine, scope, receive, send).run()
@@ -266,7 +276,7 @@ class _Responder:
         if headers is not scope.get("headers"):
             scope["headers"] = headers
         state = scope.get("state")
-        if not isinstance(state, dict):  # the server keeps no state: give this request its own
+        if not isinstance(state, dict):  # an inner layer replaced it
             state = scope["state"] = {}
         state[STATE_KEY] = RequestRecord(self.engine, result)
         if not self.config.telemetry.response_headers:

@@ -28,6 +28,7 @@ from headroom.integrations.asgi import (
     RequestRecord,
     find_engine,
     request_record,
+    scope_engine,
 )
 from headroom.proxy.extensions import install_headroom
 
@@ -54,9 +55,12 @@ class HeadroomContext:
 
 
 def engine_for(request: Request) -> Engine | None:
-    """The engine serving ``request``: the one that handled it, else the app's."""
+    """The engine serving ``request``: the one that handled it, else that of the Headroom middleware it
+    passed (on this app or one it is mounted in), else the app's."""
     record = request_record(request.scope)
-    return record.engine if record is not None else find_engine(request.app)
+    if record is not None:
+        return record.engine
+    return scope_engine(request.scope) or find_engine(request.app)
 
 
 async def get_headroom(request: Request) -> HeadroomContext:
@@ -66,7 +70,7 @@ async def get_headroom(request: Request) -> HeadroomContext:
     long, so that reading ``result`` in the route does not count them on the event loop.
     """
     record = request_record(request.scope)
-    engine = record.engine if record is not None else find_engine(request.app)
+    engine = engine_for(request)
     if engine is None:
         raise HTTPException(status_code=503, detail=NOT_INSTALLED)
     if record is not None:
