@@ -218,6 +218,29 @@ def test_response_headers_report_each_request_once() -> None:
     assert other is None
 
 
+def test_a_call_id_sent_twice_at_once_gets_no_one_elses_headers() -> None:
+    """Clients may choose LiteLLM's call id (``x-litellm-call-id``). Two requests in flight under one id
+    cannot be told apart by the headers hook: neither gets headers, rather than one getting the other's.
+    Once they are answered the id is free again, and both requests are in the stats."""
+    callback = HeadroomCallback()
+    first = proxy_data(chat_request("m", "same-id-1"))
+    second = proxy_data(chat_request("m", "same-id-2"))
+    second["litellm_call_id"] = first["litellm_call_id"]
+    hook = callback.async_post_call_response_headers_hook
+
+    async def overlapping() -> list[Any]:
+        a = await callback.async_pre_call_hook(None, None, first, "acompletion")
+        b = await callback.async_pre_call_hook(None, None, second, "acompletion")
+        return [await hook(a, None, None), await hook(b, None, None)]
+
+    assert run(overlapping()) == [None, None]
+    assert callback.stats()["requests"] == 2
+    alone = run(callback.async_pre_call_hook(None, None, dict(first), "acompletion"))
+    headers = run(hook(alone, None, None))
+    result = Engine().compress_json(chat_request("m", "same-id-1"), format=WireFormat.OPENAI_CHAT)
+    assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
+
+
 def test_long_unchanged_units_are_counted_while_the_provider_answers() -> None:
     """Counting what Headroom leaves as it was saves nothing: the request does not wait for it (as in the
     other adapters, it is counted after the request went on); the response headers still carry it."""
@@ -370,7 +393,7 @@ def test_pending_response_headers_are_bounded(monkeypatch: pytest.MonkeyPatch) -
     for i in range(5):
         run(callback.async_pre_call_hook(None, None, {**small, "litellm_call_id": f"id-{i}"}, "acompletion"))
     assert list(callback._pending) == ["id-2", "id-3", "id-4"]
-    assert all(isinstance(v, dict) for v in callback._pending.values())
+    assert all(isinstance(v.headers, dict) for v in callback._pending.values())
     hook = callback.async_post_call_response_headers_hook
     assert run(hook({"litellm_call_id": "id-0"}, None, None)) is None
     headers = run(hook({"litellm_call_id": "id-4"}, None, None))

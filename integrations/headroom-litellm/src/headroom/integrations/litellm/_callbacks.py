@@ -7,6 +7,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -28,6 +29,25 @@ logger = logging.getLogger("headroom.integrations.litellm")
 _PENDING_HEADERS = 4096
 """Requests whose response headers wait for LiteLLM's response-headers hook (the oldest go first). Only the
 small header dicts are kept, never a body (a request's unit texts only while its counting task runs)."""
+
+
+Headers = dict[str, str] | asyncio.Future[dict[str, str]]
+"""A request's response headers, or the task that counts them."""
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """The response headers waiting under one call id, and how many requests with that id are in flight.
+
+    A client may choose the id (``x-litellm-call-id``) and send it twice at once: then no request under it
+    gets headers (``shared``), rather than one getting another's.
+    """
+
+    headers: Headers
+    requests: int = 1
+    shared: bool = False
+    others: list[Headers] = field(default_factory=list)
+    """The headers of the other requests under the id: kept so their counts (for the stats) finish."""
 
 
 class _HeadroomLogger(CustomLogger):
@@ -91,7 +111,7 @@ class HeadroomCallback(_HeadroomLogger):
 
     def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
         super().__init__(config, engine=engine)
-        self._pending: OrderedDict[str, dict[str, str] | asyncio.Future[dict[str, str]]] = OrderedDict()
+        self._pending: OrderedDict[str, _Waiting] = OrderedDict()
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
@@ -132,7 +152,15 @@ class HeadroomCallback(_HeadroomLogger):
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
         try:
             key = call_id(data)
-            headers = self._pending.pop(key, None) if key is not None else None
+            waiting = self._pending.get(key) if key is not None else None
+            if key is None or waiting is None:
+                return None
+            waiting.requests -= 1
+            if waiting.requests <= 0:
+                del self._pending[key]
+            if waiting.shared:
+                return None
+            headers = waiting.headers
             if isinstance(headers, asyncio.Future):
                 return None if headers.cancelled() else await headers
             return headers
@@ -149,15 +177,22 @@ class HeadroomCallback(_HeadroomLogger):
         if key is None:
             return
         offload = self.config.limits.offload_bytes
+        headers: Headers
         if sum(len(unit.text) for unit in result.uncounted) < offload:
             result.count_pending()
-            self._pending[key] = response_headers(result)
+            headers = response_headers(result)
         else:
-            task = asyncio.ensure_future(_counted_headers(result, offload))
-            task.add_done_callback(_retrieve)
-            self._pending[key] = task
+            headers = asyncio.ensure_future(_counted_headers(result, offload))
+            headers.add_done_callback(_retrieve)
+        waiting = self._pending.get(key)
+        if waiting is not None:  # the same id twice in flight: the headers cannot be told apart
+            waiting.requests += 1
+            waiting.shared = True
+            waiting.others.append(headers)
+            return
+        self._pending[key] = _Waiting(headers)
         while len(self._pending) > _PENDING_HEADERS:
-            _, dropped = self._pending.popitem(last=False)
+            dropped = self._pending.popitem(last=False)[1].headers
             if isinstance(dropped, asyncio.Future):
                 dropped.cancel()
 
