@@ -281,6 +281,7 @@ def summarise(
             "cases": len(members),
             "saved_sum": 1 - ta / tb if tb else 0.0,
             "saved_mean": statistics.fmean(ratios) if ratios else 0.0,
+            "saved_median": statistics.median(ratios) if ratios else 0.0,
             "needles": needles,
             "kept": kept,
             "p50": pct(firsts, 0.5),
@@ -298,10 +299,10 @@ def summarise(
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     print(f"\n## {title}")
     print(
-        "| kind | cases | saved (sum) | saved (mean/case) | needles kept | wall p50 ms | wall p90 ms"
-        " | cpu p50 / p90 ms | counted later p50 ms | memo p50 ms |"
+        "| kind | cases | saved (sum) | saved (mean/case) | saved (median/case) | needles kept | wall p50 ms"
+        " | wall p90 ms | cpu p50 / p90 ms | counted later p50 ms | memo p50 ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     order = ["trajectory", "log", "json", "search", "diff", "small", "all"]
     smalls = ""
     for kind in sorted(table, key=lambda k: order.index(k) if k in order else 99):
@@ -314,7 +315,8 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
             smalls = f"small cases forwarded byte for byte: {row['small_identical']}/{row['cases']}"
         print(
             f"| {kind} | {row['cases']} | {100 * row['saved_sum']:.1f} % | {100 * row['saved_mean']:.1f} % "
-            f"| {needles} | {row['p50']:.2f} | {row['p90']:.2f} | {row['cpu_p50']:.2f} / {row['cpu_p90']:.2f}"
+            f"| {100 * row['saved_median']:.1f} % | {needles} | {row['p50']:.2f} | {row['p90']:.2f} "
+            f"| {row['cpu_p50']:.2f} / {row['cpu_p90']:.2f}"
             f" | {row['later_p50']:.2f} | {memo} |"
         )
     if smalls:
