@@ -65,11 +65,15 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
         kind = type(value).__name__
         message = f"expected a dict, a ProxyConfig or a path to a config file, not {kind}"
         raise HeadroomConfigError([Problem(SETTING, message, "headroom.E001")])
+    data: Mapping[str, Any] = {}
     try:  # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
         data = merge_env(read_config_file(file) if file else dict(value or {}), env)
         return ProxyConfig.model_validate(data)
     except ValidationError as exc:
         raise HeadroomConfigError(list(_validation_problems(exc, where, data, env))) from exc
+    except TypeError as exc:  # a transform entry of the wrong type (pydantic lets TypeError through)
+        problems = list(_transform_entry_problems(data, where, env))
+        raise HeadroomConfigError(problems or [Problem(where, str(exc), "headroom.E002")]) from exc
     except (OSError, ValueError) as exc:  # unreadable or malformed file, bad HEADROOM_* JSON
         raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
 
@@ -77,10 +81,7 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
 def _validation_problems(
     exc: ValidationError, where: str, data: Mapping[str, Any], env: Mapping[str, str]
 ) -> Iterable[Problem]:
-    # The transforms list is resolved by one validator, which loses the index of the entry at fault:
-    # validate the entries one by one to name the entry and its option.
-    items = data.get("transforms")
-    by_entry = list(_transform_problems(items, where, env)) if isinstance(items, list) else []
+    by_entry = list(_transform_entry_problems(data, where, env))
     yield from by_entry
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -88,6 +89,15 @@ def _validation_problems(
             continue
         message = _message(error, "not in ProxyConfig's schema") + _from_env(loc, env)
         yield Problem(_index(where, loc), message, "headroom.E002")
+
+
+def _transform_entry_problems(
+    data: Mapping[str, Any], where: str, env: Mapping[str, str]
+) -> Iterable[Problem]:
+    # The transforms list is resolved by one validator, which loses the index of the entry at fault:
+    # validate the entries one by one to name the entry and its option.
+    items = data.get("transforms")
+    return _transform_problems(list(items), where, env) if isinstance(items, list | tuple) else ()
 
 
 def _from_env(loc: Sequence[str | int], env: Mapping[str, str]) -> str:
