@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
-from headroom_django_testing.squeeze import squeeze_config
+from headroom_django_testing.squeeze import Squeeze, squeeze_config
 
 from headroom.engine import Engine, EngineResult
 from headroom.transforms import Compressor
@@ -298,6 +298,42 @@ def test_error_making_the_response_headers_fails_open(mode: str, monkeypatch: py
     assert response.status_code == 200
     assert response.content == expected(body, CHAT)
     assert not headroom_headers(response)
+
+
+def post(mode: str, path: str, body: bytes) -> Any:
+    if mode == "sync":
+        return Client().post(path, body, content_type="application/json")
+    return asyncio.run(AsyncClient().post(path, body, content_type="application/json"))
+
+
+class Newline(Squeeze):
+    """Compresses like Squeeze, under a name no HTTP header value can hold."""
+
+    name = "test-squeeze\nnext"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_headers_the_view_set_give_way_to_ours(mode: str) -> None:
+    body = encode(chat(build_log()))
+    response = post(mode, "/relayed" + CHAT, body)
+    assert response.content == expected(body, CHAT)
+    assert "x-headroom-skipped" not in response  # the request was compressed: no stale reason from the view
+    assert int(response["x-headroom-tokens-saved"]) == Engine(squeeze_config()).compress(body).tokens_saved
+    with override_settings(
+        HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}
+    ):
+        untouched = post(mode, "/relayed" + CHAT, body)
+    assert (untouched["x-headroom-skipped"], untouched["x-headroom-tokens-saved"]) == ("upstream", "999")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_header_django_refuses_fails_open(mode: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": [Newline()]}):
+        response = post(mode, "/relayed" + CHAT, body)
+    assert response.status_code == 200
+    assert response.content == expected(body, CHAT)
+    assert not headroom_headers(response)  # none of ours, none of the view's, no half set
 
 
 def test_invalid_setting_stops_the_middleware_from_loading() -> None:

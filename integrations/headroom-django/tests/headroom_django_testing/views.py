@@ -24,6 +24,14 @@ def echo(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def relayed(request: HttpRequest) -> HttpResponse:
+    """:func:`echo`, relaying ``x-headroom-*`` headers as a gateway in front of another Headroom would."""
+    response = echo(request)
+    response["X-Headroom-Skipped"] = "upstream"
+    response["X-Headroom-Tokens-Saved"] = "999"
+    return response
+
+
 async def aecho(request: HttpRequest) -> HttpResponse:
     """:func:`echo` as an async view; reads through ``request.read()`` (the stream) this time."""
     body = request.read()

@@ -43,6 +43,7 @@ from headroom.integrations.django.conf import get_engine
 logger = logging.getLogger("headroom.django")
 
 META_PREFIX = "HTTP_X_HEADROOM_"
+HEADER_PREFIX = "x-headroom-"
 
 
 class HeadroomMiddleware:
@@ -111,7 +112,7 @@ class HeadroomMiddleware:
                 await result.acount_pending(self.engine.config.limits.offload_bytes)
             except Exception:  # fail open: the response goes without the headers, not counted on the loop
                 logger.warning("headroom: response sent without its headers: counting failed", exc_info=True)
-                return response
+                return self.report(response, None)
         return self.report(response, result)
 
     def intercepts(self, request: HttpRequest) -> bool:
@@ -155,18 +156,22 @@ class HeadroomMiddleware:
             return EngineResult(body=None, skipped="too_large")
         return None
 
-    def report(self, response: HttpResponseBase, result: EngineResult) -> HttpResponseBase:
-        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``); none if making them fails."""
-        if self.engine.config.telemetry.response_headers:
-            try:
-                headers = response_headers(result)
-            except Exception:  # fail open: the view's response goes as it is
-                logger.warning(
-                    "headroom: response sent without its headers after an adapter error", exc_info=True
-                )
-                return response
-            for name, value in headers.items():
+    def report(self, response: HttpResponseBase, result: EngineResult | None) -> HttpResponseBase:
+        """Set the ``x-headroom-*`` headers (``telemetry.response_headers``) in place of any the view set,
+        as the ASGI middleware does; none at all when ``result`` is None or making or setting them fails."""
+        if not self.engine.config.telemetry.response_headers:
+            return response
+        drop_own_headers(response)
+        if result is None:
+            return response
+        try:
+            for name, value in response_headers(result).items():
                 response.headers[name] = value
+        except Exception:  # fail open: the view's response goes as it is (e.g. a value Django refuses)
+            drop_own_headers(response)
+            logger.warning(
+                "headroom: response sent without its headers after an adapter error", exc_info=True
+            )
         return response
 
 
@@ -174,6 +179,12 @@ def _retrieve(counting: asyncio.Future[None]) -> None:
     """Mark a count's error as seen when the view failed before anyone awaited it (it is logged then)."""
     if not counting.cancelled() and counting.exception() is not None:
         logger.debug("headroom: count failed", exc_info=counting.exception())
+
+
+def drop_own_headers(response: HttpResponseBase) -> None:
+    """Remove every ``x-headroom-*`` header from ``response``."""
+    for name in [name for name in response.headers if name.lower().startswith(HEADER_PREFIX)]:
+        del response.headers[name]
 
 
 def declared_length(request: HttpRequest) -> int:
