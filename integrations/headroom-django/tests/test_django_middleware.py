@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
+from headroom_django_testing import views
 from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
 from headroom_django_testing.squeeze import Squeeze, squeeze_config
 
@@ -344,3 +346,96 @@ def test_invalid_setting_stops_the_middleware_from_loading() -> None:
         pytest.raises(HeadroomConfigError, match=r"HEADROOM\['limits'\]\['offload_bytes'\]"),
     ):
         Client().get("/notes")
+
+
+# -- the sync path counts the request's pending tokens while the view runs --------------------------------
+
+
+def unique_body(tag: str, repeats: int = 200) -> bytes:
+    """A body no other test sends, so the shared engine's memo knows none of its counts."""
+    return encode(chat(build_log(repeats) + f"\nINFO {tag}"))
+
+
+def is_pool_thread() -> bool:
+    return threading.current_thread().name.startswith("headroom-count")
+
+
+def replace_view(monkeypatch: pytest.MonkeyPatch, view: Any) -> None:
+    from headroom_django_testing import urls
+
+    pattern = next(p for p in urls.urlpatterns if str(p.pattern) == "v1/chat/completions")
+    monkeypatch.setattr(pattern, "callback", view)
+
+
+def spy_counts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[bool], threading.Event]:
+    """Which threads counted a result's pending units (True: a count pool thread), and when one began."""
+    in_pool: list[bool] = []
+    started = threading.Event()
+    real = EngineResult.count_pending
+
+    def spy(self: EngineResult, rewritten_only: bool = False) -> None:
+        if self.uncounted:
+            in_pool.append(is_pool_thread())
+            started.set()
+        real(self, rewritten_only)
+
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    return in_pool, started
+
+
+def test_sync_path_counts_the_pending_tokens_while_the_view_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    in_pool, started = spy_counts(monkeypatch)
+
+    def waits_for_the_count(request: Any) -> Any:
+        # the view answers only once the count is under way elsewhere: it does not wait for the view
+        assert started.wait(5), "the count did not start while the view ran"
+        return views.echo(request)
+
+    replace_view(monkeypatch, waits_for_the_count)
+    body = unique_body("sync: counted meanwhile")
+    response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert in_pool[:1] == [True]
+    want = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert response["x-headroom-tokens-before"] == str(want.tokens_before)
+    assert response["x-headroom-tokens-after"] == str(want.tokens_after)
+    assert response["x-headroom-tokens-saved"] == str(want.tokens_saved)
+
+
+def test_sync_path_counts_again_when_the_count_meanwhile_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = threading.Event()
+    real = EngineResult._count_pending
+
+    def fails_in_the_pool(self: EngineResult, rewritten_only: bool) -> None:
+        if is_pool_thread() and self.uncounted:
+            failed.set()
+            raise RuntimeError("tokenizer hiccup")
+        real(self, rewritten_only)
+
+    def waits_for_the_failure(request: Any) -> Any:
+        assert failed.wait(5), "no count ran while the view did"
+        return views.echo(request)
+
+    monkeypatch.setattr(EngineResult, "_count_pending", fails_in_the_pool)
+    replace_view(monkeypatch, waits_for_the_failure)
+    body = unique_body("sync: the count meanwhile fails")
+    response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.status_code == 200
+    want = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert response["x-headroom-tokens-before"] == str(want.tokens_before)  # nothing lost, nothing twice
+    assert response["x-headroom-tokens-saved"] == str(want.tokens_saved)
+
+
+@pytest.mark.parametrize("case", ["short", "headers off"])
+def test_sync_path_uses_no_thread_when_not_worth_it(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_pool, _ = spy_counts(monkeypatch)
+    body = unique_body(f"sync: {case}", repeats=5 if case == "short" else 200)
+    telemetry = {"response_headers": case != "headers off"}
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"], "telemetry": telemetry}):
+        response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    # short: counted on the request's thread when the headers are made; headers off: not counted at all
+    assert in_pool == ([False] if case == "short" else [])

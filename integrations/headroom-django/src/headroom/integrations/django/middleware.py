@@ -4,7 +4,10 @@ Add ``"headroom.integrations.django.middleware.HeadroomMiddleware"`` to ``MIDDLE
 middleware that reads the request body. Sync under WSGI (``Engine.compress``), async under ASGI
 (``Engine.acompress``); Django picks the mode from the chain around it. It follows the rules of
 :class:`headroom.integrations.asgi.HeadroomASGIMiddleware`: POSTs to ``config.paths`` with a JSON (or no)
-content type, ``x-headroom-mode: off`` to opt out per request, ``x-headroom-*`` response headers.
+content type, ``x-headroom-mode: off`` to opt out per request, ``x-headroom-*`` response headers. The
+tokens those headers need and the request did not (``EngineResult.uncounted``) are counted while the view
+runs, in a worker thread, when they are long: in the event loop's executor in async mode, in a small
+per-process pool (:data:`COUNT_WORKERS` threads) in sync mode.
 
 How the body is replaced. Django has no public setter for ``request.body``. The middleware reads the body
 through the public property, so Django itself caches it in ``request._body`` and re-points
@@ -27,6 +30,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -44,6 +50,9 @@ logger = logging.getLogger("headroom.django")
 
 META_PREFIX = "HTTP_X_HEADROOM_"
 HEADER_PREFIX = "x-headroom-"
+
+COUNT_WORKERS = min(4, os.cpu_count() or 1)
+"""Threads counting sync requests' pending tokens while their views run (per process)."""
 
 
 class HeadroomMiddleware:
@@ -74,7 +83,13 @@ class HeadroomMiddleware:
                 apply(request, body, result)
         else:
             self.engine.stats.record(result)
-        return self.report(self.get_response(request), result)
+        counting = count_meanwhile(result) if self.counts_meanwhile(result) else None
+        try:
+            response = self.get_response(request)
+        finally:
+            if counting is not None:
+                counting.cancel()  # if it has not started, report() counts here (it waits for one under way)
+        return self.report(response, result)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if not self.intercepts(request):
@@ -98,11 +113,7 @@ class HeadroomMiddleware:
         else:
             self.engine.stats.record(result)
         counting = None
-        if (
-            self.engine.config.telemetry.response_headers
-            and sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
-        ):
-            # the counts the request left for later are made in a worker thread while the view runs
+        if self.counts_meanwhile(result):
             counting = asyncio.get_running_loop().run_in_executor(None, result.count_pending)
             counting.add_done_callback(_retrieve)
         response = await self.get_response(request)
@@ -114,6 +125,14 @@ class HeadroomMiddleware:
                 logger.warning("headroom: response sent without its headers: counting failed", exc_info=True)
                 return self.report(response, None)
         return self.report(response, result)
+
+    def counts_meanwhile(self, result: EngineResult) -> bool:
+        """Whether to count the tokens ``result`` left for later (for the response headers) in a worker
+        thread while the view runs: when they are long enough to be worth the hop, as the ASGI middleware
+        does. Shorter ones are counted when the headers are made."""
+        return self.engine.config.telemetry.response_headers and (
+            sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
+        )
 
     def intercepts(self, request: HttpRequest) -> bool:
         """A POST to an LLM path that no Headroom ASGI middleware has seen already."""
@@ -179,6 +198,31 @@ def _retrieve(counting: asyncio.Future[None]) -> None:
     """Mark a count's error as seen when the view failed before anyone awaited it (it is logged then)."""
     if not counting.cancelled() and counting.exception() is not None:
         logger.debug("headroom: count failed", exc_info=counting.exception())
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def count_meanwhile(result: EngineResult) -> Future[None] | None:
+    """``result.count_pending()`` in one of this process's :data:`COUNT_WORKERS` threads, or None if they
+    take no more work (the interpreter is exiting): then the headers count on the request's thread.
+
+    Safe to race with the request's thread: ``count_pending`` holds the result's lock, so whoever comes
+    second waits for the count under way or finds nothing left; a failed count loses nothing and is made
+    again when the headers are.
+    """
+    global _pool
+    pool = _pool
+    if pool is None or pool[0] != os.getpid():  # a pool made before a fork has no threads in the child
+        with _pool_lock:
+            if _pool is None or _pool[0] != os.getpid():
+                _pool = (os.getpid(), ThreadPoolExecutor(COUNT_WORKERS, thread_name_prefix="headroom-count"))
+            pool = _pool
+    try:
+        return pool[1].submit(result.count_pending)
+    except RuntimeError:
+        return None
 
 
 def drop_own_headers(response: HttpResponseBase) -> None:
