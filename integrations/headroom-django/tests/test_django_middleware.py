@@ -176,7 +176,16 @@ def test_charset_other_than_utf8_passes_untouched() -> None:
     assert response["x-headroom-skipped"] == "content_type"
 
 
-@pytest.mark.parametrize("body", [b'{"messages": [', b"[1, 2]", b""], ids=["broken", "array", "empty"])
+NOT_UTF8 = (
+    b'{"model": "m", "messages": [{"role": "tool", "tool_call_id": "c", "content": "caf\xe9 '
+    + b"x" * 500
+    + b'"}]}'
+)
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"messages": [', b"[1, 2]", b"", NOT_UTF8], ids=["broken", "array", "empty", "not-utf8"]
+)
 def test_unusable_json_passes_byte_for_byte(body: bytes) -> None:
     response = Client().post(CHAT, body, content_type="application/json")
     assert response.status_code == 200

@@ -56,6 +56,34 @@ def test_gateway_forwards_what_the_engine_makes_of_each_format(server: str, upst
         assert client.get("/headroom/stats").json()["requests"] == before + 3
 
 
+LEFT_ALONE = {
+    "invalid json": (b'{"messages": [', "application/json"),
+    "not utf-8": (
+        b'{"model": "m", "messages": [{"role": "user", "content": "caf\xe9"}]}',
+        "application/json",
+    ),
+    "nothing to compress": (
+        b'{"model": "m",  "messages": [{"role": "user", "content": "hi"}]}',
+        "application/json",
+    ),
+    "not json": (encode(chat(build_log())), "text/plain; charset=utf-8"),
+}
+
+
+def test_bodies_left_alone_reach_the_provider_byte_for_byte(server: str, upstream: Upstream) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for name, (body, content_type) in LEFT_ALONE.items():
+            upstream.received.clear()
+            response = client.post(
+                "/v1/chat/completions", content=body, headers={"content-type": content_type}
+            )
+            assert response.status_code == 200, name
+            [seen] = upstream.received
+            assert seen.body == body, name
+            assert seen.headers["content-type"] == content_type, name
+            assert response.headers["x-headroom-skipped"], name
+
+
 def test_other_routes_and_static_files_pass_untouched(server: str, upstream: Upstream) -> None:
     body = encode(chat(build_log()))
     css = (EXAMPLE / "gateway" / "static" / "gateway" / "site.css").read_bytes()
