@@ -147,3 +147,13 @@ def test_problem_from_the_environment_names_the_variable() -> None:
     problems = {p.where: p.message for p in err.value.problems}
     assert "HEADROOM_LIMITS__DEADLINE_MS" in problems["HEADROOM['limits']['deadline_ms']"]
     assert "HEADROOM_TRANSFORMS" in problems["HEADROOM['transforms'][1]"]
+
+
+def test_malformed_json_in_an_environment_variable_names_the_variable() -> None:
+    env = {"HEADROOM_LIMITS": '{"deadline_ms": 5', "HEADROOM_ENABLED": "true"}
+    for value in ({"transforms": ["search"]}, None):
+        with pytest.raises(HeadroomConfigError) as err:
+            load_config(value, env=env)
+        [problem] = err.value.problems
+        assert problem.id == "headroom.E002"  # not E003, whose hint is about a config file there is none of
+        assert str(problem).startswith("the environment variable HEADROOM_LIMITS: not valid JSON")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -65,17 +66,34 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
         kind = type(value).__name__
         message = f"expected a dict, a ProxyConfig or a path to a config file, not {kind}"
         raise HeadroomConfigError([Problem(SETTING, message, "headroom.E001")])
-    data: Mapping[str, Any] = {}
-    try:  # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
-        data = merge_env(read_config_file(file) if file else dict(value or {}), env)
+    # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
+    try:
+        raw = read_config_file(file) if file else dict(value or {})
+    except (OSError, ValueError) as exc:  # unreadable or malformed file
+        raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
+    try:
+        data = merge_env(raw, env)
+    except ValueError as exc:  # a HEADROOM_* variable holding malformed JSON
+        problems = list(_env_json_problems(env))
+        raise HeadroomConfigError(problems or [Problem(where, str(exc), "headroom.E002")]) from exc
+    try:
         return ProxyConfig.model_validate(data)
     except ValidationError as exc:
         raise HeadroomConfigError(list(_validation_problems(exc, where, data, env))) from exc
     except TypeError as exc:  # a transform entry of the wrong type (pydantic lets TypeError through)
         problems = list(_transform_entry_problems(data, where, env))
         raise HeadroomConfigError(problems or [Problem(where, str(exc), "headroom.E002")]) from exc
-    except (OSError, ValueError) as exc:  # unreadable or malformed file, bad HEADROOM_* JSON
-        raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
+
+
+def _env_json_problems(env: Mapping[str, str]) -> Iterable[Problem]:
+    """The ``HEADROOM_*`` variables whose value looks like JSON (``[...]``, ``{...}``) but is not."""
+    for name in sorted(env):
+        text = env[name].strip()
+        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_ENV and text.startswith(("[", "{")):
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                yield Problem(f"the environment variable {name}", f"not valid JSON: {exc}", "headroom.E002")
 
 
 def _validation_problems(
