@@ -225,6 +225,45 @@ def test_response_headers_can_be_turned_off() -> None:
     assert not headroom_headers(response)
 
 
+# -- CSRF ----------------------------------------------------------------------------------------------
+
+
+CSRF = [*settings.MIDDLEWARE, "django.middleware.csrf.CsrfViewMiddleware"]
+
+
+def test_csrf_exempt_api_view_gets_the_compressed_body() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=CSRF):
+        response = Client(enforce_csrf_checks=True).post(
+            "/exempt" + CHAT, body, content_type="application/json"
+        )
+    assert response.status_code == 200
+    assert response.content == expected(body, CHAT)
+
+
+def test_csrf_refuses_as_without_headroom() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=CSRF):
+        ours = Client(enforce_csrf_checks=True).post(CHAT, body, content_type="application/json")
+    with override_settings(MIDDLEWARE=CSRF[1:]):
+        alone = Client(enforce_csrf_checks=True).post(CHAT, body, content_type="application/json")
+    assert alone.status_code == 403
+    assert (ours.status_code, ours.content) == (alone.status_code, alone.content)
+
+
+def test_form_post_to_an_llm_path_keeps_its_csrf_token_readable() -> None:
+    # Headroom passes a form on unread, so CsrfViewMiddleware still finds the token in request.POST.
+    token = "a" * 32
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = token
+    with override_settings(MIDDLEWARE=CSRF):
+        form = f"csrfmiddlewaretoken={token}&q=hello"
+        response = client.post(CHAT, form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert response.content == form.encode()
+    assert response["x-headroom-skipped"] == "content_type"
+
+
 # -- Django's own size limit ----------------------------------------------------------------------------
 
 

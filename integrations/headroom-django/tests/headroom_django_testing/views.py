@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 RELEASE = threading.Event()
 """Lets :func:`stream` send its last event; a test sets it once it has the first."""
@@ -22,6 +23,10 @@ def echo(request: HttpRequest) -> HttpResponse:
     response["x-view-transfer-encoding"] = request.headers.get("transfer-encoding", "")
     response["x-view-stream-sha256"] = hashlib.sha256(body).hexdigest()
     return response
+
+
+exempt_echo = csrf_exempt(echo)
+""":func:`echo` for API clients: exempt from CSRF checks, as API views are."""
 
 
 def relayed(request: HttpRequest) -> HttpResponse:
