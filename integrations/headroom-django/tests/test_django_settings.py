@@ -150,7 +150,7 @@ def test_problem_from_the_environment_names_the_variable() -> None:
 
 
 def test_malformed_json_in_an_environment_variable_names_the_variable() -> None:
-    env = {"HEADROOM_LIMITS": '{"deadline_ms": 5', "HEADROOM_ENABLED": "true"}
+    env = {"HEADROOM_LIMITS": '{"deadline_ms": 5', "HEADROOM_ENABLED": "true", "HEADROOM_OTHER_TOOL": "{"}
     for value in ({"transforms": ["search"]}, None):
         with pytest.raises(HeadroomConfigError) as err:
             load_config(value, env=env)

@@ -86,10 +86,12 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
 
 
 def _env_json_problems(env: Mapping[str, str]) -> Iterable[Problem]:
-    """The ``HEADROOM_*`` variables whose value looks like JSON (``[...]``, ``{...}``) but is not."""
+    """The ``HEADROOM_*`` variables :func:`merge_env` reads whose value looks like JSON (``[...]``,
+    ``{...}``) but is not (it ignores those naming no config field: other tools share the prefix)."""
     for name in sorted(env):
         text = env[name].strip()
-        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_ENV and text.startswith(("[", "{")):
+        field = name[len(ENV_PREFIX) :].lower().split("__")[0]
+        if name.startswith(ENV_PREFIX) and field in ProxyConfig.model_fields and text.startswith(("[", "{")):
             try:
                 json.loads(text)
             except ValueError as exc:
