@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
+import inspect
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -487,3 +490,47 @@ def test_sync_path_uses_no_thread_when_not_worth_it(case: str, monkeypatch: pyte
     assert response.content == expected(body, CHAT)
     # short: counted on the request's thread when the headers are made; headers off: not counted at all
     assert in_pool == ([False] if case == "short" else [])
+
+
+# -- memory: the original body is not kept while the view runs --------------------------------------------
+
+
+def holders(obj: object) -> list[str]:
+    """Frames and coroutines that hold ``obj`` in a variable: the running stack, and everything suspended."""
+    found = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        if any(value is obj for value in frame.f_locals.values()):
+            found.append(f"frame {frame.f_code.co_qualname}")
+        frame = frame.f_back
+    found += [f"{type(r).__name__} {r!r}" for r in gc.get_referrers(obj) if inspect.iscoroutine(r)]
+    return found
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_original_body_is_let_go_before_the_view_runs(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A gateway's view can wait a minute on the LLM: the body it replaced must not stay alive meanwhile.
+    import headroom.integrations.django.middleware as mod
+
+    originals: list[bytes] = []
+    real_read_body = mod.read_body
+
+    def keeps(request: Any) -> bytes | None:
+        body = real_read_body(request)
+        assert body is not None
+        originals.append(body)
+        return body
+
+    seen: list[list[str]] = []
+
+    def view(request: Any) -> Any:
+        seen.append(holders(originals[0]))
+        return views.echo(request)
+
+    monkeypatch.setattr(mod, "read_body", keeps)
+    replace_view(monkeypatch, view)
+    body = encode(chat(build_log()))
+    response = post(mode, CHAT, body)
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert seen == [[]]

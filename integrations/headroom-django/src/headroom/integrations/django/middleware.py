@@ -75,12 +75,7 @@ class HeadroomMiddleware:
             return self.get_response(request)
         result = self.passed_on(request)
         if result is None:
-            body = read_body(request)
-            if body is None:
-                result = EngineResult(body=None, skipped="body_unavailable")
-            else:
-                result = self.engine.compress(body, path=request.path)
-                apply(request, body, result)
+            result = self.compress(request)
         else:
             self.engine.stats.record(result)
         counting = count_meanwhile(result) if self.counts_meanwhile(result) else None
@@ -97,19 +92,7 @@ class HeadroomMiddleware:
             return response
         result = self.passed_on(request)
         if result is None:
-            if not request.META.get("CONTENT_LENGTH") or (
-                declared_length(request) >= self.engine.config.limits.offload_bytes
-            ):
-                # Django's ASGI handler spools large bodies to disk: read them off the event loop, and
-                # chunked ones too, whose size is unknown until read.
-                body = await sync_to_async(read_body, thread_sensitive=False)(request)
-            else:
-                body = read_body(request)
-            if body is None:
-                result = EngineResult(body=None, skipped="body_unavailable")
-            else:
-                result = await self.engine.acompress(body, path=request.path)
-                apply(request, body, result)
+            result = await self.acompress(request)
         else:
             self.engine.stats.record(result)
         counting = None
@@ -125,6 +108,33 @@ class HeadroomMiddleware:
                 logger.warning("headroom: response sent without its headers: counting failed", exc_info=True)
                 return self.report(response, None)
         return self.report(response, result)
+
+    # compress() and acompress() hold the original body only while they run, not while the view does.
+
+    def compress(self, request: HttpRequest) -> EngineResult:
+        """Read the body, compress it, hand the view the outcome (sync mode)."""
+        body = read_body(request)
+        if body is None:
+            return EngineResult(body=None, skipped="body_unavailable")
+        result = self.engine.compress(body, path=request.path)
+        apply(request, body, result)
+        return result
+
+    async def acompress(self, request: HttpRequest) -> EngineResult:
+        """Read the body, compress it, hand the view the outcome (async mode)."""
+        if not request.META.get("CONTENT_LENGTH") or (
+            declared_length(request) >= self.engine.config.limits.offload_bytes
+        ):
+            # Django's ASGI handler spools large bodies to disk: read them off the event loop, and
+            # chunked ones too, whose size is unknown until read.
+            body = await sync_to_async(read_body, thread_sensitive=False)(request)
+        else:
+            body = read_body(request)
+        if body is None:
+            return EngineResult(body=None, skipped="body_unavailable")
+        result = await self.engine.acompress(body, path=request.path)
+        apply(request, body, result)
+        return result
 
     def counts_meanwhile(self, result: EngineResult) -> bool:
         """Whether to count the tokens ``result`` left for later (for the response headers) in a worker
