@@ -534,3 +534,41 @@ def test_the_original_body_is_let_go_before_the_view_runs(mode: str, monkeypatch
     monkeypatch.undo()
     assert response.content == expected(body, CHAT)
     assert seen == [[]]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_with_headers_off_nothing_of_the_request_is_kept_while_the_view_runs(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The result holds the texts it left uncounted (as long as the tool output); with no headers to make
+    # they are never counted, so the result must not outlive the compression.
+    results: list[EngineResult] = []
+    real_compress, real_acompress = Engine.compress, Engine.acompress
+
+    def compress(self: Engine, body: Any, **kwargs: Any) -> EngineResult:
+        results.append(real_compress(self, body, **kwargs))
+        return results[-1]
+
+    async def acompress(self: Engine, body: Any, **kwargs: Any) -> EngineResult:
+        results.append(await real_acompress(self, body, **kwargs))
+        return results[-1]
+
+    seen: list[list[str]] = []
+
+    def view(request: Any) -> Any:
+        seen.append(holders(results[0]))
+        return views.echo(request)
+
+    monkeypatch.setattr(Engine, "compress", compress)
+    monkeypatch.setattr(Engine, "acompress", acompress)
+    replace_view(monkeypatch, view)
+    body = unique_body(f"{mode}: headers off")
+    with override_settings(
+        HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}
+    ):
+        response = post(mode, CHAT, body)
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert results[0].uncounted  # there was something to hold on to
+    assert seen == [[]]
+    assert not headroom_headers(response)

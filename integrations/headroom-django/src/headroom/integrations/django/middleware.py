@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -78,6 +78,9 @@ class HeadroomMiddleware:
             result = self.compress(request)
         else:
             self.engine.stats.record(result)
+        if not self.engine.config.telemetry.response_headers:
+            del result  # nothing is left to do after the view: hold none of the request's texts meanwhile
+            return self.get_response(request)
         counting = count_meanwhile(result) if self.counts_meanwhile(result) else None
         try:
             response = self.get_response(request)
@@ -95,6 +98,9 @@ class HeadroomMiddleware:
             result = await self.acompress(request)
         else:
             self.engine.stats.record(result)
+        if not self.engine.config.telemetry.response_headers:
+            del result  # as in __call__
+            return cast(HttpResponseBase, await self.get_response(request))
         counting = None
         if self.counts_meanwhile(result):
             counting = asyncio.get_running_loop().run_in_executor(None, result.count_pending)
