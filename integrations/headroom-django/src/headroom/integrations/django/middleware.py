@@ -142,13 +142,12 @@ class HeadroomMiddleware:
         apply(request, body, result)
         return result
 
-    def counts_meanwhile(self, result: EngineResult) -> bool:
+    @staticmethod
+    def counts_meanwhile(result: EngineResult) -> bool:
         """Whether to count the tokens ``result`` left for later (for the response headers) in a worker
         thread while the view runs: when they are long enough to be worth the hop, as the ASGI middleware
         does. Shorter ones are counted when the headers are made."""
-        return self.engine.config.telemetry.response_headers and (
-            sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
-        )
+        return sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
 
     def intercepts(self, request: HttpRequest) -> bool:
         """A POST to an LLM path that no Headroom ASGI middleware has seen already."""
