@@ -282,3 +282,35 @@ def test_invalid_setting_stops_get_asgi_application() -> None:
         pytest.raises(HeadroomConfigError, match=r"\['paths'\]\[0\]"),
     ):
         get_asgi_application()
+
+
+SYNC_BELOW = [
+    "headroom.integrations.django.middleware.HeadroomMiddleware",
+    "headroom_django_testing.middleware.SyncOnly",
+]
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["get_asgi_application", "MIDDLEWARE"])
+def test_middleware_in_sync_mode_under_asgi(wrapped: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A sync-only middleware below it puts HeadroomMiddleware in sync mode inside Django's ASGI handler:
+    # it compresses with Engine.compress in Django's request thread, or stands aside for the ASGI wrapper.
+    body = encode(chat(build_log() + f"\nINFO sync mode under ASGI, wrapped={wrapped}"))
+    with override_settings(MIDDLEWARE=SYNC_BELOW):
+        app = get_asgi_application() if wrapped else django_asgi_application()
+        if not wrapped:
+
+            async def refuse(*args: Any, **kwargs: Any) -> Any:
+                raise AssertionError("Engine.acompress must not run in sync mode")
+
+            monkeypatch.setattr(Engine, "acompress", refuse)
+        engine = get_engine()
+        before = engine.stats.snapshot()["requests"]
+        reply = run(request(app, CHAT, body, chunks=2))
+        monkeypatch.undo()
+        assert engine.stats.snapshot()["requests"] == before + 1  # one pass, whichever did it
+    want = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert reply.status == 200
+    assert reply.body == want.body
+    assert reply.headers["x-view-content-length"] == str(len(want.body))
+    assert reply.headers["x-headroom-tokens-saved"] == str(want.tokens_saved)
+    assert [k for k, _ in reply.raw_headers].count(b"x-headroom-tokens-saved") == 1

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
+import inspect
 import json
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
+from headroom_django_testing import views
 from headroom_django_testing.bodies import CHAT, MESSAGES, RESPONSES, all_formats, build_log, chat, encode
-from headroom_django_testing.squeeze import squeeze_config
+from headroom_django_testing.squeeze import Squeeze, squeeze_config
 
 from headroom.engine import Engine, EngineResult
 from headroom.transforms import Compressor
@@ -174,7 +179,16 @@ def test_charset_other_than_utf8_passes_untouched() -> None:
     assert response["x-headroom-skipped"] == "content_type"
 
 
-@pytest.mark.parametrize("body", [b'{"messages": [', b"[1, 2]", b""], ids=["broken", "array", "empty"])
+NOT_UTF8 = (
+    b'{"model": "m", "messages": [{"role": "tool", "tool_call_id": "c", "content": "caf\xe9 '
+    + b"x" * 500
+    + b'"}]}'
+)
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"messages": [', b"[1, 2]", b"", NOT_UTF8], ids=["broken", "array", "empty", "not-utf8"]
+)
 def test_unusable_json_passes_byte_for_byte(body: bytes) -> None:
     response = Client().post(CHAT, body, content_type="application/json")
     assert response.status_code == 200
@@ -212,6 +226,45 @@ def test_response_headers_can_be_turned_off() -> None:
         response = Client().post(CHAT, body, content_type="application/json")
     assert response.content == expected(body, CHAT)
     assert not headroom_headers(response)
+
+
+# -- CSRF ----------------------------------------------------------------------------------------------
+
+
+CSRF = [*settings.MIDDLEWARE, "django.middleware.csrf.CsrfViewMiddleware"]
+
+
+def test_csrf_exempt_api_view_gets_the_compressed_body() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=CSRF):
+        response = Client(enforce_csrf_checks=True).post(
+            "/exempt" + CHAT, body, content_type="application/json"
+        )
+    assert response.status_code == 200
+    assert response.content == expected(body, CHAT)
+
+
+def test_csrf_refuses_as_without_headroom() -> None:
+    body = encode(chat(build_log()))
+    with override_settings(MIDDLEWARE=CSRF):
+        ours = Client(enforce_csrf_checks=True).post(CHAT, body, content_type="application/json")
+    with override_settings(MIDDLEWARE=CSRF[1:]):
+        alone = Client(enforce_csrf_checks=True).post(CHAT, body, content_type="application/json")
+    assert alone.status_code == 403
+    assert (ours.status_code, ours.content) == (alone.status_code, alone.content)
+
+
+def test_form_post_to_an_llm_path_keeps_its_csrf_token_readable() -> None:
+    # Headroom passes a form on unread, so CsrfViewMiddleware still finds the token in request.POST.
+    token = "a" * 32
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = token
+    with override_settings(MIDDLEWARE=CSRF):
+        form = f"csrfmiddlewaretoken={token}&q=hello"
+        response = client.post(CHAT, form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert response.content == form.encode()
+    assert response["x-headroom-skipped"] == "content_type"
 
 
 # -- Django's own size limit ----------------------------------------------------------------------------
@@ -300,6 +353,42 @@ def test_error_making_the_response_headers_fails_open(mode: str, monkeypatch: py
     assert not headroom_headers(response)
 
 
+def post(mode: str, path: str, body: bytes) -> Any:
+    if mode == "sync":
+        return Client().post(path, body, content_type="application/json")
+    return asyncio.run(AsyncClient().post(path, body, content_type="application/json"))
+
+
+class Newline(Squeeze):
+    """Compresses like Squeeze, under a name no HTTP header value can hold."""
+
+    name = "test-squeeze\nnext"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_headers_the_view_set_give_way_to_ours(mode: str) -> None:
+    body = encode(chat(build_log()))
+    response = post(mode, "/relayed" + CHAT, body)
+    assert response.content == expected(body, CHAT)
+    assert "x-headroom-skipped" not in response  # the request was compressed: no stale reason from the view
+    assert int(response["x-headroom-tokens-saved"]) == Engine(squeeze_config()).compress(body).tokens_saved
+    with override_settings(
+        HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}
+    ):
+        untouched = post(mode, "/relayed" + CHAT, body)
+    assert (untouched["x-headroom-skipped"], untouched["x-headroom-tokens-saved"]) == ("upstream", "999")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_header_django_refuses_fails_open(mode: str) -> None:
+    body = encode(chat(build_log()))
+    with override_settings(HEADROOM={"transforms": [Newline()]}):
+        response = post(mode, "/relayed" + CHAT, body)
+    assert response.status_code == 200
+    assert response.content == expected(body, CHAT)
+    assert not headroom_headers(response)  # none of ours, none of the view's, no half set
+
+
 def test_invalid_setting_stops_the_middleware_from_loading() -> None:
     from headroom.integrations.django import HeadroomConfigError
 
@@ -308,3 +397,178 @@ def test_invalid_setting_stops_the_middleware_from_loading() -> None:
         pytest.raises(HeadroomConfigError, match=r"HEADROOM\['limits'\]\['offload_bytes'\]"),
     ):
         Client().get("/notes")
+
+
+# -- the sync path counts the request's pending tokens while the view runs --------------------------------
+
+
+def unique_body(tag: str, repeats: int = 200) -> bytes:
+    """A body no other test sends, so the shared engine's memo knows none of its counts."""
+    return encode(chat(build_log(repeats) + f"\nINFO {tag}"))
+
+
+def is_pool_thread() -> bool:
+    return threading.current_thread().name.startswith("headroom-count")
+
+
+def replace_view(monkeypatch: pytest.MonkeyPatch, view: Any) -> None:
+    from headroom_django_testing import urls
+
+    pattern = next(p for p in urls.urlpatterns if str(p.pattern) == "v1/chat/completions")
+    monkeypatch.setattr(pattern, "callback", view)
+
+
+def spy_counts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[bool], threading.Event]:
+    """Which threads counted a result's pending units (True: a count pool thread), and when one began."""
+    in_pool: list[bool] = []
+    started = threading.Event()
+    real = EngineResult.count_pending
+
+    def spy(self: EngineResult, rewritten_only: bool = False) -> None:
+        if self.uncounted:
+            in_pool.append(is_pool_thread())
+            started.set()
+        real(self, rewritten_only)
+
+    monkeypatch.setattr(EngineResult, "count_pending", spy)
+    return in_pool, started
+
+
+def test_sync_path_counts_the_pending_tokens_while_the_view_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    in_pool, started = spy_counts(monkeypatch)
+
+    def waits_for_the_count(request: Any) -> Any:
+        # the view answers only once the count is under way elsewhere: it does not wait for the view
+        assert started.wait(5), "the count did not start while the view ran"
+        return views.echo(request)
+
+    replace_view(monkeypatch, waits_for_the_count)
+    body = unique_body("sync: counted meanwhile")
+    response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert in_pool[:1] == [True]
+    want = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert response["x-headroom-tokens-before"] == str(want.tokens_before)
+    assert response["x-headroom-tokens-after"] == str(want.tokens_after)
+    assert response["x-headroom-tokens-saved"] == str(want.tokens_saved)
+
+
+def test_sync_path_counts_again_when_the_count_meanwhile_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = threading.Event()
+    real = EngineResult._count_pending
+
+    def fails_in_the_pool(self: EngineResult, rewritten_only: bool) -> None:
+        if is_pool_thread() and self.uncounted:
+            failed.set()
+            raise RuntimeError("tokenizer hiccup")
+        real(self, rewritten_only)
+
+    def waits_for_the_failure(request: Any) -> Any:
+        assert failed.wait(5), "no count ran while the view did"
+        return views.echo(request)
+
+    monkeypatch.setattr(EngineResult, "_count_pending", fails_in_the_pool)
+    replace_view(monkeypatch, waits_for_the_failure)
+    body = unique_body("sync: the count meanwhile fails")
+    response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.status_code == 200
+    want = Engine(squeeze_config()).compress(body, path=CHAT)
+    assert response["x-headroom-tokens-before"] == str(want.tokens_before)  # nothing lost, nothing twice
+    assert response["x-headroom-tokens-saved"] == str(want.tokens_saved)
+
+
+@pytest.mark.parametrize("case", ["short", "headers off"])
+def test_sync_path_uses_no_thread_when_not_worth_it(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_pool, _ = spy_counts(monkeypatch)
+    body = unique_body(f"sync: {case}", repeats=5 if case == "short" else 200)
+    telemetry = {"response_headers": case != "headers off"}
+    with override_settings(HEADROOM={"transforms": ["test-squeeze"], "telemetry": telemetry}):
+        response = Client().post(CHAT, body, content_type="application/json")
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    # short: counted on the request's thread when the headers are made; headers off: not counted at all
+    assert in_pool == ([False] if case == "short" else [])
+
+
+# -- memory: the original body is not kept while the view runs --------------------------------------------
+
+
+def holders(obj: object) -> list[str]:
+    """Frames and coroutines that hold ``obj`` in a variable: the running stack, and everything suspended."""
+    found = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        if any(value is obj for value in frame.f_locals.values()):
+            found.append(f"frame {frame.f_code.co_qualname}")
+        frame = frame.f_back
+    found += [f"{type(r).__name__} {r!r}" for r in gc.get_referrers(obj) if inspect.iscoroutine(r)]
+    return found
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_original_body_is_let_go_before_the_view_runs(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A gateway's view can wait a minute on the LLM: the body it replaced must not stay alive meanwhile.
+    import headroom.integrations.django.middleware as mod
+
+    originals: list[bytes] = []
+    real_read_body = mod.read_body
+
+    def keeps(request: Any) -> bytes | None:
+        body = real_read_body(request)
+        assert body is not None
+        originals.append(body)
+        return body
+
+    seen: list[list[str]] = []
+
+    def view(request: Any) -> Any:
+        seen.append(holders(originals[0]))
+        return views.echo(request)
+
+    monkeypatch.setattr(mod, "read_body", keeps)
+    replace_view(monkeypatch, view)
+    body = encode(chat(build_log()))
+    response = post(mode, CHAT, body)
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert seen == [[]]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_with_headers_off_nothing_of_the_request_is_kept_while_the_view_runs(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The result holds the texts it left uncounted (as long as the tool output); with no headers to make
+    # they are never counted, so the result must not outlive the compression.
+    results: list[EngineResult] = []
+    real_compress, real_acompress = Engine.compress, Engine.acompress
+
+    def compress(self: Engine, body: Any, **kwargs: Any) -> EngineResult:
+        results.append(real_compress(self, body, **kwargs))
+        return results[-1]
+
+    async def acompress(self: Engine, body: Any, **kwargs: Any) -> EngineResult:
+        results.append(await real_acompress(self, body, **kwargs))
+        return results[-1]
+
+    seen: list[list[str]] = []
+
+    def view(request: Any) -> Any:
+        seen.append(holders(results[0]))
+        return views.echo(request)
+
+    monkeypatch.setattr(Engine, "compress", compress)
+    monkeypatch.setattr(Engine, "acompress", acompress)
+    replace_view(monkeypatch, view)
+    body = unique_body(f"{mode}: headers off")
+    with override_settings(
+        HEADROOM={"transforms": ["test-squeeze"], "telemetry": {"response_headers": False}}
+    ):
+        response = post(mode, CHAT, body)
+    monkeypatch.undo()
+    assert response.content == expected(body, CHAT)
+    assert results[0].uncounted  # there was something to hold on to
+    assert seen == [[]]
+    assert not headroom_headers(response)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -54,6 +55,58 @@ def test_gateway_forwards_what_the_engine_makes_of_each_format(server: str, upst
             assert int(response.headers["x-headroom-tokens-saved"]) == want.tokens_saved
         # One engine, one pass per request, whichever wiring did the work.
         assert client.get("/headroom/stats").json()["requests"] == before + 3
+
+
+LEFT_ALONE = {
+    "invalid json": (b'{"messages": [', "application/json"),
+    "not utf-8": (
+        b'{"model": "m", "messages": [{"role": "user", "content": "caf\xe9"}]}',
+        "application/json",
+    ),
+    "nothing to compress": (
+        b'{"model": "m",  "messages": [{"role": "user", "content": "hi"}]}',
+        "application/json",
+    ),
+    "not json": (encode(chat(build_log())), "text/plain; charset=utf-8"),
+}
+
+
+def test_bodies_left_alone_reach_the_provider_byte_for_byte(server: str, upstream: Upstream) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for name, (body, content_type) in LEFT_ALONE.items():
+            upstream.received.clear()
+            response = client.post(
+                "/v1/chat/completions", content=body, headers={"content-type": content_type}
+            )
+            assert response.status_code == 200, name
+            [seen] = upstream.received
+            assert seen.body == body, name
+            assert seen.headers["content-type"] == content_type, name
+            assert response.headers["x-headroom-skipped"], name
+
+
+def test_concurrent_requests_each_get_their_own_counts(server: str, upstream: Upstream) -> None:
+    # Long enough that the tokens left for the headers are counted while the view runs (a worker thread,
+    # under WSGI the middleware's pool), and each body new to the server's memo.
+    bodies = [encode(chat(build_log(30 + i) + f"\nINFO concurrent request {i}")) for i in range(12)]
+
+    def post(body: bytes) -> httpx.Response:
+        return httpx.post(
+            server + "/v1/chat/completions",
+            content=body,
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(post, bodies))
+    engine = Engine(squeeze_config())
+    for body, response in zip(bodies, responses, strict=True):
+        want = engine.compress(body, path="/v1/chat/completions")
+        assert response.status_code == 200
+        assert response.json() == {"id": "fake", "received_bytes": len(want.body)}
+        got = [response.headers[f"x-headroom-tokens-{k}"] for k in ("before", "after", "saved")]
+        assert got == [str(want.tokens_before), str(want.tokens_after), str(want.tokens_saved)]
 
 
 def test_other_routes_and_static_files_pass_untouched(server: str, upstream: Upstream) -> None:

@@ -64,6 +64,8 @@ def test_valid_setting_passes_the_checks() -> None:
         ({"paths": "/v1/chat"}, "HEADROOM['paths']", "valid list"),
         ({"transforms": ["search", "zip-it"]}, "HEADROOM['transforms'][1]", "unknown transform 'zip-it'"),
         ({"transforms": [{"name": "tags", "bogus": 1}]}, "HEADROOM['transforms'][0]['bogus']", "unknown"),
+        ({"transforms": ["search", 42]}, "HEADROOM['transforms'][1]", "not int"),
+        ({"transforms": ("tags", None)}, "HEADROOM['transforms'][1]", "not NoneType"),
         (42, "HEADROOM", "not int"),
     ],
 )
@@ -74,6 +76,16 @@ def test_bad_setting_is_a_check_error_naming_the_key(value: object, where: str, 
     text = "\n".join(m.msg for m in found)
     assert where + ":" in text
     assert words.lower() in text.lower()
+
+
+def test_transform_entry_of_the_wrong_type_stops_the_app_naming_it() -> None:
+    # A TypeError from the transforms validator is not a pydantic ValidationError: it must still become
+    # the check error (not a traceback from `manage.py check`) and the start-up error.
+    with override_settings(HEADROOM={"transforms": ["search", 42]}):
+        with pytest.raises(SystemCheckError, match=r"HEADROOM\['transforms'\]\[1\]"):
+            call_command("check", tags=["headroom"])
+        with pytest.raises(HeadroomConfigError, match=r"HEADROOM\['transforms'\]\[1\]: .*not int"):
+            get_config()
 
 
 def test_several_problems_are_reported_together() -> None:
@@ -135,3 +147,13 @@ def test_problem_from_the_environment_names_the_variable() -> None:
     problems = {p.where: p.message for p in err.value.problems}
     assert "HEADROOM_LIMITS__DEADLINE_MS" in problems["HEADROOM['limits']['deadline_ms']"]
     assert "HEADROOM_TRANSFORMS" in problems["HEADROOM['transforms'][1]"]
+
+
+def test_malformed_json_in_an_environment_variable_names_the_variable() -> None:
+    env = {"HEADROOM_LIMITS": '{"deadline_ms": 5', "HEADROOM_ENABLED": "true", "HEADROOM_OTHER_TOOL": "{"}
+    for value in ({"transforms": ["search"]}, None):
+        with pytest.raises(HeadroomConfigError) as err:
+            load_config(value, env=env)
+        [problem] = err.value.problems
+        assert problem.id == "headroom.E002"  # not E003, whose hint is about a config file there is none of
+        assert str(problem).startswith("the environment variable HEADROOM_LIMITS: not valid JSON")

@@ -29,3 +29,16 @@ class ReadsBody:
     async def __acall__(self, request: HttpRequest) -> Any:
         assert request.body
         return await self.get_response(request)
+
+
+class SyncOnly:
+    """A middleware that cannot run async: under ASGI, Django runs the middleware above it in sync mode."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)

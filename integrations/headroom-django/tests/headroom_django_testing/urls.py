@@ -12,6 +12,8 @@ urlpatterns = [
     path("v1/responses", views.echo),
     path("mounted/llm/v1/chat/completions", views.echo),
     path("async/v1/chat/completions", views.aecho),
+    path("relayed/v1/chat/completions", views.relayed),
+    path("exempt/v1/chat/completions", views.exempt_echo),
     path("stream/v1/chat/completions", views.stream),
     path("limited/v1/messages", views.handles_too_big),
     path("notes", views.echo),

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 RELEASE = threading.Event()
 """Lets :func:`stream` send its last event; a test sets it once it has the first."""
@@ -21,6 +22,18 @@ def echo(request: HttpRequest) -> HttpResponse:
     response["x-view-content-length"] = request.headers.get("content-length", "")
     response["x-view-transfer-encoding"] = request.headers.get("transfer-encoding", "")
     response["x-view-stream-sha256"] = hashlib.sha256(body).hexdigest()
+    return response
+
+
+exempt_echo = csrf_exempt(echo)
+""":func:`echo` for API clients: exempt from CSRF checks, as API views are."""
+
+
+def relayed(request: HttpRequest) -> HttpResponse:
+    """:func:`echo`, relaying ``x-headroom-*`` headers as a gateway in front of another Headroom would."""
+    response = echo(request)
+    response["X-Headroom-Skipped"] = "upstream"
+    response["X-Headroom-Tokens-Saved"] = "999"
     return response
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -65,22 +66,42 @@ def load_config(value: Any, *, env: Mapping[str, str] | None = None) -> ProxyCon
         kind = type(value).__name__
         message = f"expected a dict, a ProxyConfig or a path to a config file, not {kind}"
         raise HeadroomConfigError([Problem(SETTING, message, "headroom.E001")])
-    try:  # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
-        data = merge_env(read_config_file(file) if file else dict(value or {}), env)
+    # what ProxyConfig.from_file / from_env do, keeping the merged data to explain errors with
+    try:
+        raw = read_config_file(file) if file else dict(value or {})
+    except (OSError, ValueError) as exc:  # unreadable or malformed file
+        raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
+    try:
+        data = merge_env(raw, env)
+    except ValueError as exc:  # a HEADROOM_* variable holding malformed JSON
+        problems = list(_env_json_problems(env))
+        raise HeadroomConfigError(problems or [Problem(where, str(exc), "headroom.E002")]) from exc
+    try:
         return ProxyConfig.model_validate(data)
     except ValidationError as exc:
         raise HeadroomConfigError(list(_validation_problems(exc, where, data, env))) from exc
-    except (OSError, ValueError) as exc:  # unreadable or malformed file, bad HEADROOM_* JSON
-        raise HeadroomConfigError([Problem(where, str(exc), "headroom.E003")]) from exc
+    except TypeError as exc:  # a transform entry of the wrong type (pydantic lets TypeError through)
+        problems = list(_transform_entry_problems(data, where, env))
+        raise HeadroomConfigError(problems or [Problem(where, str(exc), "headroom.E002")]) from exc
+
+
+def _env_json_problems(env: Mapping[str, str]) -> Iterable[Problem]:
+    """The ``HEADROOM_*`` variables :func:`merge_env` reads whose value looks like JSON (``[...]``,
+    ``{...}``) but is not (it ignores those naming no config field: other tools share the prefix)."""
+    for name in sorted(env):
+        text = env[name].strip()
+        field = name[len(ENV_PREFIX) :].lower().split("__")[0]
+        if name.startswith(ENV_PREFIX) and field in ProxyConfig.model_fields and text.startswith(("[", "{")):
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                yield Problem(f"the environment variable {name}", f"not valid JSON: {exc}", "headroom.E002")
 
 
 def _validation_problems(
     exc: ValidationError, where: str, data: Mapping[str, Any], env: Mapping[str, str]
 ) -> Iterable[Problem]:
-    # The transforms list is resolved by one validator, which loses the index of the entry at fault:
-    # validate the entries one by one to name the entry and its option.
-    items = data.get("transforms")
-    by_entry = list(_transform_problems(items, where, env)) if isinstance(items, list) else []
+    by_entry = list(_transform_entry_problems(data, where, env))
     yield from by_entry
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -88,6 +109,15 @@ def _validation_problems(
             continue
         message = _message(error, "not in ProxyConfig's schema") + _from_env(loc, env)
         yield Problem(_index(where, loc), message, "headroom.E002")
+
+
+def _transform_entry_problems(
+    data: Mapping[str, Any], where: str, env: Mapping[str, str]
+) -> Iterable[Problem]:
+    # The transforms list is resolved by one validator, which loses the index of the entry at fault:
+    # validate the entries one by one to name the entry and its option.
+    items = data.get("transforms")
+    return _transform_problems(list(items), where, env) if isinstance(items, list | tuple) else ()
 
 
 def _from_env(loc: Sequence[str | int], env: Mapping[str, str]) -> str:

@@ -4,7 +4,10 @@ Add ``"headroom.integrations.django.middleware.HeadroomMiddleware"`` to ``MIDDLE
 middleware that reads the request body. Sync under WSGI (``Engine.compress``), async under ASGI
 (``Engine.acompress``); Django picks the mode from the chain around it. It follows the rules of
 :class:`headroom.integrations.asgi.HeadroomASGIMiddleware`: POSTs to ``config.paths`` with a JSON (or no)
-content type, ``x-headroom-mode: off`` to opt out per request, ``x-headroom-*`` response headers.
+content type, ``x-headroom-mode: off`` to opt out per request, ``x-headroom-*`` response headers. The
+tokens those headers need and the request did not (``EngineResult.uncounted``) are counted while the view
+runs, in a worker thread, when they are long: in the event loop's executor in async mode, in a small
+per-process pool (:data:`COUNT_WORKERS` threads) in sync mode.
 
 How the body is replaced. Django has no public setter for ``request.body``. The middleware reads the body
 through the public property, so Django itself caches it in ``request._body`` and re-points
@@ -27,7 +30,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import Any
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -43,6 +49,10 @@ from headroom.integrations.django.conf import get_engine
 logger = logging.getLogger("headroom.django")
 
 META_PREFIX = "HTTP_X_HEADROOM_"
+HEADER_PREFIX = "x-headroom-"
+
+COUNT_WORKERS = min(4, os.cpu_count() or 1)
+"""Threads counting sync requests' pending tokens while their views run (per process)."""
 
 
 class HeadroomMiddleware:
@@ -65,15 +75,19 @@ class HeadroomMiddleware:
             return self.get_response(request)
         result = self.passed_on(request)
         if result is None:
-            body = read_body(request)
-            if body is None:
-                result = EngineResult(body=None, skipped="body_unavailable")
-            else:
-                result = self.engine.compress(body, path=request.path)
-                apply(request, body, result)
+            result = self.compress(request)
         else:
             self.engine.stats.record(result)
-        return self.report(self.get_response(request), result)
+        if not self.engine.config.telemetry.response_headers:
+            del result  # nothing is left to do after the view: hold none of the request's texts meanwhile
+            return self.get_response(request)
+        counting = count_meanwhile(result) if self.counts_meanwhile(result) else None
+        try:
+            response = self.get_response(request)
+        finally:
+            if counting is not None:
+                counting.cancel()  # if it has not started, report() counts here (it waits for one under way)
+        return self.report(response, result)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if not self.intercepts(request):
@@ -81,27 +95,14 @@ class HeadroomMiddleware:
             return response
         result = self.passed_on(request)
         if result is None:
-            if not request.META.get("CONTENT_LENGTH") or (
-                declared_length(request) >= self.engine.config.limits.offload_bytes
-            ):
-                # Django's ASGI handler spools large bodies to disk: read them off the event loop, and
-                # chunked ones too, whose size is unknown until read.
-                body = await sync_to_async(read_body, thread_sensitive=False)(request)
-            else:
-                body = read_body(request)
-            if body is None:
-                result = EngineResult(body=None, skipped="body_unavailable")
-            else:
-                result = await self.engine.acompress(body, path=request.path)
-                apply(request, body, result)
+            result = await self.acompress(request)
         else:
             self.engine.stats.record(result)
+        if not self.engine.config.telemetry.response_headers:
+            del result  # as in __call__
+            return cast(HttpResponseBase, await self.get_response(request))
         counting = None
-        if (
-            self.engine.config.telemetry.response_headers
-            and sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
-        ):
-            # the counts the request left for later are made in a worker thread while the view runs
+        if self.counts_meanwhile(result):
             counting = asyncio.get_running_loop().run_in_executor(None, result.count_pending)
             counting.add_done_callback(_retrieve)
         response = await self.get_response(request)
@@ -111,8 +112,42 @@ class HeadroomMiddleware:
                 await result.acount_pending(self.engine.config.limits.offload_bytes)
             except Exception:  # fail open: the response goes without the headers, not counted on the loop
                 logger.warning("headroom: response sent without its headers: counting failed", exc_info=True)
-                return response
+                return self.report(response, None)
         return self.report(response, result)
+
+    # compress() and acompress() hold the original body only while they run, not while the view does.
+
+    def compress(self, request: HttpRequest) -> EngineResult:
+        """Read the body, compress it, hand the view the outcome (sync mode)."""
+        body = read_body(request)
+        if body is None:
+            return EngineResult(body=None, skipped="body_unavailable")
+        result = self.engine.compress(body, path=request.path)
+        apply(request, body, result)
+        return result
+
+    async def acompress(self, request: HttpRequest) -> EngineResult:
+        """Read the body, compress it, hand the view the outcome (async mode)."""
+        if not request.META.get("CONTENT_LENGTH") or (
+            declared_length(request) >= self.engine.config.limits.offload_bytes
+        ):
+            # Django's ASGI handler spools large bodies to disk: read them off the event loop, and
+            # chunked ones too, whose size is unknown until read.
+            body = await sync_to_async(read_body, thread_sensitive=False)(request)
+        else:
+            body = read_body(request)
+        if body is None:
+            return EngineResult(body=None, skipped="body_unavailable")
+        result = await self.engine.acompress(body, path=request.path)
+        apply(request, body, result)
+        return result
+
+    @staticmethod
+    def counts_meanwhile(result: EngineResult) -> bool:
+        """Whether to count the tokens ``result`` left for later (for the response headers) in a worker
+        thread while the view runs: when they are long enough to be worth the hop, as the ASGI middleware
+        does. Shorter ones are counted when the headers are made."""
+        return sum(len(unit.text) for unit in result.uncounted) >= COUNT_MEANWHILE_CHARS
 
     def intercepts(self, request: HttpRequest) -> bool:
         """A POST to an LLM path that no Headroom ASGI middleware has seen already."""
@@ -155,18 +190,22 @@ class HeadroomMiddleware:
             return EngineResult(body=None, skipped="too_large")
         return None
 
-    def report(self, response: HttpResponseBase, result: EngineResult) -> HttpResponseBase:
-        """Add the ``x-headroom-*`` headers (``telemetry.response_headers``); none if making them fails."""
-        if self.engine.config.telemetry.response_headers:
-            try:
-                headers = response_headers(result)
-            except Exception:  # fail open: the view's response goes as it is
-                logger.warning(
-                    "headroom: response sent without its headers after an adapter error", exc_info=True
-                )
-                return response
-            for name, value in headers.items():
+    def report(self, response: HttpResponseBase, result: EngineResult | None) -> HttpResponseBase:
+        """Set the ``x-headroom-*`` headers (``telemetry.response_headers``) in place of any the view set,
+        as the ASGI middleware does; none at all when ``result`` is None or making or setting them fails."""
+        if not self.engine.config.telemetry.response_headers:
+            return response
+        drop_own_headers(response)
+        if result is None:
+            return response
+        try:
+            for name, value in response_headers(result).items():
                 response.headers[name] = value
+        except Exception:  # fail open: the view's response goes as it is (e.g. a value Django refuses)
+            drop_own_headers(response)
+            logger.warning(
+                "headroom: response sent without its headers after an adapter error", exc_info=True
+            )
         return response
 
 
@@ -174,6 +213,37 @@ def _retrieve(counting: asyncio.Future[None]) -> None:
     """Mark a count's error as seen when the view failed before anyone awaited it (it is logged then)."""
     if not counting.cancelled() and counting.exception() is not None:
         logger.debug("headroom: count failed", exc_info=counting.exception())
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def count_meanwhile(result: EngineResult) -> Future[None] | None:
+    """``result.count_pending()`` in one of this process's :data:`COUNT_WORKERS` threads, or None if they
+    take no more work (the interpreter is exiting): then the headers count on the request's thread.
+
+    Safe to race with the request's thread: ``count_pending`` holds the result's lock, so whoever comes
+    second waits for the count under way or finds nothing left; a failed count loses nothing and is made
+    again when the headers are.
+    """
+    global _pool
+    pool = _pool
+    if pool is None or pool[0] != os.getpid():  # a pool made before a fork has no threads in the child
+        with _pool_lock:
+            if _pool is None or _pool[0] != os.getpid():
+                _pool = (os.getpid(), ThreadPoolExecutor(COUNT_WORKERS, thread_name_prefix="headroom-count"))
+            pool = _pool
+    try:
+        return pool[1].submit(result.count_pending)
+    except RuntimeError:
+        return None
+
+
+def drop_own_headers(response: HttpResponseBase) -> None:
+    """Remove every ``x-headroom-*`` header from ``response``."""
+    for name in [name for name in response.headers if name.lower().startswith(HEADER_PREFIX)]:
+        del response.headers[name]
 
 
 def declared_length(request: HttpRequest) -> int:
