@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import json
 import threading
@@ -104,6 +105,36 @@ async def test_app_receives_exactly_what_the_engine_makes() -> None:
     assert "x-headroom-upstream" not in response.headers  # the app's own x-headroom-* headers are replaced
     assert got.record.summary["tokens_saved"] == expected.tokens_saved
     assert got.record.summary["changed"] is True
+
+
+@pytest.mark.parametrize("chunk", [0, 4096])
+async def test_a_compressed_request_does_not_keep_its_original_body_while_the_app_runs(chunk: int) -> None:
+    """The app gets the compressed body; the original (and its chunks) must not stay alive meanwhile: an LLM
+    call lasts seconds to minutes, and that would double the memory per request."""
+    body = encode(chat_body())
+    messages = body_messages(body, chunk)
+    originals = [m["body"] for m in messages]  # what the server handed over: only this list may hold them
+    feed = Feed(messages)
+    del messages
+    holders: list[list[str]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        gc.collect()
+        holders.extend(
+            [type(r).__name__ for r in gc.get_referrers(original) if r is not originals]
+            for original in originals
+        )
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    await HeadroomASGIMiddleware(app, keephead_config())(http_scope(), feed, _discard)
+    assert len(holders) == len(originals)
+    assert holders == [[]] * len(originals)
+
+
+async def _discard(message: Any) -> None:
+    return None
 
 
 async def test_the_counts_left_for_later_are_made_while_the_app_runs(monkeypatch: pytest.MonkeyPatch) -> None:

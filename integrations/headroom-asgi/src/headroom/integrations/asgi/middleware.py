@@ -140,6 +140,28 @@ class _Responder:
             await self._forward(headers, skip, self.receive)
             return
 
+        read = await self._read()
+        if read is None:  # the client went away
+            return
+        raw, more = read
+        del read
+        if more or self.pending:  # too large, or unexpected messages: replay what we read, then delegate
+            await self._forward(headers, "error" if self.pending else "too_large", self._replay(raw, more))
+            return
+        forwarded = await self._compress_failing_open(raw, headers)
+        del raw  # the app runs below: a compressed request must not keep its original alive meanwhile
+        if forwarded is None:  # the client went away while we compressed
+            return
+        body, headers = forwarded
+        receive = self._replay(body, False)
+        del body, forwarded
+        await self._call_app(headers, receive)
+
+    async def _read(self) -> tuple[bytes, bool] | None:
+        """The body, up to just past ``max_body_bytes``, and whether more follows; None on a disconnect.
+
+        A message other than ``http.request`` stops the read and waits in ``pending``, to be replayed.
+        """
         chunks: list[bytes] = []
         size = 0
         limit = self.config.limits.max_body_bytes
@@ -148,7 +170,7 @@ class _Responder:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 self._record(EngineResult(body=None, skipped="disconnected"))
-                return
+                return None
             if message["type"] != "http.request":  # not ours to interpret: replay it as it came
                 self.pending.append(message)
                 break
@@ -159,21 +181,18 @@ class _Responder:
                 size += len(chunk)
             if size > limit:
                 break
-        raw = b"".join(chunks)
-        if more or self.pending:  # too large, or unexpected messages: replay what we read, then delegate
-            await self._forward(headers, "error" if self.pending else "too_large", self._replay(raw, more))
-            return
+        return b"".join(chunks), more
 
+    async def _compress_failing_open(
+        self, raw: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """:meth:`_compress`, or the request as it came after an error of ours."""
         try:
-            forwarded = await self._compress(raw, headers)
+            return await self._compress(raw, headers)
         except Exception:  # fail open: a bug of ours must not cost the request
             logger.warning("headroom: passing request through after an adapter error", exc_info=True)
             self._record(EngineResult(body=raw, skipped="error"))
-            forwarded = raw, headers
-        if forwarded is None:  # the client went away while we compressed
-            return
-        body, headers = forwarded
-        await self._call_app(headers, self._replay(body, False))
+            return raw, headers
 
     async def _compress(
         self, raw: bytes, headers: list[tuple[bytes, bytes]]
