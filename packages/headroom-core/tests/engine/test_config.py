@@ -100,6 +100,19 @@ def test_a_bad_nested_environment_name_fails_with_its_name() -> None:
         ProxyConfig.model_validate(merge_env({}, {"HEADROOM_LIMITS__DEADLIN_MS": "5"}))
 
 
+@pytest.mark.parametrize("value", ['{"deadline_ms": 5', "[search, router]"])
+def test_malformed_json_in_an_environment_variable_names_the_variable(value: str) -> None:
+    key = "HEADROOM_LIMITS" if value.startswith("{") else "HEADROOM_TRANSFORMS"
+    with pytest.raises(ValueError, match=f"^{key}: not valid JSON"):
+        merge_env({}, {key: value})
+
+
+@pytest.mark.parametrize("entry", [42, None, 1.5, ["search"]])
+def test_a_transform_entry_of_the_wrong_type_is_a_validation_error(entry: object) -> None:
+    with pytest.raises(ValidationError, match="entry 1: a transform is an instance, a name or a mapping"):
+        ProxyConfig(transforms=["search", entry])  # type: ignore[list-item]
+
+
 def test_schema_export_is_json_and_covers_every_field() -> None:
     schema = ProxyConfig.json_schema()
     json.dumps(schema)

@@ -24,7 +24,13 @@ def _resolve_transforms(value: Any) -> Any:
     if isinstance(value, str | Mapping | Transform):
         value = [value]
     if isinstance(value, list | tuple):
-        return [create_transform(item) for item in value]
+        transforms = []
+        for i, item in enumerate(value):
+            try:
+                transforms.append(create_transform(item))
+            except TypeError as exc:  # pydantic reports ValueErrors only: a TypeError would escape it raw
+                raise ValueError(f"entry {i}: {exc}") from exc
+        return transforms
     return value
 
 
@@ -197,10 +203,13 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _env_value(raw: str, *, is_list: bool) -> Any:
+def _env_value(key: str, raw: str, *, is_list: bool) -> Any:
     text = raw.strip()
     if text.startswith(("[", "{")):
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{key}: not valid JSON ({exc})") from exc
     if is_list:
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
@@ -222,11 +231,11 @@ def merge_env(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]
             continue
         if len(parts) == 1:
             annotation = str(fields[parts[0]].annotation)
-            merged[parts[0]] = _env_value(env[key], is_list="list" in annotation)
+            merged[parts[0]] = _env_value(key, env[key], is_list="list" in annotation)
         else:
             section = merged.setdefault(parts[0], {})
             if isinstance(section, dict):
-                section["__".join(parts[1:])] = _env_value(env[key], is_list=False)
+                section["__".join(parts[1:])] = _env_value(key, env[key], is_list=False)
     return merged
 
 
