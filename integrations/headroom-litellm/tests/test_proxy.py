@@ -17,7 +17,7 @@ from litellm_payloads import (
     tool_texts,
 )
 from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, run_proxy
-from litellm_upstream import ANSWER, Upstream
+from litellm_upstream import ANSWER, COMPACTED, Upstream
 
 from headroom.engine import WireFormat
 
@@ -230,4 +230,78 @@ def test_example_requests_through_the_proxy(proxy: Proxy, upstream: Upstream, na
     assert response.status_code == 200, raw[:2000]
     (received,) = upstream.recorder.since(mark, upstream_path)
     assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_anthropic_pass_through_route_is_compressed(proxy: Proxy, upstream: Upstream, stream: bool) -> None:
+    """``/anthropic/v1/messages`` (LiteLLM's Anthropic pass-through, which Claude Code may be pointed at)
+    forwards the client's body to Anthropic as the pre-call hook returns it."""
+    request = anthropic_request("claude-sonnet-4-5-20250929", f"pass-through-{stream}", stream=stream)
+    mark = upstream.recorder.mark()
+
+    response, raw = send(proxy, "/anthropic/v1/messages", request, {"anthropic-version": "2023-06-01"})
+
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages")
+    assert received.headers["x-api-key"] == "sk-fake-provider"  # it went the pass-through way
+    fmt = WireFormat.ANTHROPIC
+    assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert "[headroom: omitted" in "".join(tool_texts(received.body, fmt))
+    assert {k: v for k, v in received.body.items() if k != "messages"} == {
+        k: v for k, v in request.items() if k != "messages"
+    }
+    assert received.body["messages"][:2] == request["messages"][:2]
+    if stream:
+        assert streamed_text("messages", raw) == ANSWER
+    else:
+        assert answer_text("messages", json.loads(raw)) == ANSWER
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+    assert int(response.headers["x-headroom-tokens-before"]) > int(
+        response.headers["x-headroom-tokens-after"]
+    )
+
+
+def test_pass_through_route_not_in_paths_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:
+    """``/anthropic/v1/messages/count_tokens`` is not one of the paths Headroom compresses: its body goes on
+    as sent."""
+    request = anthropic_request("claude-sonnet-4-5-20250929", "count-tokens")
+    request.pop("stream")
+    request.pop("max_tokens")
+    mark = upstream.recorder.mark()
+    response, raw = send(
+        proxy, "/anthropic/v1/messages/count_tokens", request, {"anthropic-version": "2023-06-01"}
+    )
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages/count_tokens")
+    assert received.body == request
+    assert not any(name.startswith("x-headroom-") for name in response.headers)
+
+
+def test_short_pass_through_request_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:
+    request = {
+        "model": "claude-sonnet-4-5-20250929",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "ping"}],
+    }
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/anthropic/v1/messages", request, {"anthropic-version": "2023-06-01"})
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages")
+    assert received.body == request
+    assert response.headers["x-headroom-skipped"] == "no_units"
+
+
+def test_responses_compaction_is_compressed(proxy: Proxy, upstream: Upstream) -> None:
+    """``/v1/responses/compact`` runs the pre-call hook as ``acompact_responses``: a Responses body."""
+    request = responses_request(OPENAI_MODEL, "compact")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/responses/compact", request)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/responses/compact")
+    fmt = WireFormat.RESPONSES
+    assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert "[headroom: omitted" in "".join(tool_texts(received.body, fmt))
+    assert json.loads(raw)["output"][0]["encrypted_content"] == COMPACTED
     assert int(response.headers["x-headroom-tokens-saved"]) > 0

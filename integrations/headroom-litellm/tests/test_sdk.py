@@ -9,7 +9,7 @@ from typing import Any
 import litellm
 import pytest
 from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
-from litellm_upstream import ANSWER, Upstream
+from litellm_upstream import ANSWER, COMPACTED, Upstream
 
 import headroom.integrations.litellm as hl
 from headroom.engine import WireFormat
@@ -156,3 +156,22 @@ def test_bridged_call_is_compressed_once(
     assert tool_texts(sent, sent_fmt) == expected_texts(request, fmt)
     assert installed.stats()["requests"] == 1
     assert installed.stats()["compressed"] == 1
+
+
+def test_acompact_responses_sends_compressed_body(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback
+) -> None:
+    """``litellm.acompact_responses`` runs the deployment hook once. LiteLLMs whose ``CallTypes`` lacks it
+    (1.94) pass the hook no call type and no logging object: nothing tells what the call is; it goes as is."""
+    request = responses_request("openai/fake-gpt", "sdk-compact")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(litellm.acompact_responses(**request, api_base=f"{upstream.url}/v1", api_key=KEY))
+    assert response.output[0].encrypted_content == COMPACTED
+    sent = only(upstream, mark, "/responses/compact")
+    if "acompact_responses" in {c.value for c in litellm.types.utils.CallTypes}:
+        assert tool_texts(sent, WireFormat.RESPONSES) == expected_texts(request, WireFormat.RESPONSES)
+        assert installed.stats()["compressed"] == 1
+    else:
+        assert tool_texts(sent, WireFormat.RESPONSES) == tool_texts(request, WireFormat.RESPONSES)
+        assert installed.stats()["requests"] == 0
