@@ -175,3 +175,32 @@ def test_acompact_responses_sends_compressed_body(
     else:
         assert tool_texts(sent, WireFormat.RESPONSES) == tool_texts(request, WireFormat.RESPONSES)
         assert installed.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("call", ["responses-on-anthropic", "compact_responses"])
+def test_sync_calls_without_a_hook_need_compress_kwargs(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback, call: str
+) -> None:
+    """Sync ``litellm.responses()`` to a provider without a Responses API becomes a sync chat call, and
+    sync ``litellm.compact_responses()`` runs no hook either: both go as sent; ``compress_kwargs`` helps."""
+    if call == "compact_responses":
+        request = responses_request("openai/fake-gpt", "sdk-sync-compact")
+        send, base, suffix, sent_fmt = (
+            litellm.compact_responses,
+            f"{upstream.url}/v1",
+            "/compact",
+            WireFormat.RESPONSES,
+        )
+    else:
+        request = responses_request("anthropic/claude-fake", "sdk-sync-bridge")
+        send, base, suffix, sent_fmt = litellm.responses, upstream.url, "/v1/messages", WireFormat.ANTHROPIC
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    send(**request, api_base=base, api_key=KEY)
+    assert tool_texts(only(upstream, mark, suffix), sent_fmt) == tool_texts(request, WireFormat.RESPONSES)
+    assert installed.stats()["requests"] == 0
+    mark = upstream.recorder.mark()
+    send(**hl.compress_kwargs(request, call.split("-")[0]), api_base=base, api_key=KEY)
+    sent = only(upstream, mark, suffix)
+    assert tool_texts(sent, sent_fmt) == expected_texts(request, WireFormat.RESPONSES)
+    assert installed.stats()["compressed"] == 1
