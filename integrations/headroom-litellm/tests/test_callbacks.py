@@ -238,8 +238,12 @@ def test_a_call_id_sent_twice_at_once_gets_no_one_elses_headers() -> None:
 
     assert run(overlapping()) == [None, None]
     assert callback.stats()["requests"] == 2
-    alone = run(callback.async_pre_call_hook(None, None, dict(first), "acompletion"))
-    headers = run(hook(alone, None, None))
+
+    async def alone() -> Any:  # one event loop, as in the proxy: a count still running is awaited
+        out = await callback.async_pre_call_hook(None, None, dict(first), "acompletion")
+        return await hook(out, None, None)
+
+    headers = run(alone())
     result = Engine().compress_json(chat_request("m", "same-id-1"), format=WireFormat.OPENAI_CHAT)
     assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
 
@@ -456,6 +460,36 @@ def test_pass_through_to_other_routes_is_left_alone(path: str | None) -> None:
     callback = HeadroomCallback()
     assert run(callback.async_pre_call_hook(route(path), None, data, "pass_through_endpoint")) is data
     assert callback.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"model": "m", "messages": "not a list"}, {"model": "m", "messages": [None, {"role": "user"}]}],
+    ids=["empty", "string", "odd-list"],
+)
+def test_odd_pass_through_bodies_go_as_they_came(body: dict[str, Any]) -> None:
+    """A pass-through body may be anything the client sent (a multipart upload arrives as ``{}``)."""
+    data = passthrough_data(body)
+    callback = HeadroomCallback()
+    out = run(
+        callback.async_pre_call_hook(route("/anthropic/v1/messages"), None, data, "pass_through_endpoint")
+    )
+    assert out is data
+
+
+def test_pass_through_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    callback = HeadroomCallback()
+
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(callback.engine, "acompress_json", boom)
+    data = passthrough_data(anthropic_request("m", "pt-boom"))
+    out = run(
+        callback.async_pre_call_hook(route("/anthropic/v1/messages"), None, data, "pass_through_endpoint")
+    )
+    assert out is data
+    assert callback.stats()["skips"] == {"error": 1}
 
 
 def test_pass_through_follows_configured_paths() -> None:
