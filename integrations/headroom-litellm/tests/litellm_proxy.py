@@ -73,6 +73,11 @@ def run_proxy(
         LITELLM_MASTER_KEY=MASTER_KEY,
         HEADROOM_CONFIG=str(headroom_file),
         NO_PROXY="127.0.0.1,localhost",
+        # LiteLLM's /anthropic/... and /openai_passthrough/... routes forward to these.
+        ANTHROPIC_API_BASE=upstream_url,
+        ANTHROPIC_API_KEY="sk-fake-provider",
+        OPENAI_API_BASE=upstream_url,
+        OPENAI_API_KEY="sk-fake-provider",
     )
     port = free_port()
     log = workdir / "proxy.log"

@@ -2,7 +2,8 @@
 
 It answers ``/v1/chat/completions``, ``/v1/messages`` and ``/v1/responses`` in the OpenAI, Anthropic and
 Responses shapes, as JSON or as a server-sent event stream when the request asks for ``stream``. Each answer
-carries the text ``ANSWER`` so a test can check what reached the client.
+carries the text ``ANSWER`` so a test can check what reached the client. ``/v1/responses/compact`` answers
+with one compaction item, ``/v1/messages/count_tokens`` with a count.
 """
 
 from __future__ import annotations
@@ -273,8 +274,39 @@ def _responses(body: dict[str, Any]) -> Response:
     return StreamingResponse(_sse(events), media_type="text/event-stream")
 
 
+COMPACTED = "opaque-compaction-of-the-conversation"
+
+
+def _compact(body: dict[str, Any]) -> Response:
+    return JSONResponse(
+        {
+            "id": "resp_fake_compact_1",
+            "object": "response.compaction",
+            "created_at": int(time.time()),
+            "output": [{"type": "compaction", "id": "cmp_fake_1", "encrypted_content": COMPACTED}],
+            "usage": {
+                "input_tokens": 100,
+                "output_tokens": 9,
+                "total_tokens": 109,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
+    )
+
+
+def _count_tokens(body: dict[str, Any]) -> Response:
+    return JSONResponse({"input_tokens": len(json.dumps(body)) // 4})
+
+
 def make_app(recorder: Recorder) -> Starlette:
-    handlers = {"chat/completions": _chat, "messages": _messages, "responses": _responses}
+    handlers = {
+        "chat/completions": _chat,
+        "messages": _messages,
+        "responses": _responses,
+        "responses/compact": _compact,
+        "messages/count_tokens": _count_tokens,
+    }
 
     async def handle(request: Request) -> Response:
         raw = await request.body()

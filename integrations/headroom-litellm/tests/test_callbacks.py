@@ -7,6 +7,7 @@ import copy
 import importlib
 import json
 import threading
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import litellm
@@ -37,6 +38,7 @@ CASES = [
     ("aanthropic_messages", anthropic_request, WireFormat.ANTHROPIC),
     ("aresponses", responses_request, WireFormat.RESPONSES),
     ("responses", responses_request, WireFormat.RESPONSES),
+    ("acompact_responses", responses_request, WireFormat.RESPONSES),
 ]
 
 
@@ -80,6 +82,8 @@ def test_names_do_not_collide_with_litellms_builtin_headroom_guardrail() -> None
 def test_compresses_supported_calls_and_copies_other_keys(
     call_type: str, build: Any, fmt: Any, as_enum: bool
 ) -> None:
+    if as_enum and call_type not in {c.value for c in CallTypes}:
+        pytest.skip(f"this LiteLLM's CallTypes has no {call_type}: its proxy passes the string")
     request = build("m", call_type)
     data = proxy_data(request)
     before = copy.deepcopy({k: v for k, v in data.items() if k != "_headroom_request_context"})
@@ -109,7 +113,6 @@ def test_compresses_supported_calls_and_copies_other_keys(
         "pass_through_endpoint",
         "acreate_batch",
         "_aresponses_websocket",
-        "acompact_responses",
         None,
         "no_such_call",
     ],
@@ -235,8 +238,12 @@ def test_a_call_id_sent_twice_at_once_gets_no_one_elses_headers() -> None:
 
     assert run(overlapping()) == [None, None]
     assert callback.stats()["requests"] == 2
-    alone = run(callback.async_pre_call_hook(None, None, dict(first), "acompletion"))
-    headers = run(hook(alone, None, None))
+
+    async def alone() -> Any:  # one event loop, as in the proxy: a count still running is awaited
+        out = await callback.async_pre_call_hook(None, None, dict(first), "acompletion")
+        return await hook(out, None, None)
+
+    headers = run(alone())
     result = Engine().compress_json(chat_request("m", "same-id-1"), format=WireFormat.OPENAI_CHAT)
     assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
 
@@ -398,3 +405,115 @@ def test_pending_response_headers_are_bounded(monkeypatch: pytest.MonkeyPatch) -
     assert run(hook({"litellm_call_id": "id-0"}, None, None)) is None
     headers = run(hook({"litellm_call_id": "id-4"}, None, None))
     assert headers["x-headroom-skipped"] == "no_units"
+
+
+def passthrough_data(request: dict[str, Any]) -> dict[str, Any]:
+    """A pass-through body as LiteLLM hands it to pre-call hooks: the client's body and a logging object."""
+    return {
+        **request,
+        "litellm_logging_obj": SimpleNamespace(litellm_call_id="pt-1", call_type="pass_through"),
+    }
+
+
+def route(path: str | None) -> SimpleNamespace:
+    """``user_api_key_dict`` as far as the hook reads it: the route the client called."""
+    return SimpleNamespace(request_route=path)
+
+
+PASS_THROUGH_ROUTES = [
+    ("/anthropic/v1/messages", anthropic_request, WireFormat.ANTHROPIC),
+    ("/openai/v1/chat/completions", chat_request, WireFormat.OPENAI_CHAT),
+    ("/azure/openai/deployments/gpt/chat/completions", chat_request, WireFormat.OPENAI_CHAT),
+    ("/my-claude/v1/messages/", anthropic_request, WireFormat.ANTHROPIC),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "build", "fmt"), PASS_THROUGH_ROUTES, ids=[r[0] for r in PASS_THROUGH_ROUTES]
+)
+def test_pass_through_to_a_configured_path_is_compressed(path: str, build: Any, fmt: WireFormat) -> None:
+    request = build("m", path)
+    data = passthrough_data(request)
+    callback = HeadroomCallback()
+    out = run(callback.async_pre_call_hook(route(path), None, data, "pass_through_endpoint"))
+    assert tool_texts(out, fmt) == expected_texts(request, fmt)
+    assert {k: v for k, v in out.items() if k != "messages"} == {
+        k: v for k, v in data.items() if k != "messages"
+    }
+    assert tool_texts(data, fmt) == tool_texts(request, fmt)  # input not mutated
+    assert callback.stats()["compressed"] == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/anthropic/v1/messages/count_tokens",
+        "/anthropic/v1/messages/batches",
+        "/gemini/v1beta/models/gemini-2.5-pro:generateContent",
+        "/bedrock/model/claude/invoke",
+        "/openai/v1/threads/{thread_id}/messages",
+        None,
+    ],
+)
+def test_pass_through_to_other_routes_is_left_alone(path: str | None) -> None:
+    data = passthrough_data(anthropic_request("m", "other-route"))
+    callback = HeadroomCallback()
+    assert run(callback.async_pre_call_hook(route(path), None, data, "pass_through_endpoint")) is data
+    assert callback.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"model": "m", "messages": "not a list"}, {"model": "m", "messages": [None, {"role": "user"}]}],
+    ids=["empty", "string", "odd-list"],
+)
+def test_odd_pass_through_bodies_go_as_they_came(body: dict[str, Any]) -> None:
+    """A pass-through body may be anything the client sent (a multipart upload arrives as ``{}``)."""
+    data = passthrough_data(body)
+    callback = HeadroomCallback()
+    out = run(
+        callback.async_pre_call_hook(route("/anthropic/v1/messages"), None, data, "pass_through_endpoint")
+    )
+    assert out is data
+
+
+def test_pass_through_engine_failure_passes_request_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    callback = HeadroomCallback()
+
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(callback.engine, "acompress_json", boom)
+    data = passthrough_data(anthropic_request("m", "pt-boom"))
+    out = run(
+        callback.async_pre_call_hook(route("/anthropic/v1/messages"), None, data, "pass_through_endpoint")
+    )
+    assert out is data
+    assert callback.stats()["skips"] == {"error": 1}
+
+
+def test_pass_through_follows_configured_paths() -> None:
+    data = passthrough_data(anthropic_request("m", "paths"))
+    callback = HeadroomCallback(ProxyConfig(paths=["/v1/chat/completions"]))
+    out = run(
+        callback.async_pre_call_hook(route("/anthropic/v1/messages"), None, data, "pass_through_endpoint")
+    )
+    assert out is data
+    assert callback.stats()["requests"] == 0
+
+
+def test_pass_through_response_headers_come_from_the_requests_own_task() -> None:
+    """LiteLLM drops the logging object from a pass-through body before the response-headers hook: the
+    request's headers are found through its task, and no other task gets them."""
+    callback = HeadroomCallback()
+    data = passthrough_data(anthropic_request("m", "pt-headers"))
+    path = route("/anthropic/v1/messages")
+
+    async def exchange() -> Any:
+        out = await callback.async_pre_call_hook(path, None, data, "pass_through_endpoint")
+        out.pop("litellm_logging_obj")
+        return await callback.async_post_call_response_headers_hook(out, path, None)
+
+    headers = run(exchange())
+    assert int(headers["x-headroom-tokens-saved"]) > 0
+    assert run(callback.async_post_call_response_headers_hook({}, path, None)) is None  # another task

@@ -17,7 +17,7 @@ from litellm_payloads import (
     tool_texts,
 )
 from litellm_proxy import ANTHROPIC_MODEL, OPENAI_MODEL, REPO, Proxy, run_proxy
-from litellm_upstream import ANSWER, Upstream
+from litellm_upstream import ANSWER, COMPACTED, Upstream
 
 from headroom.engine import WireFormat
 
@@ -159,8 +159,17 @@ def test_client_can_opt_out_per_request(proxy: Proxy, upstream: Upstream) -> Non
 
 @pytest.fixture(scope="module")
 def forwarding_proxy(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    """A proxy that forwards the client's ``x-`` headers to the provider (off by default in LiteLLM)."""
-    settings = {"forward_client_headers_to_llm_api": True}
+    """A proxy that forwards the client's ``x-`` headers to the provider (off by default in LiteLLM), with
+    two pass-through endpoints of its own to the fake provider's ``/v1/messages``, one behind LiteLLM's
+    auth."""
+    endpoint = {"target": f"{upstream.url}/v1/messages", "headers": {"x-api-key": "sk-fake-provider"}}
+    settings = {
+        "forward_client_headers_to_llm_api": True,
+        "pass_through_endpoints": [
+            {**endpoint, "path": "/team-claude/v1/messages", "auth": True},
+            {**endpoint, "path": "/open-claude/v1/messages"},
+        ],
+    }
     with run_proxy(upstream.url, tmp_path_factory.mktemp("forwarding"), "enabled: true\n", settings) as p:
         yield p
 
@@ -230,4 +239,119 @@ def test_example_requests_through_the_proxy(proxy: Proxy, upstream: Upstream, na
     assert response.status_code == 200, raw[:2000]
     (received,) = upstream.recorder.since(mark, upstream_path)
     assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+
+
+PASS_THROUGH = {
+    "anthropic": ("/anthropic/v1/messages", "/v1/messages", WireFormat.ANTHROPIC, "x-api-key"),
+    "openai": (
+        "/openai_passthrough/v1/chat/completions",
+        "/v1/chat/completions",
+        WireFormat.OPENAI_CHAT,
+        "api-key",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("route", "stream"),
+    [("anthropic", False), ("anthropic", True), ("openai", False)],
+    ids=["anthropic-json", "anthropic-sse", "openai-json"],
+)
+def test_pass_through_route_is_compressed(proxy: Proxy, upstream: Upstream, route: str, stream: bool) -> None:
+    """LiteLLM's pass-through routes (``/anthropic/v1/messages``, which Claude Code may be pointed at, and
+    ``/openai_passthrough/...``) forward the client's body as the pre-call hook returns it."""
+    path, upstream_path, fmt, credential = PASS_THROUGH[route]
+    if fmt is WireFormat.ANTHROPIC:
+        request = anthropic_request("claude-sonnet-4-5-20250929", f"pass-through-{stream}", stream=stream)
+    else:
+        request = chat_request(OPENAI_MODEL, "pass-through-openai")
+    mark = upstream.recorder.mark()
+
+    response, raw = send(proxy, path, request, {"anthropic-version": "2023-06-01"})
+
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, upstream_path)
+    assert received.headers[credential] == "sk-fake-provider"  # it went the pass-through way
+    assert_compressed_pass_through(request, received.body, fmt)
+    kind = "messages" if fmt is WireFormat.ANTHROPIC else "chat"
+    if stream:
+        assert streamed_text(kind, raw) == ANSWER
+    else:
+        assert answer_text(kind, json.loads(raw)) == ANSWER
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+    assert int(response.headers["x-headroom-tokens-before"]) > int(
+        response.headers["x-headroom-tokens-after"]
+    )
+
+
+def assert_compressed_pass_through(request: dict[str, Any], sent: dict[str, Any], fmt: WireFormat) -> None:
+    """Only the tool outputs changed: the rest of the body reached the provider as the client sent it."""
+    assert tool_texts(sent, fmt) == expected_texts(request, fmt)
+    assert "[headroom: omitted" in "".join(tool_texts(sent, fmt))
+    assert {k: v for k, v in sent.items() if k != "messages"} == {
+        k: v for k, v in request.items() if k != "messages"
+    }
+    assert sent["messages"][:2] == request["messages"][:2]
+
+
+@pytest.mark.parametrize("path", ["/team-claude/v1/messages", "/open-claude/v1/messages"])
+def test_configured_pass_through_endpoint_is_compressed(
+    forwarding_proxy: Proxy, upstream: Upstream, path: str
+) -> None:
+    """``general_settings.pass_through_endpoints`` in config.yaml (with and without ``auth``), whose paths
+    end in one of Headroom's ``paths``."""
+    request = anthropic_request("claude-sonnet-4-5-20250929", f"configured-{path}")
+    mark = upstream.recorder.mark()
+    response, raw = send(forwarding_proxy, path, request)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages")
+    assert received.headers["x-api-key"] == "sk-fake-provider"
+    assert_compressed_pass_through(request, received.body, WireFormat.ANTHROPIC)
+    assert answer_text("messages", json.loads(raw)) == ANSWER
+    assert int(response.headers["x-headroom-tokens-saved"]) > 0
+
+
+def test_pass_through_route_not_in_paths_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:
+    """``/anthropic/v1/messages/count_tokens`` is not one of the paths Headroom compresses: its body goes on
+    as sent."""
+    request = anthropic_request("claude-sonnet-4-5-20250929", "count-tokens")
+    request.pop("stream")
+    request.pop("max_tokens")
+    mark = upstream.recorder.mark()
+    response, raw = send(
+        proxy, "/anthropic/v1/messages/count_tokens", request, {"anthropic-version": "2023-06-01"}
+    )
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages/count_tokens")
+    assert received.body == request
+    assert not any(name.startswith("x-headroom-") for name in response.headers)
+
+
+def test_short_pass_through_request_is_forwarded_as_sent(proxy: Proxy, upstream: Upstream) -> None:
+    request = {
+        "model": "claude-sonnet-4-5-20250929",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "ping"}],
+    }
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/anthropic/v1/messages", request, {"anthropic-version": "2023-06-01"})
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/v1/messages")
+    assert received.body == request
+    assert response.headers["x-headroom-skipped"] == "no_units"
+
+
+def test_responses_compaction_is_compressed(proxy: Proxy, upstream: Upstream) -> None:
+    """``/v1/responses/compact`` runs the pre-call hook as ``acompact_responses``: a Responses body."""
+    request = responses_request(OPENAI_MODEL, "compact")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response, raw = send(proxy, "/v1/responses/compact", request)
+    assert response.status_code == 200, raw[:2000]
+    (received,) = upstream.recorder.since(mark, "/responses/compact")
+    fmt = WireFormat.RESPONSES
+    assert tool_texts(received.body, fmt) == expected_texts(request, fmt)
+    assert "[headroom: omitted" in "".join(tool_texts(received.body, fmt))
+    assert json.loads(raw)["output"][0]["encrypted_content"] == COMPACTED
     assert int(response.headers["x-headroom-tokens-saved"]) > 0

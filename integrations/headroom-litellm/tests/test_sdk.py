@@ -9,7 +9,7 @@ from typing import Any
 import litellm
 import pytest
 from litellm_payloads import anthropic_request, chat_request, expected_texts, responses_request, tool_texts
-from litellm_upstream import ANSWER, Upstream
+from litellm_upstream import ANSWER, COMPACTED, Upstream
 
 import headroom.integrations.litellm as hl
 from headroom.engine import WireFormat
@@ -155,4 +155,52 @@ def test_bridged_call_is_compressed_once(
         fmt, sent, sent_fmt = WireFormat.ANTHROPIC, only(upstream, mark, "/responses"), WireFormat.RESPONSES
     assert tool_texts(sent, sent_fmt) == expected_texts(request, fmt)
     assert installed.stats()["requests"] == 1
+    assert installed.stats()["compressed"] == 1
+
+
+def test_acompact_responses_sends_compressed_body(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback
+) -> None:
+    """``litellm.acompact_responses`` runs the deployment hook once. LiteLLMs whose ``CallTypes`` lacks it
+    (1.94) pass the hook no call type and no logging object: nothing tells what the call is; it goes as is."""
+    request = responses_request("openai/fake-gpt", "sdk-compact")
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    response = asyncio.run(litellm.acompact_responses(**request, api_base=f"{upstream.url}/v1", api_key=KEY))
+    assert response.output[0].encrypted_content == COMPACTED
+    sent = only(upstream, mark, "/responses/compact")
+    if "acompact_responses" in {c.value for c in litellm.types.utils.CallTypes}:
+        assert tool_texts(sent, WireFormat.RESPONSES) == expected_texts(request, WireFormat.RESPONSES)
+        assert installed.stats()["compressed"] == 1
+    else:
+        assert tool_texts(sent, WireFormat.RESPONSES) == tool_texts(request, WireFormat.RESPONSES)
+        assert installed.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("call", ["responses-on-anthropic", "compact_responses"])
+def test_sync_calls_without_a_hook_need_compress_kwargs(
+    upstream: Upstream, installed: hl.HeadroomSDKCallback, call: str
+) -> None:
+    """Sync ``litellm.responses()`` to a provider without a Responses API becomes a sync chat call, and
+    sync ``litellm.compact_responses()`` runs no hook either: both go as sent; ``compress_kwargs`` helps."""
+    if call == "compact_responses":
+        request = responses_request("openai/fake-gpt", "sdk-sync-compact")
+        send, base, suffix, sent_fmt = (
+            litellm.compact_responses,
+            f"{upstream.url}/v1",
+            "/compact",
+            WireFormat.RESPONSES,
+        )
+    else:
+        request = responses_request("anthropic/claude-fake", "sdk-sync-bridge")
+        send, base, suffix, sent_fmt = litellm.responses, upstream.url, "/v1/messages", WireFormat.ANTHROPIC
+    request.pop("stream")
+    mark = upstream.recorder.mark()
+    send(**request, api_base=base, api_key=KEY)
+    assert tool_texts(only(upstream, mark, suffix), sent_fmt) == tool_texts(request, WireFormat.RESPONSES)
+    assert installed.stats()["requests"] == 0
+    mark = upstream.recorder.mark()
+    send(**hl.compress_kwargs(request, call.split("-")[0]), api_base=base, api_key=KEY)
+    sent = only(upstream, mark, suffix)
+    assert tool_texts(sent, sent_fmt) == expected_texts(request, WireFormat.RESPONSES)
     assert installed.stats()["compressed"] == 1

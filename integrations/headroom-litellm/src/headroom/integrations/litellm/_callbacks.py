@@ -7,18 +7,22 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from headroom.engine import Engine, EngineResult
+from headroom.engine import Engine, EngineResult, WireFormat
 from headroom.integrations.litellm._request import (
+    PASS_THROUGH,
     bridged,
     call_id,
+    call_type_name,
     merged,
     message_view,
     opted_out,
+    passthrough_format,
     wire_format,
     without_own_headers,
 )
@@ -33,6 +37,11 @@ small header dicts are kept, never a body (a request's unit texts only while its
 
 Headers = dict[str, str] | asyncio.Future[dict[str, str]]
 """A request's response headers, or the task that counts them."""
+
+_passthrough_call: ContextVar[str | None] = ContextVar("headroom_litellm_passthrough_call", default=None)
+"""The call id of the pass-through request the current task serves. LiteLLM drops the logging object from a
+pass-through body once the pre-call hooks ran, so the response-headers hook, which that request's task runs
+next, finds its id here. Each HTTP request runs in a task of its own: the value never reaches another."""
 
 
 @dataclass(slots=True)
@@ -69,13 +78,13 @@ class _HeadroomLogger(CustomLogger):
         return self.engine.stats.snapshot()
 
     async def compress(
-        self, data: Mapping[str, Any], call_type: object
+        self, data: Mapping[str, Any], fmt: WireFormat | None
     ) -> tuple[dict[str, Any], EngineResult]:
-        """``data`` with its messages compressed (a new dict), or ``data`` itself with the reason it was not.
+        """``data`` with its messages (in format ``fmt``) compressed (a new dict), or ``data`` itself with
+        the reason it was not.
 
         Never raises: on any failure the request goes on as it came.
         """
-        fmt = wire_format(call_type)
         if fmt is None:
             return _same(data), EngineResult(body=data, skipped="unsupported_call")
         try:
@@ -102,7 +111,8 @@ def _same(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class HeadroomCallback(_HeadroomLogger):
-    """The LiteLLM proxy callback: compresses chat, Anthropic messages and Responses requests.
+    """The LiteLLM proxy callback: compresses chat, Anthropic messages and Responses requests (compaction
+    too), and pass-through requests to those endpoints (``/anthropic/v1/messages``, ...).
 
     ``litellm_settings: callbacks: headroom.integrations.litellm.proxy_handler`` in the proxy's config.yaml
     registers a module-level instance configured from ``HEADROOM_CONFIG`` / ``HEADROOM_*``. To configure one
@@ -118,10 +128,15 @@ class HeadroomCallback(_HeadroomLogger):
     ) -> dict[str, Any]:
         """Compress the request's messages; every other key is copied through. Returns the data to send.
 
-        Other call types, and requests sent with ``x-headroom-mode: off``, come back as they were, but
-        for Headroom's own ``x-headroom-*`` headers, never forwarded to the provider.
+        A pass-through request (``/anthropic/v1/messages``, ...) is compressed when its route is one of
+        ``config.paths``. Other call types, and requests sent with ``x-headroom-mode: off``, come back as
+        they were, but for Headroom's own ``x-headroom-*`` headers, never forwarded to the provider.
         """
-        fmt = wire_format(call_type)
+        passthrough = call_type_name(call_type) == PASS_THROUGH
+        if passthrough:
+            fmt = passthrough_format(getattr(user_api_key_dict, "request_route", None), self.config)
+        else:
+            fmt = wire_format(call_type)
         if fmt is None:
             return without_own_headers(data)
         try:
@@ -129,9 +144,12 @@ class HeadroomCallback(_HeadroomLogger):
                 out, result = data, EngineResult(body=data, format=fmt, skipped="off")
                 self.engine.stats.record(result)  # counted as every Headroom adapter counts an opt-out
             else:
-                out, result = await self.compress(data, call_type)
+                out, result = await self.compress(data, fmt)
             if self.config.telemetry.response_headers:
-                self._remember(call_id(data), result)
+                key = call_id(data)
+                self._remember(key, result)
+                if passthrough:
+                    _passthrough_call.set(key)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
             out = data
@@ -151,7 +169,7 @@ class HeadroomCallback(_HeadroomLogger):
     ) -> dict[str, str] | None:
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
         try:
-            key = call_id(data)
+            key = call_id(data) or _passthrough_call.get()
             waiting = self._pending.get(key) if key is not None else None
             if key is None or waiting is None:
                 return None
@@ -226,7 +244,7 @@ class HeadroomSDKCallback(_HeadroomLogger):
         try:
             if bridged(kwargs, call_type):
                 return None
-            out, result = await self.compress(kwargs, call_type)
+            out, result = await self.compress(kwargs, wire_format(call_type))
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
             return None

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from headroom.engine.codecs import format_from_path
 from headroom.engine.units import WireFormat
+from headroom.proxy.config import ProxyConfig
 
 CALL_FORMATS: dict[str, WireFormat] = {
     "completion": WireFormat.OPENAI_CHAT,
@@ -18,15 +20,24 @@ CALL_FORMATS: dict[str, WireFormat] = {
     "aanthropic_messages": WireFormat.ANTHROPIC,
     "responses": WireFormat.RESPONSES,
     "aresponses": WireFormat.RESPONSES,
+    "compact_responses": WireFormat.RESPONSES,
+    "acompact_responses": WireFormat.RESPONSES,
 }
 """LiteLLM call types (proxy route types and SDK function names, old and new) and their body formats.
 
 The proxy passed ``completion``/``responses`` to pre-call hooks for chat and Responses up to 1.80, and
 passes ``acompletion``/``aresponses`` since 1.81. ``/v1/messages`` is ``anthropic_messages`` since 1.80
 (earlier proxies passed ``text_completion``, which is also the legacy ``/completions`` route, and are not
-supported). The SDK's deployment hook gets the function's name: ``acompletion``, ``aresponses``,
-``responses`` (sync, run by its handler) and ``anthropic_messages``. Every other call type is left alone.
+supported). ``/v1/responses/compact`` and ``litellm.acompact_responses`` are ``acompact_responses`` (a
+Responses body). The SDK's deployment hook gets the function's name: ``acompletion``, ``aresponses``,
+``responses`` (sync, run by its handler), ``anthropic_messages`` and ``acompact_responses`` (but where
+LiteLLM's ``CallTypes`` lacks it, as in 1.94, the hook gets None and the call goes as it came). Pass-through
+routes are ``pass_through_endpoint``: see :func:`passthrough_format`. Every other call type is left alone.
 """
+
+PASS_THROUGH = "pass_through_endpoint"
+"""The call type of every proxy pass-through route (``/anthropic/...``, ``/openai/...``, config.yaml's
+``pass_through_endpoints``): its data is the client's body, forwarded as the hook returns it."""
 
 MESSAGE_KEYS: tuple[str, ...] = ("messages", "system", "input")
 """The keys of a request that the engine reads; ``system`` only ever informs, it is never rewritten."""
@@ -47,6 +58,16 @@ def wire_format(call_type: object) -> WireFormat | None:
     """The body format of a call type Headroom compresses, or None for every other call."""
     name = call_type_name(call_type)
     return CALL_FORMATS.get(name) if name is not None else None
+
+
+def passthrough_format(route: object, config: ProxyConfig) -> WireFormat | None:
+    """The body format of a pass-through request, from the route the client called (LiteLLM keeps it in
+    ``user_api_key_dict.request_route``): only a route that is one of ``config.paths`` (matched as a suffix,
+    e.g. ``/anthropic/v1/messages``) and names an endpoint. None for every other route (``count_tokens``,
+    batches, files, other providers' APIs): those bodies go on as they came."""
+    if not isinstance(route, str) or not config.matches_path(route):
+        return None
+    return format_from_path(route)
 
 
 def bridged(data: Mapping[str, Any], call_type: object) -> bool:
