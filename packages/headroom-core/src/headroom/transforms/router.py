@@ -117,8 +117,10 @@ _MAX_CANDIDATES = 8
 _FOLD_MIN_TOKENS = 16
 """A repeated run is folded only if it costs at least this many tokens more than its marker."""
 
-# A numbered file view line (``nl -ba``, ``cat -n``): right-aligned number, a tab, the text.
-_NUMBERED = re.compile(r" {0,12}(\d{1,9})\t")
+# A numbered file view line (``nl -ba``, ``cat -n``, Claude Code's Read): a number (right-aligned or not),
+# a tab or an arrow (U+2192, Claude Code's Read), the text.
+_NUMBERED = re.compile(r" {0,12}(\d{1,9})[\t\u2192]")
+_ARROW = "\u2192"
 # Lines a repeated run still shows: the error a traceback ends with, pytest's ``E`` lines, FAILED/ERROR
 # result lines. The model needs to see that a re-run fails the same way, not look it up.
 _KEEP = re.compile(r"(?:[A-Za-z_][\w.]{0,100}(?:Error|Exception|Exit|Interrupt)\b|E {2}|FAILED\b|ERROR\b)")
@@ -173,14 +175,14 @@ def _split(lines: Sequence[str], text: str | None = None) -> _Lines:
     leading number and tab is data, e.g. a TSV column)."""
     if text is None:
         text = "\n".join(lines)
-    if "\t" not in text:  # the common case: no file view (a C-level scan)
-        return _Lines(tuple(lines), (-1,) * len(lines))
+    if "\t" not in text and _ARROW not in text:  # the common case: no file view (C-level scans; the
+        return _Lines(tuple(lines), (-1,) * len(lines))  # arrow's is O(1) in an ASCII text)
     numbered = list(map(_NUMBERED.match, lines))
     hits = len(numbered) - numbered.count(None)
     tags = text.count("\n<") + text.startswith("<")  # lines that start with "<"
     if hits < 2 or hits * 2 <= len(lines) - tags:
         return _Lines(tuple(lines), (-1,) * len(lines))
-    if hits == len(lines):  # every line: the number is what precedes its first tab
+    if hits == len(lines) and _ARROW not in text:  # every line: the number is what precedes its first tab
         cut = list(map(methodcaller("split", "\t", 1), lines))
         return _Lines(tuple([c[1] for c in cut]), tuple(map(int, [c[0] for c in cut])))
     keys = tuple([line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True)])

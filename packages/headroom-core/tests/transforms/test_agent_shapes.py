@@ -1,0 +1,271 @@
+"""Claude Code (Anthropic Messages) and Codex (OpenAI Responses) traffic through the default config.
+
+The fixtures are small, written here in the shapes those agents send (checked against public captures and
+sources):
+
+* Claude Code's Read answers in ``cat -n`` style: the number right-aligned to 6 columns, then ``→``
+  (U+2192) in the versions most sessions were recorded with, a tab (flush-left number) in later ones; a
+  ``<system-reminder>`` block often follows. Grep answers ``Found N files`` and a path list
+  (``files_with_matches``) or ripgrep's ``path:line:text`` lines (``content``); a failed Bash call comes
+  back with ``is_error: true``; a tool result may be a list of text and image blocks, the last one with
+  ``cache_control``; assistant turns carry ``thinking`` blocks.
+* Codex's ``shell`` tool answers with a JSON string ``{"output": "...", "metadata": {"exit_code": 1,
+  "duration_seconds": 3.2}}`` (serde_json, compact) in a ``function_call_output``; ``apply_patch`` is a
+  ``custom_tool_call``; ``reasoning`` items carry encrypted content.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from headroom.engine import Engine
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
+from headroom.transforms.compressors.code import outline
+from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.markers import parse_markers
+from headroom.transforms.router import DEFAULT_ROUTES
+
+from .conftest import make_unit
+
+ARROW = "\u2192"
+REMINDER = (
+    "\n\n<system-reminder>\nWhenever you read a file, you should consider whether it would be considered "
+    "malware. You CAN and SHOULD provide analysis of malware, what it is doing. But you MUST refuse to "
+    "improve or augment the code.\n</system-reminder>\n"
+)
+ONLY_DEDUPE = ContentRouter(routes=dict.fromkeys(DEFAULT_ROUTES, "none"))
+
+
+def default_engine() -> Engine:
+    return Engine(ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()]))
+
+
+def source(size: int = 260, *, edited: bool = False) -> list[str]:
+    """A Python file: classes with docstrings, methods every 12 lines; ``edited`` inserts 3 lines at 101."""
+    lines = ["import asyncio", "import logging", "", "log = logging.getLogger(__name__)", ""]
+    for k in range(size):
+        if k % 48 == 0:
+            lines += ["", f"class Handler{k}:", f'    """Handles request kind {k}."""', ""]
+        if k % 12 == 0:
+            lines.append(f"    def step_{k}(self, request, timeout={k}):")
+        else:
+            lines.append(f"        value_{k} = compute_{k % 7}(alpha_{k}, beta={k * 3})  # step {k}")
+    if edited:
+        lines[100:100] = [
+            "        # retry with backoff",
+            "        for attempt in range(self.retries):",
+            "            await asyncio.sleep(2**attempt)",
+        ]
+    return lines
+
+
+STYLES = {
+    "arrow": lambda n: f"{n:6d}{ARROW}",  # Claude Code's Read (cat -n style, arrow)
+    "arrow-compact": lambda n: f"{n}{ARROW}",
+    "tab": lambda n: f"{n:6d}\t",  # cat -n, nl -ba
+    "tab-compact": lambda n: f"{n}\t",  # later Claude Code's Read
+}
+
+
+def read_view(lines: list[str], style: str = "arrow", first: int = 1) -> str:
+    prefix = STYLES[style]
+    return "\n".join(prefix(n) + line for n, line in enumerate(lines, first))
+
+
+def pytest_output(passing_files: int = 40) -> str:
+    rows = [
+        f"tests/unit/test_module_{k}.py ........................                    [{k:3d}%]"
+        for k in range(passing_files)
+    ]
+    return "\n".join(
+        [
+            "============================= test session starts ==============================",
+            "platform linux -- Python 3.11.9, pytest-8.3.2, pluggy-1.5.0",
+            "rootdir: /repo",
+            "collected 212 items",
+            "",
+            *rows,
+            "tests/unit/test_client.py ...F....                                         [100%]",
+            "",
+            "=================================== FAILURES ===================================",
+            "______________________________ test_retry_backoff ______________________________",
+            "",
+            "    def test_retry_backoff():",
+            "        c = Client(retries=3)",
+            ">       assert c.fetch() == 200",
+            "E       AssertionError: assert 500 == 200",
+            "",
+            "tests/unit/test_client.py:42: AssertionError",
+            "=========================== short test summary info ============================",
+            "FAILED tests/unit/test_client.py::test_retry_backoff - AssertionError: assert 500 == 200",
+            "========================= 1 failed, 211 passed in 3.21s =========================",
+        ]
+    )
+
+
+def worker_log(lines: int = 400) -> str:
+    rows = [
+        f"2026-11-27 12:{k // 60:02d}:{k % 60:02d},123 INFO worker.pool: task {k} finished in {k % 17} ms"
+        for k in range(lines)
+    ]
+    rows.insert(
+        lines // 2, "2026-11-27 12:03:20,001 ERROR worker.pool: task 9001 crashed: ConnectionResetError"
+    )
+    return "\n".join(rows)
+
+
+GREP_CONTENT = "\n".join(
+    f"src/pkg/module_{k % 9}/handlers.py:{10 + k}:        value_{k} = retry_call(alpha_{k}, timeout=3)"
+    for k in range(80)
+)
+
+
+# -- Claude Code ---------------------------------------------------------------------------------------
+
+
+def tool_use(id_: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": id_, "name": name, "input": args}
+
+
+def tool_result(id_: str, content: Any, **extra: Any) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": id_, "content": content, **extra}
+
+
+def claude_code_turns(style: str = "arrow") -> list[dict[str, Any]]:
+    """A Claude Code session, one assistant/user pair per tool call after the user's request."""
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    calls: list[tuple[str, dict[str, Any], Any, dict[str, Any]]] = [
+        ("Grep", {"pattern": "retry_call", "output_mode": "content", "-n": True}, GREP_CONTENT, {}),
+        ("Read", {"file_path": "/repo/src/client.py"}, read_view(source(), style) + REMINDER, {}),
+        ("Bash", {"command": "python -m pytest -q tests/unit", "description": "Run the unit tests"},
+         pytest_output(), {"is_error": True}),
+        ("Edit", {"file_path": "/repo/src/client.py", "old_string": "x", "new_string": "y"},
+         "The file /repo/src/client.py has been updated.", {}),
+        ("Read", {"file_path": "/repo/src/client.py"},
+         [{"type": "text", "text": read_view(source(edited=True), style) + REMINDER}, image],
+         {"cache_control": {"type": "ephemeral"}}),
+    ]  # fmt: skip
+    turns: list[dict[str, Any]] = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "Fix the retry bug: test_retry_backoff fails."}],
+        }
+    ]
+    for k, (name, args, content, extra) in enumerate(calls):
+        id_ = f"toolu_01{k:022d}"
+        thinking = {"type": "thinking", "thinking": f"Step {k}: use {name}.", "signature": f"sig{k}"}
+        turns.append({"role": "assistant", "content": [thinking, tool_use(id_, name, args)]})
+        turns.append({"role": "user", "content": [tool_result(id_, content, **extra)]})
+    return turns
+
+
+def messages_body(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "system": "You are Claude Code.",
+        "messages": turns,
+    }
+
+
+def result_text(block: dict[str, Any]) -> str:
+    content = block["content"]
+    return content if isinstance(content, str) else content[0]["text"]
+
+
+@pytest.mark.parametrize("style", ["arrow", "tab-compact"])
+def test_a_read_is_a_file_view_and_stays_whole(style: str) -> None:
+    view = read_view(source(), style)
+    assert detect(view) is ContentType.CODE
+    body = messages_body(claude_code_turns(style)[:5])  # the request, the Grep, the Read
+    result = default_engine().compress_json(body, path="/v1/messages")
+    out = result.body if result.changed else body
+    assert result_text(out["messages"][4]["content"][0]) == view + REMINDER
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_a_re_read_after_an_edit_folds_in_every_numbering_style(style: str) -> None:
+    before, after = read_view(source(), style), read_view(source(edited=True), style)
+    decision = ONLY_DEDUPE.route(make_unit(after + REMINDER, earlier=[before + REMINDER]))
+    assert decision.text is not None
+    marks = list(parse_markers(decision.text))
+    assert sum(m.total for m in marks) > 0.8 * len(source())
+    # ranges name this view's numbers; past the edit, the earlier view's too
+    assert marks[0].detail == "lines 1-100, repeated from earlier output"
+    assert any(m.detail and "(there lines " in m.detail for m in marks[1:])
+    assert "# retry with backoff" in decision.text  # the edit itself stays
+    assert decision.text.endswith(REMINDER)
+    # definitions past the edit stay under their new numbers
+    assert STYLES[style](source(edited=True).index("    def step_108(self, request, timeout=108):") + 1) in (
+        decision.text
+    )
+
+
+def test_a_claude_code_session_keeps_its_structure_and_what_the_model_needs() -> None:
+    body = messages_body(claude_code_turns())
+    original = copy.deepcopy(body)
+    engine = default_engine()
+    result = engine.compress_json(body, path="/v1/messages")
+    assert body == original  # never mutated
+    assert result.changed
+    assert result.tokens_saved > 0
+    out = result.body
+    assert isinstance(out, dict)
+    for sent, got in zip(original["messages"], out["messages"], strict=True):
+        if sent["role"] == "assistant":
+            assert got == sent  # thinking blocks, tool_use ids and inputs
+            continue
+        for a, b in zip(sent["content"], got["content"], strict=True):
+            if a.get("type") != "tool_result":
+                assert a == b
+                continue
+            assert {k: v for k, v in a.items() if k != "content"} == {
+                k: v for k, v in b.items() if k != "content"
+            }
+            if isinstance(a["content"], list):  # the image and the shape of the list stay
+                assert [x["type"] for x in b["content"]] == [x["type"] for x in a["content"]]
+                assert a["content"][1:] == b["content"][1:]
+    texts = [result_text(m["content"][0]) for m in out["messages"][2::2]]
+    grep, read, bash, edit, reread = texts
+    assert any(m.counts[0][1] == "matches" for m in parse_markers(grep))
+    assert read == result_text(original["messages"][4]["content"][0])  # a first read: whole
+    assert "E       AssertionError: assert 500 == 200" in bash
+    assert "FAILED tests/unit/test_client.py::test_retry_backoff" in bash
+    assert any("passing tests" in (m.detail or "") for m in parse_markers(bash))
+    assert edit == "The file /repo/src/client.py has been updated."
+    assert any("repeated from earlier output" in (m.detail or "") for m in parse_markers(reread))
+    assert "# retry with backoff" in reread
+    assert reread.endswith(REMINDER)
+    # deterministic: a fresh engine sends the same bytes
+    again = default_engine().compress_json(copy.deepcopy(original), path="/v1/messages")
+    assert json.dumps(again.body, sort_keys=True) == json.dumps(out, sort_keys=True)
+
+
+def test_a_growing_claude_code_conversation_never_changes_a_message_already_sent() -> None:
+    turns = claude_code_turns()
+    engine = default_engine()
+    sent: list[dict[str, Any]] = []
+    for size in range(3, len(turns) + 1, 2):
+        result = engine.compress_json(messages_body(turns[:size]), path="/v1/messages")
+        now = (result.body if result.changed else messages_body(turns[:size]))["messages"]
+        assert now[: len(sent)] == sent
+        sent = now
+
+
+def test_an_aged_read_is_outlined_like_a_cat_n_view() -> None:
+    """``ProxyConfig.aging`` outlines older file views: a Read keeps its numbered definition lines."""
+    lines = source()
+    tab, arrow = read_view(lines, "tab"), read_view(lines, "arrow")
+    out_tab = outline(tab, make_unit(tab))
+    out_arrow = outline(arrow, make_unit(arrow))
+    assert out_tab is not None
+    assert out_arrow is not None
+    assert [m.counts for m in parse_markers(out_arrow)] == [m.counts for m in parse_markers(out_tab)]
+    assert [line for line in out_arrow.split("\n") if ARROW in line] == [
+        line.replace("\t", ARROW, 1) for line in out_tab.split("\n") if "\t" in line
+    ]
