@@ -28,7 +28,7 @@ from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms.compressors.code import outline
 from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import parse_markers
-from headroom.transforms.router import DEFAULT_ROUTES
+from headroom.transforms.router import DEFAULT_ROUTES, envelope
 
 from .conftest import make_unit
 
@@ -255,6 +255,139 @@ def test_a_growing_claude_code_conversation_never_changes_a_message_already_sent
         now = (result.body if result.changed else messages_body(turns[:size]))["messages"]
         assert now[: len(sent)] == sent
         sent = now
+
+
+# -- Codex ---------------------------------------------------------------------------------------------
+
+
+def shell_output(output: str, exit_code: int = 0) -> str:
+    """What Codex's shell tool returns to the model: serde_json's compact encoding, non-ASCII as is."""
+    payload = {"output": output, "metadata": {"exit_code": exit_code, "duration_seconds": 3.2}}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+PATCH = "*** Begin Patch\n*** Update File: src/client.py\n@@\n-    pass\n+    return 1\n*** End Patch"
+
+
+def codex_items(outputs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "Fix test_retry_backoff"}],
+        },
+        {"type": "reasoning", "id": "rs_01", "summary": [], "encrypted_content": "gAAAAABn0x"},
+    ]
+    for k, (command, output) in enumerate(outputs):
+        args = json.dumps({"command": ["bash", "-lc", command], "workdir": "/repo", "timeout_ms": 120000})
+        items.append({"type": "function_call", "call_id": f"call_{k}", "name": "shell", "arguments": args})
+        items.append({"type": "function_call_output", "call_id": f"call_{k}", "output": output})
+    items.append({
+        "type": "custom_tool_call", "call_id": "call_patch", "name": "apply_patch",
+        "input": PATCH,
+    })  # fmt: skip
+    items.append({
+        "type": "custom_tool_call_output", "call_id": "call_patch",
+        "output": shell_output("Success. Updated the following files:\nM src/client.py\n"),
+    })  # fmt: skip
+    return items
+
+
+def responses_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"model": "gpt-5-codex", "instructions": "You are Codex.", "input": items, "store": False}
+
+
+def test_codex_shell_outputs_are_compressed_as_the_text_they_carry() -> None:
+    log = worker_log()
+    body = responses_body(
+        codex_items(
+            [
+                ("python -m pytest -q tests/unit", shell_output(pytest_output(), 1)),
+                ("cat logs/worker.log", shell_output(log)),
+                ("rg -n retry_call src", shell_output(GREP_CONTENT)),
+            ]
+        )
+    )
+    original = copy.deepcopy(body)
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert body == original
+    assert result.changed
+    out = result.body
+    assert isinstance(out, dict)
+    notes = result.transforms["router"].notes
+    assert notes["tests:unwrap+testrun"] == notes["logs:unwrap+logs"] == notes["search:unwrap+search"] == 1
+    for sent, got in zip(original["input"], out["input"], strict=True):
+        if sent["type"] != "function_call_output":
+            assert got == sent  # reasoning, calls, the patch and its short answer
+            continue
+        assert {k: v for k, v in sent.items() if k != "output"} == {
+            k: v for k, v in got.items() if k != "output"
+        }
+        was, now = json.loads(sent["output"]), json.loads(got["output"])  # still the JSON the tool wrote
+        assert now["metadata"] == was["metadata"]
+        assert list(now) == list(was)
+        code = was["metadata"]["exit_code"]
+        assert got["output"].endswith(f',"metadata":{{"exit_code":{code},"duration_seconds":3.2}}}}')
+        assert len(now["output"]) < len(was["output"]) / 2
+        assert list(parse_markers(now["output"]))
+    tests, logs, grep = (json.loads(item["output"])["output"] for item in out["input"][3:9:2])
+    assert "E       AssertionError: assert 500 == 200" in tests
+    assert "FAILED tests/unit/test_client.py::test_retry_backoff - AssertionError: assert 500 == 200" in tests
+    assert "task 9001 crashed: ConnectionResetError" in logs
+    assert "src/pkg/module_0/handlers.py:10:" in grep
+
+
+def test_a_codex_re_read_folds_against_the_earlier_output_inside_its_json() -> None:
+    view = "\n".join(source())
+    body = responses_body(
+        codex_items(
+            [
+                ("sed -n '1,400p' src/client.py", shell_output(view)),
+                ("sed -n '1,400p' src/client.py", shell_output("\n".join(source(edited=True)))),
+            ]
+        )
+    )
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert result.changed
+    first, second = (json.loads(item["output"])["output"] for item in result.body["input"][3:7:2])
+    assert first == view  # code is not compressed on first sight
+    assert "# retry with backoff" in second
+    assert sum(m.total for m in parse_markers(second)) > 0.8 * len(source())
+    assert result.transforms["router"].notes["code:unwrap+dedupe"] == 1
+
+
+def test_an_envelope_is_re_encoded_as_it_was_written() -> None:
+    text = "\n".join(f"caf\u00e9 step {k}: \u2713 done \u2014 {'x' * (k % 5)}" for k in range(30))
+    for ascii_ in (False, True):
+        written = json.dumps({"output": text, "metadata": {"exit_code": 0}}, ensure_ascii=ascii_)
+        found = envelope(written)
+        assert found is not None
+        assert found.ascii is ascii_
+        assert found.value == text
+        assert json.loads(written[found.start : found.end]) == text
+        assert written[: found.start] == '{"output": '
+        assert written[found.end :] == ', "metadata": {"exit_code": 0}}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        shell_output("one line\nand another"),  # too short to be a command's output worth routing
+        json.dumps([{"output": "\n".join(map(str, range(50)))}]),  # an array: JSON data
+        json.dumps({"output": "a\n" * 20, "rows": ["x" * 50] * 40}),  # the string is the smaller half
+        json.dumps({"a": "x\ny\n" * 10, "b": "x\ny\n" * 10}),  # the literal is written twice
+        '{"output": "' + "line\\n" * 20 + '"',  # not JSON
+        "2026-11-27 INFO " + "line\\n" * 20,
+    ],
+)
+def test_what_is_not_an_envelope(text: str) -> None:
+    assert envelope(text) is None
+
+
+def test_an_unwrapped_output_that_saves_nothing_leaves_the_json_to_the_json_route() -> None:
+    code = shell_output("\n".join(source()))  # code on first sight: left as it is
+    assert ContentRouter().route(make_unit(code)).text is None
+    assert ContentRouter(unwrap=False).route(make_unit(shell_output(pytest_output(), 1))).text is None
 
 
 def test_an_aged_read_is_outlined_like_a_cat_n_view() -> None:
