@@ -402,3 +402,31 @@ def test_an_aged_read_is_outlined_like_a_cat_n_view() -> None:
     assert [line for line in out_arrow.split("\n") if ARROW in line] == [
         line.replace("\t", ARROW, 1) for line in out_tab.split("\n") if "\t" in line
     ]
+
+
+def issues(count: int = 100) -> list[dict[str, Any]]:
+    return [
+        {"id": k, "title": "ERROR on save" if k == 0 else f"issue {k}", "state": "open", "labels": ["bug"]}
+        for k in range(count)
+    ]
+
+
+def test_a_one_line_json_answer_is_json_whatever_word_it_opens_with() -> None:
+    """An MCP tool's answer is often one line of JSON; a level word near its start made it a log line,
+    which no compressor could shorten."""
+    answer = json.dumps(issues())
+    assert detect(answer) is ContentType.JSON
+    assert detect(json.dumps({"level": "ERROR", "items": issues()})) is ContentType.JSON
+    ndjson = "\n".join(json.dumps({"level": "INFO", "msg": f"tick {k}"}) for k in range(60))
+    assert detect(ndjson) is ContentType.LOGS  # many lines of it: a log
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Which open issues mention errors?"}]},
+        {"role": "assistant", "content": [tool_use("toolu_mcp", "mcp__github__list_issues", {"r": "a/b"})]},
+        {"role": "user", "content": [tool_result("toolu_mcp", [{"type": "text", "text": answer}])]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    assert result.changed
+    assert result.transforms["router"].notes["json:json"] == 1
+    out = result_text(result.body["messages"][2]["content"][0])
+    assert '"ERROR on save"' in out
+    assert [m.counts for m in parse_markers(out)] == [((97, "records"),)]

@@ -277,7 +277,10 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     if head[0] in "{[" and tail[-1:] in ("}", "]"):
         inner = head[:200].lstrip("[ \n\r\t")
         json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
-        if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
+        # a log line may open and close like JSON; one line alone is no log (an MCP result, a tool's
+        # JSON answer: ``[{"title": "ERROR on save", ...}]``), whatever words it starts with
+        log_like = _TIMESTAMP.match(head) is not None or _LEVEL.match(head[:120]) is not None
+        if json_like and (not log_like or "\n" not in text.strip()):
             return ContentType.JSON, head, [], ""
     lines = list(filter(str.strip, sample(text)))
     if not lines:
