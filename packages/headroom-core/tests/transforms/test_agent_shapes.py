@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from headroom.engine import Engine
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms.compressors.code import outline
+from headroom.transforms.compressors.logs import compress as logs_compress
 from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import parse_markers
 from headroom.transforms.router import DEFAULT_ROUTES, envelope
@@ -430,3 +432,43 @@ def test_a_one_line_json_answer_is_json_whatever_word_it_opens_with() -> None:
     out = result_text(result.body["messages"][2]["content"][0])
     assert '"ERROR on save"' in out
     assert [m.counts for m in parse_markers(out)] == [((97, "records"),)]
+
+
+@pytest.mark.parametrize("style", ["arrow", "tab"])
+def test_a_read_of_a_log_file_is_compressed_as_a_log_with_its_line_numbers(style: str) -> None:
+    log = worker_log().split("\n")
+    view = read_view(log, style)
+    assert detect(view) is ContentType.LOGS
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Why did the worker crash?"}]},
+        {
+            "role": "assistant",
+            "content": [tool_use("toolu_log", "Read", {"file_path": "/var/log/w.log"})],
+        },
+        {"role": "user", "content": [tool_result("toolu_log", view + REMINDER)]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    assert result.changed
+    assert result.transforms["router"].notes["logs:logs"] == 1
+    out = result_text(result.body["messages"][2]["content"][0])
+    assert len(out) < len(view) / 10
+    assert out.endswith(REMINDER)
+    error = log.index(next(line for line in log if " ERROR " in line))
+    assert STYLES[style](error + 1) + log[error] in out.split("\n")  # under its own number
+    # every line shown is the file's line under its number; the markers count the rest
+    shown = [line for line in out[: -len(REMINDER)].split("\n") if not line.startswith("[headroom:")]
+    assert all(line in view.split("\n") for line in shown)
+    assert len(shown) + sum(m.total for m in parse_markers(out)) == len(log)
+    assert "INFO worker.pool: task <n> finished in <n> ms" in out  # the template, without the numbers
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_a_numbered_log_compresses_as_the_log_does_with_each_kept_line_under_its_number(style: str) -> None:
+    raw = worker_log()
+    view = read_view(raw.split("\n"), style)
+    unit = make_unit(view)  # one unit for both: the markers carry the same ref
+    plain, numbered = logs_compress(raw, unit), logs_compress(view, unit)
+    assert plain is not None
+    assert numbered is not None
+    prefix = re.compile(r" {0,12}\d{1,9}[\t\u2192]")
+    assert "\n".join(prefix.sub("", line, count=1) for line in numbered.split("\n")) == plain
