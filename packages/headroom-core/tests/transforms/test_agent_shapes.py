@@ -472,3 +472,22 @@ def test_a_numbered_log_compresses_as_the_log_does_with_each_kept_line_under_its
     assert numbered is not None
     prefix = re.compile(r" {0,12}\d{1,9}[\t\u2192]")
     assert "\n".join(prefix.sub("", line, count=1) for line in numbered.split("\n")) == plain
+
+
+def test_a_growing_codex_conversation_never_changes_an_item_already_sent() -> None:
+    items = codex_items(
+        [
+            ("sed -n '1,400p' src/client.py", shell_output("\n".join(source()))),
+            ("python -m pytest -q tests/unit", shell_output(pytest_output(), 1)),
+            ("sed -n '1,400p' src/client.py", shell_output("\n".join(source(edited=True)))),
+            ("cat logs/worker.log", shell_output(worker_log())),
+        ]
+    )
+    engine = default_engine()
+    sent: list[dict[str, Any]] = []
+    for size in range(4, len(items) + 1, 2):
+        result = engine.compress_json(responses_body(items[:size]), path="/v1/responses")
+        now = (result.body if result.changed else responses_body(items[:size]))["input"]
+        assert now[: len(sent)] == sent
+        sent = now
+    assert sent != items  # it did compress
