@@ -22,6 +22,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom.engine import Engine
 from headroom.proxy.config import ProxyConfig
@@ -369,6 +371,28 @@ def test_an_envelope_is_re_encoded_as_it_was_written() -> None:
         assert json.loads(written[found.start : found.end]) == text
         assert written[: found.start] == '{"output": '
         assert written[found.end :] == ', "metadata": {"exit_code": 0}}'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30), min_size=9),
+    before=st.dictionaries(st.sampled_from(["exit_code", "cwd", "ok"]), st.integers() | st.text(max_size=8)),
+    ascii_=st.booleans(),
+    compact=st.booleans(),
+)
+def test_every_envelope_is_found(
+    lines: list[str], before: dict[str, Any], ascii_: bool, compact: bool
+) -> None:
+    """Whatever the output holds (quotes, backslashes, escapes) and wherever it stands in the object."""
+    value = "\n".join(lines) + "x" * 40
+    obj = {**before, "output": value, "metadata": {"exit_code": 0, "duration_seconds": 0.1}}
+    text = json.dumps(obj, ensure_ascii=ascii_, separators=(",", ":") if compact else None)
+    if 2 * len(value) < len(text) or value.count("\n") < 8 or any(v == value for v in before.values()):
+        return
+    found = envelope(text)
+    assert found is not None
+    assert found.value == value
+    assert json.loads(text[found.start : found.end]) == value
 
 
 @pytest.mark.parametrize(
