@@ -56,7 +56,7 @@ _TEST = re.compile(
 _DIFF_HEADER = re.compile(
     r"^(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
 )
-_NL_VIEW = re.compile(r"^\s{0,8}\d{1,9}\t")
+_NL_VIEW = re.compile(r"^\s{0,8}\d{1,9}[\t\u2192]")  # a file view: ``nl -ba``, ``cat -n``, Claude Code's Read
 _CODE = re.compile(
     r"^\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
     r"try:|except\b|raise |with |@\w|#|//|/\*|\*|fn |func |pub |let |const |var |function |struct |impl |"
@@ -265,6 +265,16 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
+def _log_view(lines: Sequence[str]) -> bool:
+    """A numbered view (``cat -n``, Claude Code's Read) of a log: half its lines, numbers aside, are log
+    lines. Every other numbered view is a file view, of code to edit."""
+    body = [line[m.end() :] for line in lines[:3] if (m := _NL_VIEW.match(line)) is not None]
+    if not any(_TIMESTAMP.match(line) or _has_level(line) for line in body):
+        return False  # a code view, told by its first lines (a log's lines are alike): cheap
+    body = [line[m.end() :] for line in lines if (m := _NL_VIEW.match(line)) is not None]
+    return _share_at_least(body, _TIMESTAMP, 0.5) or _share_at_least(body, _has_level, 0.5)
+
+
 def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str], str]:
     """The structural checks, in detect's order: (the type they decide or None, the head, the sample's
     lines that are not blank, those lines joined with newlines)."""
@@ -277,7 +287,10 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     if head[0] in "{[" and tail[-1:] in ("}", "]"):
         inner = head[:200].lstrip("[ \n\r\t")
         json_like = head[0] == "{" or inner.startswith(("{", '"', "]")) or inner[:1] in "-0123456789"
-        if json_like and not _TIMESTAMP.match(head) and not _LEVEL.match(head[:120]):
+        # a log line may open and close like JSON; one line alone is no log (an MCP result, a tool's
+        # JSON answer: ``[{"title": "ERROR on save", ...}]``), whatever words it starts with
+        log_like = _TIMESTAMP.match(head) is not None or _LEVEL.match(head[:120]) is not None
+        if json_like and (not log_like or "\n" not in text.strip()):
             return ContentType.JSON, head, [], ""
     lines = list(filter(str.strip, sample(text)))
     if not lines:
@@ -286,7 +299,7 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF, head, lines, joined
     if _share_at_least(lines, _NL_VIEW, 0.6):
-        return ContentType.CODE, head, lines, joined
+        return (ContentType.LOGS if _log_view(lines) else ContentType.CODE), head, lines, joined
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))

@@ -10,6 +10,7 @@ only if it saves ``min_saving`` of the unit's tokens. :meth:`ContentRouter.route
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -117,8 +118,10 @@ _MAX_CANDIDATES = 8
 _FOLD_MIN_TOKENS = 16
 """A repeated run is folded only if it costs at least this many tokens more than its marker."""
 
-# A numbered file view line (``nl -ba``, ``cat -n``): right-aligned number, a tab, the text.
-_NUMBERED = re.compile(r" {0,12}(\d{1,9})\t")
+# A numbered file view line (``nl -ba``, ``cat -n``, Claude Code's Read): a number (right-aligned or not),
+# a tab or an arrow (U+2192, Claude Code's Read), the text.
+_NUMBERED = re.compile(r" {0,12}(\d{1,9})[\t\u2192]")
+_ARROW = "\u2192"
 # Lines a repeated run still shows: the error a traceback ends with, pytest's ``E`` lines, FAILED/ERROR
 # result lines. The model needs to see that a re-run fails the same way, not look it up.
 _KEEP = re.compile(r"(?:[A-Za-z_][\w.]{0,100}(?:Error|Exception|Exit|Interrupt)\b|E {2}|FAILED\b|ERROR\b)")
@@ -173,14 +176,14 @@ def _split(lines: Sequence[str], text: str | None = None) -> _Lines:
     leading number and tab is data, e.g. a TSV column)."""
     if text is None:
         text = "\n".join(lines)
-    if "\t" not in text:  # the common case: no file view (a C-level scan)
-        return _Lines(tuple(lines), (-1,) * len(lines))
+    if "\t" not in text and _ARROW not in text:  # the common case: no file view (C-level scans; the
+        return _Lines(tuple(lines), (-1,) * len(lines))  # arrow's is O(1) in an ASCII text)
     numbered = list(map(_NUMBERED.match, lines))
     hits = len(numbered) - numbered.count(None)
     tags = text.count("\n<") + text.startswith("<")  # lines that start with "<"
     if hits < 2 or hits * 2 <= len(lines) - tags:
         return _Lines(tuple(lines), (-1,) * len(lines))
-    if hits == len(lines):  # every line: the number is what precedes its first tab
+    if hits == len(lines) and _ARROW not in text:  # every line: the number is what precedes its first tab
         cut = list(map(methodcaller("split", "\t", 1), lines))
         return _Lines(tuple([c[1] for c in cut]), tuple(map(int, [c[0] for c in cut])))
     keys = tuple([line if m is None else line[m.end() :] for line, m in zip(lines, numbered, strict=True)])
@@ -227,6 +230,7 @@ def _windows(
     the router routes parts, only those of ``min_part_chars`` or more), and passing-test lines a test-run
     compressor folds into a count.
     """
+    text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -254,6 +258,7 @@ def _windows(
 def _shown_windows(text: str) -> _Indexed | None:
     """The lines of an earlier unit as the model was sent them (its compressed form, or the original) as
     dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
+    text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -450,7 +455,8 @@ class ContentRouter(Compressor):
     (keyword options per compressor name, e.g. ``{"code": {...}}``; ``"search"`` takes SearchCompressor's
     fields), ``dedupe`` (fold runs of lines an earlier unit already showed), ``dedupe_min_lines``,
     ``min_part_chars`` (smaller parts are left as they are), ``min_saving`` (fraction of the unit's tokens
-    a result must save, else the original stays).
+    a result must save, else the original stays), ``unwrap`` (route the command output a JSON object
+    carries, e.g. Codex's ``{"output": "...", "metadata": {...}}``, as that output: :func:`envelope`).
     """
 
     name = "router"
@@ -461,6 +467,7 @@ class ContentRouter(Compressor):
     dedupe_min_lines: int = Field(2, ge=2)
     min_part_chars: int = Field(400, ge=0)
     min_saving: float = Field(0.1, ge=0.0, lt=1.0)
+    unwrap: bool = True
 
     def compress(self, unit: Unit) -> str | None:
         return self.route(unit).text
@@ -493,6 +500,10 @@ class ContentRouter(Compressor):
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
         """
         text = unit.text
+        if self.unwrap and (found := envelope(text)) is not None:
+            decision = self._route_envelope(unit, found, check_saving)
+            if decision is not None:
+                return decision
         hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
@@ -553,6 +564,26 @@ class ContentRouter(Compressor):
         return Decision(result_text, label, used, deduped, before, after, reason="compressed")
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _route_envelope(self, unit: Unit, found: Envelope, check_saving: bool) -> Decision | None:
+        """The decision for a unit that is a JSON object carrying a command's output (:func:`envelope`):
+        that output routed as a unit of its own (typed, deduped against the earlier units' outputs, which
+        are indexed unwrapped too), its string literal re-encoded as it was written, the rest of the JSON
+        byte for byte. None when the output is left as it is (then the JSON is routed as JSON)."""
+        inner = Unit(found.value, unit.context, unit.count_tokens, unit.ref, unit.earlier, unit.aged)
+        decision = self.route(inner, check_saving=False)
+        if decision.text is None:
+            return None
+        text = unit.text
+        result = text[: found.start] + json.dumps(decision.text, ensure_ascii=found.ascii) + text[found.end :]
+        used = ["unwrap", *decision.compressors]
+        kind, deduped = decision.kind, decision.deduped_lines
+        if not check_saving:
+            return Decision(result, kind, used, deduped, reason="compressed")
+        before, after = _count(unit, text), _count(unit, result)
+        if not self.accepts(before, after):
+            return Decision(None, kind, used, deduped, before, after, reason="saving below min_saving")
+        return Decision(result, kind, used, deduped, before, after, reason="compressed")
 
     def _compress(self, kind: ContentType, text: str, unit: Unit) -> tuple[str | None, str]:
         """The first compressor of the type's route (``"a,b"``: a, else b) that changes ``text``; for code
@@ -696,6 +727,78 @@ class ContentRouter(Compressor):
         return folded if floor >= cost else None
 
 
+_ENVELOPE_MIN_LINES = 8
+"""Lines the string of an :func:`envelope` must hold (fewer: a short message, not a command's output)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Where a JSON text carries a command's output: the string literal ``text[start:end]`` decodes to
+    ``value``; ``ascii`` tells whether it was written with ``\\u`` escapes for non-ASCII characters."""
+
+    start: int
+    end: int
+    value: str
+    ascii: bool
+
+
+def envelope(text: str) -> Envelope | None:
+    """The string that carries a command's output in a JSON object, or None.
+
+    Codex's shell tool answers ``{"output": "<stdout and stderr>", "metadata": {"exit_code": 1, ...}}``;
+    compressed as JSON, that output would stay whole. Found: a top-level string of the object (the longest,
+    the first of equals) with :data:`_ENVELOPE_MIN_LINES` lines or more that holds at least half of
+    ``text``, written once in ``text`` (found by re-encoding it, with or without ``\\u`` escapes).
+    """
+    if text[:4096].lstrip()[:1] != "{" or text.count("\\n") < _ENVELOPE_MIN_LINES:
+        return None  # C-level scans rule out most JSON before it is parsed
+    if not _long_string_at_middle(text):
+        return None  # e.g. an object of records: told without parsing it
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    value = max((v for v in obj.values() if isinstance(v, str)), key=len, default="")
+    if value.count("\n") < _ENVELOPE_MIN_LINES or 2 * len(value) < len(text):
+        return None
+    for ascii_ in (False, True):
+        literal = json.dumps(value, ensure_ascii=ascii_)
+        start = text.find(literal)
+        if start >= 0 and text.find(literal, start + 1) < 0:
+            return Envelope(start, start + len(literal), value, ascii_)
+    return None
+
+
+def _long_string_at_middle(text: str) -> bool:
+    """Whether the unescaped quotes nearest to the middle of ``text`` enclose at least half of it: true
+    of every :func:`envelope` (a literal that long spans the middle, and inside it every quote is escaped),
+    seldom of other JSON, and found with a few C-level scans."""
+    mid = len(text) // 2
+    before = text.rfind('"', 0, mid)
+    while before > 0 and _escaped(text, before):
+        before = text.rfind('"', 0, before)
+    after = text.find('"', mid + 1)
+    while after >= 0 and _escaped(text, after):
+        after = text.find('"', after + 1)
+    return before >= 0 and after >= 0 and 2 * (after - before - 1) >= len(text)
+
+
+def _escaped(text: str, quote: int) -> bool:
+    """Whether the quote at ``quote`` follows an odd run of backslashes (inside a JSON string)."""
+    start = quote
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (quote - start) % 2 == 1
+
+
+def _unwrapped(text: str) -> str:
+    """The command output ``text`` carries as an :func:`envelope`, else ``text``: what dedupe compares."""
+    found = envelope(text)
+    return text if found is None else found.value
+
+
 def _command_hints(unit: Unit) -> tuple[bool, bool]:
     """Whether the unit's tool call ran a search, and a listing program."""
     context = unit.context
@@ -712,6 +815,8 @@ __all__ = [
     "MACHINE_TYPES",
     "ContentRouter",
     "Decision",
+    "Envelope",
+    "envelope",
     "is_structural",
     "split_parts",
     "structural_lines",

@@ -38,7 +38,7 @@ MATCH_RE = re.compile(
 )
 # line:text / line-text under a ripgrep heading (or for a single-file grep -n).
 BARE_RE = re.compile(r"^(?P<ln>\d{1,9})(?P<sep>[:-])(?P<text>.*)")
-NL_VIEW_RE = re.compile(r"^\s{0,12}\d{1,9}\t")  # `nl -ba` / `cat -n`: a file view, not search output
+NL_VIEW_RE = re.compile(r"^\s{0,12}\d{1,9}[\t\u2192]")  # `nl -ba`, `cat -n`, Claude Code's Read (N→text)
 SEARCH_COMMAND_RE = re.compile(
     r"\b(?:grep|rg|ripgrep|ag|ack|git\s+grep|findstr|select-string|search)\b", re.I
 )

@@ -15,7 +15,8 @@ With ``elide_bodies=True``, for Python (indentation) and brace languages (C, Go,
   function; the methods of a class are
   handled one by one.
 
-``nl -ba``/``cat -n`` line-number prefixes are understood and kept on every kept line.
+``nl -ba``/``cat -n`` line-number prefixes (and Claude Code's ``N→``) are understood and kept on every
+kept line.
 
 :func:`outline` serves ``ProxyConfig.aging``: the router outlines the code of an aged unit (an older
 file view), whatever ``elide_bodies`` says.
@@ -33,7 +34,7 @@ import re
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import omitted, request_identifiers
 
-_NUMBERED = re.compile(r"^[ \t]{0,12}+\d{1,9}+(?:\t|  |: )")
+_NUMBERED = re.compile(r"^[ \t]{0,12}+\d{1,9}+(?:\t|\u2192|  |: )")  # Claude Code's Read: N→text
 _PY_DEF = re.compile(r"^[ \t]*+(?:async[ \t]++)?def[ \t]++(\w+)")
 _PY_CLASS = re.compile(r"^[ \t]*+class[ \t]++\w")
 _BRACE_DEF = re.compile(

@@ -53,6 +53,7 @@ from headroom.transforms.compressors._util import (
     request_terms,
     template,
 )
+from headroom.transforms.markers import MARKER_RE
 
 _WILD = "<*>"
 _TRACE = re.compile(r"^(?:\s++at \S|\s*+File \"|Caused by:|\s++\.\.\. \d+ more|\s*+Traceback )")
@@ -101,6 +102,24 @@ def compress(
 ) -> str | None:
     """The log with repeated templates collapsed into markers, or None when it does not pay."""
     lines = text.split("\n")
+    cut = _view_prefixes(lines)
+    if cut is not None:  # a numbered view of a log: compressed without its numbers, kept lines with them
+        bare = compress(
+            "\n".join([line[c:] for line, c in zip(lines, cut, strict=True)]),
+            unit,
+            keep_head=keep_head,
+            keep_tail=keep_tail,
+            rare_max=rare_max,
+            min_lines=min_lines,
+            min_gap_chars=min_gap_chars,
+            lead_tokens=lead_tokens,
+            similarity=similarity,
+            distinct_max=distinct_max,
+            templates_in_marker=templates_in_marker,
+            min_saving=min_saving,
+        )
+        view = None if bare is None else _renumbered(bare, lines, cut)
+        return None if view is None or len(view) > len(text) * (1 - min_saving) else view
     n = len(lines)
     nonblank = filter(None, map(str.strip, lines))  # lazily: stops at the min_lines-th
     if n < min_lines or (min_lines > 0 and next(islice(nonblank, min_lines - 1, None), None) is None):
@@ -190,6 +209,46 @@ def compress(
     if len(result) > len(text) * (1 - min_saving):
         return None
     return result
+
+
+_VIEW_PREFIX = re.compile(r" {0,12}\d{1,9}[\t\u2192]")
+"""A numbered view's line prefix: ``cat -n``, ``nl -ba`` (a tab), Claude Code's Read (``→``)."""
+
+
+def _view_prefixes(lines: list[str]) -> list[int] | None:
+    """The length of each line's number prefix when every line but blank ones has one (a numbered view
+    of a file), else None: numbers on every line would make each indented (the continuation of an error
+    above it) and part of every template."""
+    if not lines or _VIEW_PREFIX.match(lines[0]) is None:
+        return None  # the common case, found on the first line
+    cut: list[int] = []
+    for line in lines:
+        m = _VIEW_PREFIX.match(line)
+        if m is not None:
+            cut.append(m.end())
+        elif line.strip():
+            return None
+        else:
+            cut.append(0)
+    return cut
+
+
+def _renumbered(bare: str, lines: list[str], cut: list[int]) -> str | None:
+    """The compressed form of a view without its numbers (``bare``) with each kept line numbered again
+    (as in ``lines``); a marker stands for as many lines as it counts. None if they do not line up."""
+    out: list[str] = []
+    i, n = 0, len(lines)
+    for line in bare.split("\n"):
+        if i < n and line == lines[i][cut[i] :]:
+            out.append(lines[i])
+            i += 1
+            continue
+        m = MARKER_RE.fullmatch(line)
+        if m is None or not m["counts"].endswith(" lines") or "," in m["counts"]:
+            return None
+        i += int(m["counts"].split(" ", 1)[0])
+        out.append(line)
+    return "\n".join(out) if i == n else None
 
 
 def _droppable_chars(lines: list[str], keys: list[str], group_of: dict[str, Group], rare_max: int) -> int:

@@ -1,0 +1,517 @@
+"""Claude Code (Anthropic Messages) and Codex (OpenAI Responses) traffic through the default config.
+
+The fixtures are small, written here in the shapes those agents send (checked against public captures and
+sources):
+
+* Claude Code's Read answers in ``cat -n`` style: the number right-aligned to 6 columns, then ``→``
+  (U+2192) in the versions most sessions were recorded with, a tab (flush-left number) in later ones; a
+  ``<system-reminder>`` block often follows. Grep answers ``Found N files`` and a path list
+  (``files_with_matches``) or ripgrep's ``path:line:text`` lines (``content``); a failed Bash call comes
+  back with ``is_error: true``; a tool result may be a list of text and image blocks, the last one with
+  ``cache_control``; assistant turns carry ``thinking`` blocks.
+* Codex's ``shell`` tool answers with a JSON string ``{"output": "...", "metadata": {"exit_code": 1,
+  "duration_seconds": 3.2}}`` (serde_json, compact) in a ``function_call_output``; ``apply_patch`` is a
+  ``custom_tool_call``; ``reasoning`` items carry encrypted content.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom.engine import Engine
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
+from headroom.transforms.compressors.code import outline
+from headroom.transforms.compressors.logs import compress as logs_compress
+from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.markers import parse_markers
+from headroom.transforms.router import DEFAULT_ROUTES, envelope
+
+from .conftest import make_unit
+
+ARROW = "\u2192"
+REMINDER = (
+    "\n\n<system-reminder>\nWhenever you read a file, you should consider whether it would be considered "
+    "malware. You CAN and SHOULD provide analysis of malware, what it is doing. But you MUST refuse to "
+    "improve or augment the code.\n</system-reminder>\n"
+)
+ONLY_DEDUPE = ContentRouter(routes=dict.fromkeys(DEFAULT_ROUTES, "none"))
+
+
+def default_engine() -> Engine:
+    return Engine(ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()]))
+
+
+def source(size: int = 260, *, edited: bool = False) -> list[str]:
+    """A Python file: classes with docstrings, methods every 12 lines; ``edited`` inserts 3 lines at 101."""
+    lines = ["import asyncio", "import logging", "", "log = logging.getLogger(__name__)", ""]
+    for k in range(size):
+        if k % 48 == 0:
+            lines += ["", f"class Handler{k}:", f'    """Handles request kind {k}."""', ""]
+        if k % 12 == 0:
+            lines.append(f"    def step_{k}(self, request, timeout={k}):")
+        else:
+            lines.append(f"        value_{k} = compute_{k % 7}(alpha_{k}, beta={k * 3})  # step {k}")
+    if edited:
+        lines[100:100] = [
+            "        # retry with backoff",
+            "        for attempt in range(self.retries):",
+            "            await asyncio.sleep(2**attempt)",
+        ]
+    return lines
+
+
+STYLES = {
+    "arrow": lambda n: f"{n:6d}{ARROW}",  # Claude Code's Read (cat -n style, arrow)
+    "arrow-compact": lambda n: f"{n}{ARROW}",
+    "tab": lambda n: f"{n:6d}\t",  # cat -n, nl -ba
+    "tab-compact": lambda n: f"{n}\t",  # later Claude Code's Read
+}
+
+
+def read_view(lines: list[str], style: str = "arrow", first: int = 1) -> str:
+    prefix = STYLES[style]
+    return "\n".join(prefix(n) + line for n, line in enumerate(lines, first))
+
+
+def pytest_output(passing_files: int = 40) -> str:
+    rows = [
+        f"tests/unit/test_module_{k}.py ........................                    [{k:3d}%]"
+        for k in range(passing_files)
+    ]
+    return "\n".join(
+        [
+            "============================= test session starts ==============================",
+            "platform linux -- Python 3.11.9, pytest-8.3.2, pluggy-1.5.0",
+            "rootdir: /repo",
+            "collected 212 items",
+            "",
+            *rows,
+            "tests/unit/test_client.py ...F....                                         [100%]",
+            "",
+            "=================================== FAILURES ===================================",
+            "______________________________ test_retry_backoff ______________________________",
+            "",
+            "    def test_retry_backoff():",
+            "        c = Client(retries=3)",
+            ">       assert c.fetch() == 200",
+            "E       AssertionError: assert 500 == 200",
+            "",
+            "tests/unit/test_client.py:42: AssertionError",
+            "=========================== short test summary info ============================",
+            "FAILED tests/unit/test_client.py::test_retry_backoff - AssertionError: assert 500 == 200",
+            "========================= 1 failed, 211 passed in 3.21s =========================",
+        ]
+    )
+
+
+def worker_log(lines: int = 400) -> str:
+    rows = [
+        f"2026-11-27 12:{k // 60:02d}:{k % 60:02d},123 INFO worker.pool: task {k} finished in {k % 17} ms"
+        for k in range(lines)
+    ]
+    rows.insert(
+        lines // 2, "2026-11-27 12:03:20,001 ERROR worker.pool: task 9001 crashed: ConnectionResetError"
+    )
+    return "\n".join(rows)
+
+
+GREP_CONTENT = "\n".join(
+    f"src/pkg/module_{k % 9}/handlers.py:{10 + k}:        value_{k} = retry_call(alpha_{k}, timeout=3)"
+    for k in range(80)
+)
+
+
+# -- Claude Code ---------------------------------------------------------------------------------------
+
+
+def tool_use(id_: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": id_, "name": name, "input": args}
+
+
+def tool_result(id_: str, content: Any, **extra: Any) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": id_, "content": content, **extra}
+
+
+def claude_code_turns(style: str = "arrow") -> list[dict[str, Any]]:
+    """A Claude Code session, one assistant/user pair per tool call after the user's request."""
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    calls: list[tuple[str, dict[str, Any], Any, dict[str, Any]]] = [
+        ("Grep", {"pattern": "retry_call", "output_mode": "content", "-n": True}, GREP_CONTENT, {}),
+        ("Read", {"file_path": "/repo/src/client.py"}, read_view(source(), style) + REMINDER, {}),
+        ("Bash", {"command": "python -m pytest -q tests/unit", "description": "Run the unit tests"},
+         pytest_output(), {"is_error": True}),
+        ("Edit", {"file_path": "/repo/src/client.py", "old_string": "x", "new_string": "y"},
+         "The file /repo/src/client.py has been updated.", {}),
+        ("Read", {"file_path": "/repo/src/client.py"},
+         [{"type": "text", "text": read_view(source(edited=True), style) + REMINDER}, image],
+         {"cache_control": {"type": "ephemeral"}}),
+    ]  # fmt: skip
+    turns: list[dict[str, Any]] = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "Fix the retry bug: test_retry_backoff fails."}],
+        }
+    ]
+    for k, (name, args, content, extra) in enumerate(calls):
+        id_ = f"toolu_01{k:022d}"
+        thinking = {"type": "thinking", "thinking": f"Step {k}: use {name}.", "signature": f"sig{k}"}
+        turns.append({"role": "assistant", "content": [thinking, tool_use(id_, name, args)]})
+        turns.append({"role": "user", "content": [tool_result(id_, content, **extra)]})
+    return turns
+
+
+def messages_body(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "system": "You are Claude Code.",
+        "messages": turns,
+    }
+
+
+def result_text(block: dict[str, Any]) -> str:
+    content = block["content"]
+    return content if isinstance(content, str) else content[0]["text"]
+
+
+@pytest.mark.parametrize("style", ["arrow", "tab-compact"])
+def test_a_read_is_a_file_view_and_stays_whole(style: str) -> None:
+    view = read_view(source(), style)
+    assert detect(view) is ContentType.CODE
+    body = messages_body(claude_code_turns(style)[:5])  # the request, the Grep, the Read
+    result = default_engine().compress_json(body, path="/v1/messages")
+    out = result.body if result.changed else body
+    assert result_text(out["messages"][4]["content"][0]) == view + REMINDER
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_a_re_read_after_an_edit_folds_in_every_numbering_style(style: str) -> None:
+    before, after = read_view(source(), style), read_view(source(edited=True), style)
+    decision = ONLY_DEDUPE.route(make_unit(after + REMINDER, earlier=[before + REMINDER]))
+    assert decision.text is not None
+    marks = list(parse_markers(decision.text))
+    assert sum(m.total for m in marks) > 0.8 * len(source())
+    # ranges name this view's numbers; past the edit, the earlier view's too
+    assert marks[0].detail == "lines 1-100, repeated from earlier output"
+    assert any(m.detail and "(there lines " in m.detail for m in marks[1:])
+    assert "# retry with backoff" in decision.text  # the edit itself stays
+    assert decision.text.endswith(REMINDER)
+    # definitions past the edit stay under their new numbers
+    assert STYLES[style](source(edited=True).index("    def step_108(self, request, timeout=108):") + 1) in (
+        decision.text
+    )
+
+
+def test_a_claude_code_session_keeps_its_structure_and_what_the_model_needs() -> None:
+    body = messages_body(claude_code_turns())
+    original = copy.deepcopy(body)
+    engine = default_engine()
+    result = engine.compress_json(body, path="/v1/messages")
+    assert body == original  # never mutated
+    assert result.changed
+    assert result.tokens_saved > 0
+    out = result.body
+    assert isinstance(out, dict)
+    for sent, got in zip(original["messages"], out["messages"], strict=True):
+        if sent["role"] == "assistant":
+            assert got == sent  # thinking blocks, tool_use ids and inputs
+            continue
+        for a, b in zip(sent["content"], got["content"], strict=True):
+            if a.get("type") != "tool_result":
+                assert a == b
+                continue
+            assert {k: v for k, v in a.items() if k != "content"} == {
+                k: v for k, v in b.items() if k != "content"
+            }
+            if isinstance(a["content"], list):  # the image and the shape of the list stay
+                assert [x["type"] for x in b["content"]] == [x["type"] for x in a["content"]]
+                assert a["content"][1:] == b["content"][1:]
+    texts = [result_text(m["content"][0]) for m in out["messages"][2::2]]
+    grep, read, bash, edit, reread = texts
+    assert any(m.counts[0][1] == "matches" for m in parse_markers(grep))
+    assert read == result_text(original["messages"][4]["content"][0])  # a first read: whole
+    assert "E       AssertionError: assert 500 == 200" in bash
+    assert "FAILED tests/unit/test_client.py::test_retry_backoff" in bash
+    assert any("passing tests" in (m.detail or "") for m in parse_markers(bash))
+    assert edit == "The file /repo/src/client.py has been updated."
+    assert any("repeated from earlier output" in (m.detail or "") for m in parse_markers(reread))
+    assert "# retry with backoff" in reread
+    assert reread.endswith(REMINDER)
+    # deterministic: a fresh engine sends the same bytes
+    again = default_engine().compress_json(copy.deepcopy(original), path="/v1/messages")
+    assert json.dumps(again.body, sort_keys=True) == json.dumps(out, sort_keys=True)
+
+
+def test_a_growing_claude_code_conversation_never_changes_a_message_already_sent() -> None:
+    turns = claude_code_turns()
+    engine = default_engine()
+    sent: list[dict[str, Any]] = []
+    for size in range(3, len(turns) + 1, 2):
+        result = engine.compress_json(messages_body(turns[:size]), path="/v1/messages")
+        now = (result.body if result.changed else messages_body(turns[:size]))["messages"]
+        assert now[: len(sent)] == sent
+        sent = now
+
+
+# -- Codex ---------------------------------------------------------------------------------------------
+
+
+def shell_output(output: str, exit_code: int = 0) -> str:
+    """What Codex's shell tool returns to the model: serde_json's compact encoding, non-ASCII as is."""
+    payload = {"output": output, "metadata": {"exit_code": exit_code, "duration_seconds": 3.2}}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+PATCH = "*** Begin Patch\n*** Update File: src/client.py\n@@\n-    pass\n+    return 1\n*** End Patch"
+
+
+def codex_items(outputs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "Fix test_retry_backoff"}],
+        },
+        {"type": "reasoning", "id": "rs_01", "summary": [], "encrypted_content": "gAAAAABn0x"},
+    ]
+    for k, (command, output) in enumerate(outputs):
+        args = json.dumps({"command": ["bash", "-lc", command], "workdir": "/repo", "timeout_ms": 120000})
+        items.append({"type": "function_call", "call_id": f"call_{k}", "name": "shell", "arguments": args})
+        items.append({"type": "function_call_output", "call_id": f"call_{k}", "output": output})
+    items.append({
+        "type": "custom_tool_call", "call_id": "call_patch", "name": "apply_patch",
+        "input": PATCH,
+    })  # fmt: skip
+    items.append({
+        "type": "custom_tool_call_output", "call_id": "call_patch",
+        "output": shell_output("Success. Updated the following files:\nM src/client.py\n"),
+    })  # fmt: skip
+    return items
+
+
+def responses_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"model": "gpt-5-codex", "instructions": "You are Codex.", "input": items, "store": False}
+
+
+def test_codex_shell_outputs_are_compressed_as_the_text_they_carry() -> None:
+    log = worker_log()
+    body = responses_body(
+        codex_items(
+            [
+                ("python -m pytest -q tests/unit", shell_output(pytest_output(), 1)),
+                ("cat logs/worker.log", shell_output(log)),
+                ("rg -n retry_call src", shell_output(GREP_CONTENT)),
+            ]
+        )
+    )
+    original = copy.deepcopy(body)
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert body == original
+    assert result.changed
+    out = result.body
+    assert isinstance(out, dict)
+    notes = result.transforms["router"].notes
+    assert notes["tests:unwrap+testrun"] == notes["logs:unwrap+logs"] == notes["search:unwrap+search"] == 1
+    for sent, got in zip(original["input"], out["input"], strict=True):
+        if sent["type"] != "function_call_output":
+            assert got == sent  # reasoning, calls, the patch and its short answer
+            continue
+        assert {k: v for k, v in sent.items() if k != "output"} == {
+            k: v for k, v in got.items() if k != "output"
+        }
+        was, now = json.loads(sent["output"]), json.loads(got["output"])  # still the JSON the tool wrote
+        assert now["metadata"] == was["metadata"]
+        assert list(now) == list(was)
+        code = was["metadata"]["exit_code"]
+        assert got["output"].endswith(f',"metadata":{{"exit_code":{code},"duration_seconds":3.2}}}}')
+        assert len(now["output"]) < len(was["output"]) / 2
+        assert list(parse_markers(now["output"]))
+    tests, logs, grep = (json.loads(item["output"])["output"] for item in out["input"][3:9:2])
+    assert "E       AssertionError: assert 500 == 200" in tests
+    assert "FAILED tests/unit/test_client.py::test_retry_backoff - AssertionError: assert 500 == 200" in tests
+    assert "task 9001 crashed: ConnectionResetError" in logs
+    assert "src/pkg/module_0/handlers.py:10:" in grep
+
+
+def test_a_codex_re_read_folds_against_the_earlier_output_inside_its_json() -> None:
+    view = "\n".join(source())
+    body = responses_body(
+        codex_items(
+            [
+                ("sed -n '1,400p' src/client.py", shell_output(view)),
+                ("sed -n '1,400p' src/client.py", shell_output("\n".join(source(edited=True)))),
+            ]
+        )
+    )
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert result.changed
+    first, second = (json.loads(item["output"])["output"] for item in result.body["input"][3:7:2])
+    assert first == view  # code is not compressed on first sight
+    assert "# retry with backoff" in second
+    assert sum(m.total for m in parse_markers(second)) > 0.8 * len(source())
+    assert result.transforms["router"].notes["code:unwrap+dedupe"] == 1
+
+
+def test_an_envelope_is_re_encoded_as_it_was_written() -> None:
+    text = "\n".join(f"caf\u00e9 step {k}: \u2713 done \u2014 {'x' * (k % 5)}" for k in range(30))
+    for ascii_ in (False, True):
+        written = json.dumps({"output": text, "metadata": {"exit_code": 0}}, ensure_ascii=ascii_)
+        found = envelope(written)
+        assert found is not None
+        assert found.ascii is ascii_
+        assert found.value == text
+        assert json.loads(written[found.start : found.end]) == text
+        assert written[: found.start] == '{"output": '
+        assert written[found.end :] == ', "metadata": {"exit_code": 0}}'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30), min_size=9),
+    before=st.dictionaries(st.sampled_from(["exit_code", "cwd", "ok"]), st.integers() | st.text(max_size=8)),
+    ascii_=st.booleans(),
+    compact=st.booleans(),
+)
+def test_every_envelope_is_found(
+    lines: list[str], before: dict[str, Any], ascii_: bool, compact: bool
+) -> None:
+    """Whatever the output holds (quotes, backslashes, escapes) and wherever it stands in the object."""
+    value = "\n".join(lines) + "x" * 40
+    obj = {**before, "output": value, "metadata": {"exit_code": 0, "duration_seconds": 0.1}}
+    text = json.dumps(obj, ensure_ascii=ascii_, separators=(",", ":") if compact else None)
+    if 2 * len(value) < len(text) or value.count("\n") < 8 or any(v == value for v in before.values()):
+        return
+    found = envelope(text)
+    assert found is not None
+    assert found.value == value
+    assert json.loads(text[found.start : found.end]) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        shell_output("one line\nand another"),  # too short to be a command's output worth routing
+        json.dumps([{"output": "\n".join(map(str, range(50)))}]),  # an array: JSON data
+        json.dumps({"output": "a\n" * 20, "rows": ["x" * 50] * 40}),  # the string is the smaller half
+        json.dumps({"a": "x\ny\n" * 10, "b": "x\ny\n" * 10}),  # the literal is written twice
+        '{"output": "' + "line\\n" * 20 + '"',  # not JSON
+        "2026-11-27 INFO " + "line\\n" * 20,
+    ],
+)
+def test_what_is_not_an_envelope(text: str) -> None:
+    assert envelope(text) is None
+
+
+def test_an_unwrapped_output_that_saves_nothing_leaves_the_json_to_the_json_route() -> None:
+    code = shell_output("\n".join(source()))  # code on first sight: left as it is
+    assert ContentRouter().route(make_unit(code)).text is None
+    assert ContentRouter(unwrap=False).route(make_unit(shell_output(pytest_output(), 1))).text is None
+
+
+def test_an_aged_read_is_outlined_like_a_cat_n_view() -> None:
+    """``ProxyConfig.aging`` outlines older file views: a Read keeps its numbered definition lines."""
+    lines = source()
+    tab, arrow = read_view(lines, "tab"), read_view(lines, "arrow")
+    out_tab = outline(tab, make_unit(tab))
+    out_arrow = outline(arrow, make_unit(arrow))
+    assert out_tab is not None
+    assert out_arrow is not None
+    assert [m.counts for m in parse_markers(out_arrow)] == [m.counts for m in parse_markers(out_tab)]
+    assert [line for line in out_arrow.split("\n") if ARROW in line] == [
+        line.replace("\t", ARROW, 1) for line in out_tab.split("\n") if "\t" in line
+    ]
+
+
+def issues(count: int = 100) -> list[dict[str, Any]]:
+    return [
+        {"id": k, "title": "ERROR on save" if k == 0 else f"issue {k}", "state": "open", "labels": ["bug"]}
+        for k in range(count)
+    ]
+
+
+def test_a_one_line_json_answer_is_json_whatever_word_it_opens_with() -> None:
+    """An MCP tool's answer is often one line of JSON; a level word near its start made it a log line,
+    which no compressor could shorten."""
+    answer = json.dumps(issues())
+    assert detect(answer) is ContentType.JSON
+    assert detect(json.dumps({"level": "ERROR", "items": issues()})) is ContentType.JSON
+    ndjson = "\n".join(json.dumps({"level": "INFO", "msg": f"tick {k}"}) for k in range(60))
+    assert detect(ndjson) is ContentType.LOGS  # many lines of it: a log
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Which open issues mention errors?"}]},
+        {"role": "assistant", "content": [tool_use("toolu_mcp", "mcp__github__list_issues", {"r": "a/b"})]},
+        {"role": "user", "content": [tool_result("toolu_mcp", [{"type": "text", "text": answer}])]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    assert result.changed
+    assert result.transforms["router"].notes["json:json"] == 1
+    out = result_text(result.body["messages"][2]["content"][0])
+    assert '"ERROR on save"' in out
+    assert [m.counts for m in parse_markers(out)] == [((97, "records"),)]
+
+
+@pytest.mark.parametrize("style", ["arrow", "tab"])
+def test_a_read_of_a_log_file_is_compressed_as_a_log_with_its_line_numbers(style: str) -> None:
+    log = worker_log().split("\n")
+    view = read_view(log, style)
+    assert detect(view) is ContentType.LOGS
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Why did the worker crash?"}]},
+        {
+            "role": "assistant",
+            "content": [tool_use("toolu_log", "Read", {"file_path": "/var/log/w.log"})],
+        },
+        {"role": "user", "content": [tool_result("toolu_log", view + REMINDER)]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    assert result.changed
+    assert result.transforms["router"].notes["logs:logs"] == 1
+    out = result_text(result.body["messages"][2]["content"][0])
+    assert len(out) < len(view) / 10
+    assert out.endswith(REMINDER)
+    error = log.index(next(line for line in log if " ERROR " in line))
+    assert STYLES[style](error + 1) + log[error] in out.split("\n")  # under its own number
+    # every line shown is the file's line under its number; the markers count the rest
+    shown = [line for line in out[: -len(REMINDER)].split("\n") if not line.startswith("[headroom:")]
+    assert all(line in view.split("\n") for line in shown)
+    assert len(shown) + sum(m.total for m in parse_markers(out)) == len(log)
+    assert "INFO worker.pool: task <n> finished in <n> ms" in out  # the template, without the numbers
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_a_numbered_log_compresses_as_the_log_does_with_each_kept_line_under_its_number(style: str) -> None:
+    raw = worker_log()
+    view = read_view(raw.split("\n"), style)
+    unit = make_unit(view)  # one unit for both: the markers carry the same ref
+    plain, numbered = logs_compress(raw, unit), logs_compress(view, unit)
+    assert plain is not None
+    assert numbered is not None
+    prefix = re.compile(r" {0,12}\d{1,9}[\t\u2192]")
+    assert "\n".join(prefix.sub("", line, count=1) for line in numbered.split("\n")) == plain
+
+
+def test_a_growing_codex_conversation_never_changes_an_item_already_sent() -> None:
+    items = codex_items(
+        [
+            ("sed -n '1,400p' src/client.py", shell_output("\n".join(source()))),
+            ("python -m pytest -q tests/unit", shell_output(pytest_output(), 1)),
+            ("sed -n '1,400p' src/client.py", shell_output("\n".join(source(edited=True)))),
+            ("cat logs/worker.log", shell_output(worker_log())),
+        ]
+    )
+    engine = default_engine()
+    sent: list[dict[str, Any]] = []
+    for size in range(4, len(items) + 1, 2):
+        result = engine.compress_json(responses_body(items[:size]), path="/v1/responses")
+        now = (result.body if result.changed else responses_body(items[:size]))["input"]
+        assert now[: len(sent)] == sent
+        sent = now
+    assert sent != items  # it did compress
