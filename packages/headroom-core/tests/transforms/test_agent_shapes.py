@@ -515,3 +515,15 @@ def test_a_growing_codex_conversation_never_changes_an_item_already_sent() -> No
         assert now[: len(sent)] == sent
         sent = now
     assert sent != items  # it did compress
+
+
+def test_a_log_numbered_over_and_over_is_unnumbered_once_not_recursively() -> None:
+    """Each line may start with many number prefixes (``1\\t1\\t1\\t...``): the logs compressor strips one
+    level, not one per level in a recursion as deep as the first line is long (a RecursionError past ~1000,
+    and a copy of the whole text per level before it)."""
+    lines = [
+        ("1\t" * 2000) + f"2024-01-01 12:00:{i % 60:02d} INFO worker {i % 3} processed a job"
+        for i in range(40)
+    ]
+    text = "\n".join(lines)
+    logs_compress(text, make_unit(text))  # returns (a result or None) rather than raising
