@@ -517,3 +517,27 @@ def test_pass_through_response_headers_come_from_the_requests_own_task() -> None
     headers = run(exchange())
     assert int(headers["x-headroom-tokens-saved"]) > 0
     assert run(callback.async_post_call_response_headers_hook({}, path, None)) is None  # another task
+
+
+def test_a_reused_call_id_after_an_abandoned_request_holds_no_growing_memory() -> None:
+    """A client that always sends the same ``x-litellm-call-id``: once one of its requests ends before the
+    headers hook runs (a client that went away), each later request under the id is counted as shared.
+    The headers kept for those requests must not pile up under the id for as long as the process runs."""
+    callback = HeadroomCallback()
+    data = proxy_data(chat_request("m", "reused-id"))
+    hook = callback.async_post_call_response_headers_hook
+
+    async def requests() -> None:
+        await callback.async_pre_call_hook(None, None, dict(data), "acompletion")  # abandoned: no hook
+        for _ in range(50):
+            out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")
+            await hook(out, None, None)
+        waiting = callback._pending[data["litellm_call_id"]]
+        await asyncio.gather(*[h for h in waiting.others if isinstance(h, asyncio.Future)])
+        out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")
+        assert len(waiting.others) <= 1  # what is kept: the counts still running (this request's)
+        await hook(out, None, None)
+
+    run(requests())
+    assert callback.stats()["requests"] == 52
+    assert list(callback._pending) == [data["litellm_call_id"]]
