@@ -527,3 +527,30 @@ def test_a_log_numbered_over_and_over_is_unnumbered_once_not_recursively() -> No
     ]
     text = "\n".join(lines)
     logs_compress(text, make_unit(text))  # returns (a result or None) rather than raising
+
+
+def test_an_envelope_of_json_output_is_told_without_stepping_over_each_escaped_quote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Codex's output of ``cat package-lock.json``: every quote of the output is escaped in the envelope.
+    The pre-check before parsing steps over a bounded number of them (then parsing tells, at C speed),
+    not over every one in a Python loop (23 ms for 700 KB, twelve times what ``json.loads`` takes)."""
+    from headroom.transforms import router
+
+    calls = 0
+    escaped = router._escaped
+
+    def counted(text: str, quote: int) -> bool | None:
+        nonlocal calls
+        calls += 1
+        return escaped(text, quote)
+
+    monkeypatch.setattr(router, "_escaped", counted)
+    records = [{"id": i, "name": f"package-{i}", "deps": {"a": "^1", "b": "~2"}} for i in range(3000)]
+    output = json.dumps({"packages": records}, indent=2)
+    text = shell_output(output)
+    found = envelope(text)
+    assert found is not None
+    assert found.value == output
+    assert output.count('"') > 20_000
+    assert calls <= 200
