@@ -554,3 +554,23 @@ def test_an_envelope_of_json_output_is_told_without_stepping_over_each_escaped_q
     assert found.value == output
     assert output.count('"') > 20_000
     assert calls <= 200
+
+
+@pytest.mark.parametrize("ascii_", [False, True])
+def test_an_envelope_whose_output_holds_a_protected_tag_is_still_unwrapped(ascii_: bool) -> None:
+    """TagProtector (in the default config) swaps a ``<system-reminder>`` block for a placeholder before the
+    router runs; in ASCII text that placeholder holds raw control characters, which a JSON string may not:
+    the envelope must still be found, and the placeholder written back raw so that it is restored."""
+    reminder = "<system-reminder>\nThe file changed on disk.\n</system-reminder>"
+    output = worker_log() + "\n" + reminder + ("" if ascii_ else "\nnaïve café")
+    payload = {"output": output, "metadata": {"exit_code": 0, "duration_seconds": 3.2}}
+    wrapped = json.dumps(payload, ensure_ascii=ascii_, separators=(",", ":"))
+    body = responses_body(codex_items([("cat logs/worker.log", wrapped)]))
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert result.changed
+    assert result.transforms["router"].notes["logs:unwrap+logs"] == 1
+    sent = result.body["input"][3]["output"]
+    assert json.loads(sent)["metadata"] == payload["metadata"]
+    now = json.loads(sent)["output"]
+    assert reminder in now
+    assert len(now) < len(output) / 2

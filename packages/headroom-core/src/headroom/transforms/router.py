@@ -575,7 +575,7 @@ class ContentRouter(Compressor):
         if decision.text is None:
             return None
         text = unit.text
-        result = text[: found.start] + json.dumps(decision.text, ensure_ascii=found.ascii) + text[found.end :]
+        result = text[: found.start] + _literal(decision.text, found.ascii) + text[found.end :]
         used = ["unwrap", *decision.compressors]
         kind, deduped = decision.kind, decision.deduped_lines
         if not check_saving:
@@ -754,8 +754,8 @@ def envelope(text: str) -> Envelope | None:
         return None  # C-level scans rule out most JSON before it is parsed
     if not _long_string_at_middle(text):
         return None  # e.g. an object of records: told without parsing it
-    try:
-        obj = json.loads(text)
+    try:  # not strict: TagProtector's ASCII placeholders hold raw control characters (see _literal)
+        obj = json.loads(text, strict=False)
     except ValueError:
         return None
     if not isinstance(obj, dict):
@@ -764,11 +764,23 @@ def envelope(text: str) -> Envelope | None:
     if value.count("\n") < _ENVELOPE_MIN_LINES or 2 * len(value) < len(text):
         return None
     for ascii_ in (False, True):
-        literal = json.dumps(value, ensure_ascii=ascii_)
+        literal = _literal(value, ascii_)
         start = text.find(literal)
         if start >= 0 and text.find(literal, start + 1) < 0:
             return Envelope(start, start + len(literal), value, ascii_)
     return None
+
+
+_ESCAPED_PLACEHOLDER = re.compile(r"(?<!\\)((?:\\\\)*+)\\u0001([0-9]+)\\u0002")
+"""A TagProtector placeholder of ASCII text (``\\x01N\\x02``) as ``json.dumps`` writes it (an escape: after an
+even run of backslashes)."""
+
+
+def _literal(value: str, ascii_: bool) -> str:
+    """``value`` as a JSON string literal (``\\u`` escapes for non-ASCII characters if ``ascii_``), with
+    TagProtector's ASCII placeholders raw, as the protector put them in the unit's text (restored after)."""
+    literal = json.dumps(value, ensure_ascii=ascii_)
+    return _ESCAPED_PLACEHOLDER.sub("\\1\x01\\2\x02", literal) if "\x01" in value else literal
 
 
 _CHEAP_STEPS = 64
