@@ -574,3 +574,12 @@ def test_an_envelope_whose_output_holds_a_protected_tag_is_still_unwrapped(ascii
     now = json.loads(sent)["output"]
     assert reminder in now
     assert len(now) < len(output) / 2
+
+
+def test_unwrap_off_leaves_earlier_envelopes_indexed_as_the_json_they_are() -> None:
+    """``unwrap=False`` turns the envelope route off for earlier units too: dedupe then does not read the
+    output inside an earlier unit's JSON (with it on, a re-read folds against it)."""
+    view = "\n".join(source())
+    earlier = [shell_output(view)]
+    assert ContentRouter().route(make_unit(view, earlier=earlier)).deduped_lines > 200
+    assert ContentRouter(unwrap=False).route(make_unit(view, earlier=earlier)).deduped_lines == 0

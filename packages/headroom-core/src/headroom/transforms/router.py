@@ -221,16 +221,17 @@ def _remembered_kind(body: str, search_command: bool, listing_command: bool) -> 
 
 @content_cache(1024)
 def _windows(
-    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
+    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400, unwrap: bool = True
 ) -> _Indexed | None:
     """The lines of an earlier unit as dedupe indexes them (pure; cached by content), or None.
 
     A line folded here must still be readable in the earlier copy, so the lines of the unit's parts that
     its compressor may drop are hidden: parts of the ``lossy`` types (at least :data:`_ALWAYS_LOSSY`; as
     the router routes parts, only those of ``min_part_chars`` or more), and passing-test lines a test-run
-    compressor folds into a count.
+    compressor folds into a count. ``unwrap``: an :func:`envelope` is indexed by the output it carries.
     """
-    text = _unwrapped(text)
+    if unwrap:
+        text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -255,10 +256,12 @@ def _windows(
 
 
 @content_cache(1024)
-def _shown_windows(text: str) -> _Indexed | None:
+def _shown_windows(text: str, unwrap: bool = True) -> _Indexed | None:
     """The lines of an earlier unit as the model was sent them (its compressed form, or the original) as
-    dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
-    text = _unwrapped(text)
+    dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden.
+    ``unwrap``: as in :func:`_windows`."""
+    if unwrap:
+        text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -275,11 +278,14 @@ class _WindowIndex:
     ``lossy`` types hidden (see :func:`_windows`).
     """
 
-    __slots__ = ("_found", "_lossy", "_min_part_chars", "union", "units")
+    __slots__ = ("_found", "_lossy", "_min_part_chars", "_unwrap", "union", "units")
 
-    def __init__(self, lossy: frozenset[ContentType] | None, min_part_chars: int) -> None:
+    def __init__(
+        self, lossy: frozenset[ContentType] | None, min_part_chars: int, unwrap: bool = True
+    ) -> None:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
+        self._unwrap = unwrap
         self.units: list[_Indexed | None] = []
         self.union: set[Anchor] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
@@ -291,9 +297,9 @@ class _WindowIndex:
         """Index the units of ``earlier`` not indexed yet."""
         for position in range(len(self.units), len(earlier)):
             if self._lossy is None:
-                self.append(_shown_windows(earlier.shown(position)))
+                self.append(_shown_windows(earlier.shown(position), self._unwrap))
             else:
-                self.append(_windows(earlier[position], self._lossy, self._min_part_chars))
+                self.append(_windows(earlier[position], self._lossy, self._min_part_chars, self._unwrap))
 
     def append(self, indexed: _Indexed | None) -> None:
         """Index the next unit (None: a unit with nothing to match)."""
@@ -628,14 +634,16 @@ class ContentRouter(Compressor):
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
             earlier = Earlier.of(earlier)
         if aged is None and earlier.records_shown:
-            index = earlier.derived(("router.shown",), lambda: _WindowIndex(None, self.min_part_chars))
+            index = earlier.derived(
+                ("router.shown", self.unwrap), lambda: _WindowIndex(None, self.min_part_chars, self.unwrap)
+            )
             index.grow(earlier)
             return index
         lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
         if self.options.get("code", {}).get("elide_bodies") or aged is not None:
             lossy |= {ContentType.CODE}
-        key = ("router.windows", lossy, self.min_part_chars)
-        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars))
+        key = ("router.windows", lossy, self.min_part_chars, self.unwrap)
+        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars, self.unwrap))
         index.grow(earlier)
         return index
 
