@@ -515,3 +515,71 @@ def test_a_growing_codex_conversation_never_changes_an_item_already_sent() -> No
         assert now[: len(sent)] == sent
         sent = now
     assert sent != items  # it did compress
+
+
+def test_a_log_numbered_over_and_over_is_unnumbered_once_not_recursively() -> None:
+    """Each line may start with many number prefixes (``1\\t1\\t1\\t...``): the logs compressor strips one
+    level, not one per level in a recursion as deep as the first line is long (a RecursionError past ~1000,
+    and a copy of the whole text per level before it)."""
+    lines = [
+        ("1\t" * 2000) + f"2024-01-01 12:00:{i % 60:02d} INFO worker {i % 3} processed a job"
+        for i in range(40)
+    ]
+    text = "\n".join(lines)
+    logs_compress(text, make_unit(text))  # returns (a result or None) rather than raising
+
+
+def test_an_envelope_of_json_output_is_told_without_stepping_over_each_escaped_quote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Codex's output of ``cat package-lock.json``: every quote of the output is escaped in the envelope.
+    The pre-check before parsing steps over a bounded number of them (then parsing tells, at C speed),
+    not over every one in a Python loop (23 ms for 700 KB, twelve times what ``json.loads`` takes)."""
+    from headroom.transforms import router
+
+    calls = 0
+    escaped = router._escaped
+
+    def counted(text: str, quote: int) -> bool | None:
+        nonlocal calls
+        calls += 1
+        return escaped(text, quote)
+
+    monkeypatch.setattr(router, "_escaped", counted)
+    records = [{"id": i, "name": f"package-{i}", "deps": {"a": "^1", "b": "~2"}} for i in range(3000)]
+    output = json.dumps({"packages": records}, indent=2)
+    text = shell_output(output)
+    found = envelope(text)
+    assert found is not None
+    assert found.value == output
+    assert output.count('"') > 20_000
+    assert calls <= 200
+
+
+@pytest.mark.parametrize("ascii_", [False, True])
+def test_an_envelope_whose_output_holds_a_protected_tag_is_still_unwrapped(ascii_: bool) -> None:
+    """TagProtector (in the default config) swaps a ``<system-reminder>`` block for a placeholder before the
+    router runs; in ASCII text that placeholder holds raw control characters, which a JSON string may not:
+    the envelope must still be found, and the placeholder written back raw so that it is restored."""
+    reminder = "<system-reminder>\nThe file changed on disk.\n</system-reminder>"
+    output = worker_log() + "\n" + reminder + ("" if ascii_ else "\nnaïve café")
+    payload = {"output": output, "metadata": {"exit_code": 0, "duration_seconds": 3.2}}
+    wrapped = json.dumps(payload, ensure_ascii=ascii_, separators=(",", ":"))
+    body = responses_body(codex_items([("cat logs/worker.log", wrapped)]))
+    result = default_engine().compress_json(body, path="/v1/responses")
+    assert result.changed
+    assert result.transforms["router"].notes["logs:unwrap+logs"] == 1
+    sent = result.body["input"][3]["output"]
+    assert json.loads(sent)["metadata"] == payload["metadata"]
+    now = json.loads(sent)["output"]
+    assert reminder in now
+    assert len(now) < len(output) / 2
+
+
+def test_unwrap_off_leaves_earlier_envelopes_indexed_as_the_json_they_are() -> None:
+    """``unwrap=False`` turns the envelope route off for earlier units too: dedupe then does not read the
+    output inside an earlier unit's JSON (with it on, a re-read folds against it)."""
+    view = "\n".join(source())
+    earlier = [shell_output(view)]
+    assert ContentRouter().route(make_unit(view, earlier=earlier)).deduped_lines > 200
+    assert ContentRouter(unwrap=False).route(make_unit(view, earlier=earlier)).deduped_lines == 0

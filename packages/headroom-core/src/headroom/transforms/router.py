@@ -221,16 +221,17 @@ def _remembered_kind(body: str, search_command: bool, listing_command: bool) -> 
 
 @content_cache(1024)
 def _windows(
-    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400
+    text: str, lossy: frozenset[ContentType] = _ALWAYS_LOSSY, min_part_chars: int = 400, unwrap: bool = True
 ) -> _Indexed | None:
     """The lines of an earlier unit as dedupe indexes them (pure; cached by content), or None.
 
     A line folded here must still be readable in the earlier copy, so the lines of the unit's parts that
     its compressor may drop are hidden: parts of the ``lossy`` types (at least :data:`_ALWAYS_LOSSY`; as
     the router routes parts, only those of ``min_part_chars`` or more), and passing-test lines a test-run
-    compressor folds into a count.
+    compressor folds into a count. ``unwrap``: an :func:`envelope` is indexed by the output it carries.
     """
-    text = _unwrapped(text)
+    if unwrap:
+        text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -255,10 +256,12 @@ def _windows(
 
 
 @content_cache(1024)
-def _shown_windows(text: str) -> _Indexed | None:
+def _shown_windows(text: str, unwrap: bool = True) -> _Indexed | None:
     """The lines of an earlier unit as the model was sent them (its compressed form, or the original) as
-    dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden."""
-    text = _unwrapped(text)
+    dedupe indexes them (pure; cached by content), or None. Every line there is readable: none is hidden.
+    ``unwrap``: as in :func:`_windows`."""
+    if unwrap:
+        text = _unwrapped(text)
     if text.count("\n") < WINDOW - 1 or len(text) > _MAX_INDEXED_CHARS:
         return None
     lines = _split(text.split("\n"), text)
@@ -275,11 +278,14 @@ class _WindowIndex:
     ``lossy`` types hidden (see :func:`_windows`).
     """
 
-    __slots__ = ("_found", "_lossy", "_min_part_chars", "union", "units")
+    __slots__ = ("_found", "_lossy", "_min_part_chars", "_unwrap", "union", "units")
 
-    def __init__(self, lossy: frozenset[ContentType] | None, min_part_chars: int) -> None:
+    def __init__(
+        self, lossy: frozenset[ContentType] | None, min_part_chars: int, unwrap: bool = True
+    ) -> None:
         self._lossy = lossy
         self._min_part_chars = min_part_chars
+        self._unwrap = unwrap
         self.units: list[_Indexed | None] = []
         self.union: set[Anchor] = set()
         """Every anchor of every indexed unit (of any prefix: :meth:`candidates` filters by unit)."""
@@ -291,9 +297,9 @@ class _WindowIndex:
         """Index the units of ``earlier`` not indexed yet."""
         for position in range(len(self.units), len(earlier)):
             if self._lossy is None:
-                self.append(_shown_windows(earlier.shown(position)))
+                self.append(_shown_windows(earlier.shown(position), self._unwrap))
             else:
-                self.append(_windows(earlier[position], self._lossy, self._min_part_chars))
+                self.append(_windows(earlier[position], self._lossy, self._min_part_chars, self._unwrap))
 
     def append(self, indexed: _Indexed | None) -> None:
         """Index the next unit (None: a unit with nothing to match)."""
@@ -575,7 +581,7 @@ class ContentRouter(Compressor):
         if decision.text is None:
             return None
         text = unit.text
-        result = text[: found.start] + json.dumps(decision.text, ensure_ascii=found.ascii) + text[found.end :]
+        result = text[: found.start] + _literal(decision.text, found.ascii) + text[found.end :]
         used = ["unwrap", *decision.compressors]
         kind, deduped = decision.kind, decision.deduped_lines
         if not check_saving:
@@ -628,14 +634,16 @@ class ContentRouter(Compressor):
         if not isinstance(earlier, Earlier):  # a plain sequence (a direct caller): index it once here
             earlier = Earlier.of(earlier)
         if aged is None and earlier.records_shown:
-            index = earlier.derived(("router.shown",), lambda: _WindowIndex(None, self.min_part_chars))
+            index = earlier.derived(
+                ("router.shown", self.unwrap), lambda: _WindowIndex(None, self.min_part_chars, self.unwrap)
+            )
             index.grow(earlier)
             return index
         lossy = _ALWAYS_LOSSY | {k for k in _LOSSY_WHEN_ROUTED if self.routes.get(k.value, "none") != "none"}
         if self.options.get("code", {}).get("elide_bodies") or aged is not None:
             lossy |= {ContentType.CODE}
-        key = ("router.windows", lossy, self.min_part_chars)
-        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars))
+        key = ("router.windows", lossy, self.min_part_chars, self.unwrap)
+        index = earlier.derived(key, lambda: _WindowIndex(lossy, self.min_part_chars, self.unwrap))
         index.grow(earlier)
         return index
 
@@ -754,8 +762,8 @@ def envelope(text: str) -> Envelope | None:
         return None  # C-level scans rule out most JSON before it is parsed
     if not _long_string_at_middle(text):
         return None  # e.g. an object of records: told without parsing it
-    try:
-        obj = json.loads(text)
+    try:  # not strict: TagProtector's ASCII placeholders hold raw control characters (see _literal)
+        obj = json.loads(text, strict=False)
     except ValueError:
         return None
     if not isinstance(obj, dict):
@@ -764,32 +772,67 @@ def envelope(text: str) -> Envelope | None:
     if value.count("\n") < _ENVELOPE_MIN_LINES or 2 * len(value) < len(text):
         return None
     for ascii_ in (False, True):
-        literal = json.dumps(value, ensure_ascii=ascii_)
+        literal = _literal(value, ascii_)
         start = text.find(literal)
         if start >= 0 and text.find(literal, start + 1) < 0:
             return Envelope(start, start + len(literal), value, ascii_)
     return None
 
 
+_ESCAPED_PLACEHOLDER = re.compile(r"(?<!\\)((?:\\\\)*+)\\u0001([0-9]+)\\u0002")
+"""A TagProtector placeholder of ASCII text (``\\x01N\\x02``) as ``json.dumps`` writes it (an escape: after an
+even run of backslashes)."""
+
+
+def _literal(value: str, ascii_: bool) -> str:
+    """``value`` as a JSON string literal (``\\u`` escapes for non-ASCII characters if ``ascii_``), with
+    TagProtector's ASCII placeholders raw, as the protector put them in the unit's text (restored after)."""
+    literal = json.dumps(value, ensure_ascii=ascii_)
+    return _ESCAPED_PLACEHOLDER.sub("\\1\x01\\2\x02", literal) if "\x01" in value else literal
+
+
+_CHEAP_STEPS = 64
+"""Escaped quotes (and backslashes before a quote) :func:`_long_string_at_middle` steps over, at most, in
+each direction; past them it leaves the answer to ``json.loads`` (C speed): a string that holds JSON (the
+output of ``cat data.json``) has an escaped quote every few characters."""
+
+
 def _long_string_at_middle(text: str) -> bool:
     """Whether the unescaped quotes nearest to the middle of ``text`` enclose at least half of it: true
     of every :func:`envelope` (a literal that long spans the middle, and inside it every quote is escaped),
-    seldom of other JSON, and found with a few C-level scans."""
+    seldom of other JSON, and found with a few C-level scans. True, too, when they are not found within
+    :data:`_CHEAP_STEPS` escaped quotes (then parsing tells)."""
     mid = len(text) // 2
-    before = text.rfind('"', 0, mid)
-    while before > 0 and _escaped(text, before):
-        before = text.rfind('"', 0, before)
-    after = text.find('"', mid + 1)
-    while after >= 0 and _escaped(text, after):
-        after = text.find('"', after + 1)
+    before = _unescaped_quote(text, text.rfind('"', 0, mid), lambda q: text.rfind('"', 0, q))
+    after = _unescaped_quote(text, text.find('"', mid + 1), lambda q: text.find('"', q + 1))
+    if before is None or after is None:
+        return True
     return before >= 0 and after >= 0 and 2 * (after - before - 1) >= len(text)
 
 
-def _escaped(text: str, quote: int) -> bool:
-    """Whether the quote at ``quote`` follows an odd run of backslashes (inside a JSON string)."""
+def _unescaped_quote(text: str, quote: int, step: Callable[[int], int]) -> int | None:
+    """The first unescaped quote among ``quote`` and those ``step`` goes on to (-1: none; the one at 0 is
+    taken as it is), or None if it is not among the first :data:`_CHEAP_STEPS`."""
+    for _ in range(_CHEAP_STEPS):
+        if quote <= 0:
+            return quote
+        escaped = _escaped(text, quote)
+        if escaped is None:
+            return None
+        if not escaped:
+            return quote
+        quote = step(quote)
+    return None
+
+
+def _escaped(text: str, quote: int) -> bool | None:
+    """Whether the quote at ``quote`` follows an odd run of backslashes (inside a JSON string); None when
+    that run is longer than :data:`_CHEAP_STEPS`."""
     start = quote
     while start > 0 and text[start - 1] == "\\":
         start -= 1
+        if quote - start > _CHEAP_STEPS:
+            return None
     return (quote - start) % 2 == 1
 
 

@@ -56,7 +56,7 @@ class _Waiting:
     requests: int = 1
     shared: bool = False
     others: list[Headers] = field(default_factory=list)
-    """The headers of the other requests under the id: kept so their counts (for the stats) finish."""
+    """The counts still running for the other requests under the id: kept so they finish (for the stats)."""
 
 
 class _HeadroomLogger(CustomLogger):
@@ -206,7 +206,9 @@ class HeadroomCallback(_HeadroomLogger):
         if waiting is not None:  # the same id twice in flight: the headers cannot be told apart
             waiting.requests += 1
             waiting.shared = True
-            waiting.others.append(headers)
+            # only counts still running need a reference (made headers are never read again): a request
+            # whose hook never ran leaves the id shared for good, and its later requests must not pile up
+            waiting.others = [other for other in (*waiting.others, headers) if not _made(other)]
             return
         self._pending[key] = _Waiting(headers)
         while len(self._pending) > _PENDING_HEADERS:
@@ -218,6 +220,11 @@ class HeadroomCallback(_HeadroomLogger):
 async def _counted_headers(result: EngineResult, offload_chars: int) -> dict[str, str]:
     await result.acount_pending(offload_chars)
     return response_headers(result)
+
+
+def _made(headers: Headers) -> bool:
+    """Whether ``headers`` are made (a dict, or a count that finished or was cancelled)."""
+    return not isinstance(headers, asyncio.Future) or headers.done()
 
 
 def _retrieve(task: asyncio.Future[dict[str, str]]) -> None:

@@ -101,25 +101,49 @@ def compress(
     min_saving: float = 0.2,
 ) -> str | None:
     """The log with repeated templates collapsed into markers, or None when it does not pay."""
-    lines = text.split("\n")
-    cut = _view_prefixes(lines)
-    if cut is not None:  # a numbered view of a log: compressed without its numbers, kept lines with them
-        bare = compress(
-            "\n".join([line[c:] for line, c in zip(lines, cut, strict=True)]),
-            unit,
-            keep_head=keep_head,
-            keep_tail=keep_tail,
-            rare_max=rare_max,
-            min_lines=min_lines,
-            min_gap_chars=min_gap_chars,
-            lead_tokens=lead_tokens,
-            similarity=similarity,
-            distinct_max=distinct_max,
-            templates_in_marker=templates_in_marker,
-            min_saving=min_saving,
-        )
-        view = None if bare is None else _renumbered(bare, lines, cut)
-        return None if view is None or len(view) > len(text) * (1 - min_saving) else view
+    original = text.split("\n")
+    cut = _view_prefixes(original)
+    # a numbered view of a log: compressed without its numbers (one level of them: the bare lines are not
+    # looked at again), kept lines with them
+    lines = original if cut is None else [line[c:] for line, c in zip(original, cut, strict=True)]
+    result = _compress(
+        text if cut is None else "\n".join(lines),
+        lines,
+        unit,
+        keep_head=keep_head,
+        keep_tail=keep_tail,
+        rare_max=rare_max,
+        min_lines=min_lines,
+        min_gap_chars=min_gap_chars,
+        lead_tokens=lead_tokens,
+        similarity=similarity,
+        distinct_max=distinct_max,
+        templates_in_marker=templates_in_marker,
+        min_saving=min_saving,
+    )
+    if cut is None or result is None:
+        return result
+    view = _renumbered(result, original, cut)
+    return None if view is None or len(view) > len(text) * (1 - min_saving) else view
+
+
+def _compress(
+    text: str,
+    lines: list[str],
+    unit: Unit,
+    *,
+    keep_head: int,
+    keep_tail: int,
+    rare_max: int,
+    min_lines: int,
+    min_gap_chars: int,
+    lead_tokens: int,
+    similarity: float,
+    distinct_max: int,
+    templates_in_marker: int,
+    min_saving: float,
+) -> str | None:
+    """:func:`compress` for a text that is not taken as a numbered view (``lines``: its lines)."""
     n = len(lines)
     nonblank = filter(None, map(str.strip, lines))  # lazily: stops at the min_lines-th
     if n < min_lines or (min_lines > 0 and next(islice(nonblank, min_lines - 1, None), None) is None):
