@@ -221,31 +221,49 @@ def test_response_headers_report_each_request_once() -> None:
     assert other is None
 
 
-def test_a_call_id_sent_twice_at_once_gets_no_one_elses_headers() -> None:
-    """Clients may choose LiteLLM's call id (``x-litellm-call-id``). Two requests in flight under one id
-    cannot be told apart by the headers hook: neither gets headers, rather than one getting the other's.
-    Once they are answered the id is free again, and both requests are in the stats."""
+def test_a_call_id_sent_twice_at_once_gets_each_request_its_own_headers() -> None:
+    """Clients may choose LiteLLM's call id (``x-litellm-call-id``). Two requests in flight under one id, each
+    in its own task as the proxy serves them, get their own headers; a headers hook outside a request's task,
+    which has only the id to go by, gets none rather than maybe the other's. Both are in the stats."""
     callback = HeadroomCallback()
     first = proxy_data(chat_request("m", "same-id-1"))
     second = proxy_data(chat_request("m", "same-id-2"))
+    second["messages"][-1] = {**second["messages"][-1], "content": second["messages"][-1]["content"] * 2}
     second["litellm_call_id"] = first["litellm_call_id"]
     hook = callback.async_post_call_response_headers_hook
 
     async def overlapping() -> list[Any]:
-        a = await callback.async_pre_call_hook(None, None, first, "acompletion")
-        b = await callback.async_pre_call_hook(None, None, second, "acompletion")
-        return [await hook(a, None, None), await hook(b, None, None)]
+        both_sent = asyncio.Event()
+        sent: list[dict[str, Any]] = []
 
-    assert run(overlapping()) == [None, None]
-    assert callback.stats()["requests"] == 2
+        async def request(data: dict[str, Any], first_one: bool) -> Any:
+            out = await callback.async_pre_call_hook(None, None, data, "acompletion")
+            sent.append(out)
+            if first_one:
+                await both_sent.wait()  # the first is answered after the second was sent
+            else:
+                both_sent.set()
+            return await hook(out, None, None)
 
-    async def alone() -> Any:  # one event loop, as in the proxy: a count still running is awaited
-        out = await callback.async_pre_call_hook(None, None, dict(first), "acompletion")
-        return await hook(out, None, None)
+        a = asyncio.create_task(request(first, True))
+        b = asyncio.create_task(request(second, False))
+        answers = list(await asyncio.gather(a, b))
+        # a third in flight under the id, its hook run from another task: the id alone cannot tell
+        third = asyncio.create_task(callback.async_pre_call_hook(None, None, dict(first), "acompletion"))
+        fourth = asyncio.create_task(callback.async_pre_call_hook(None, None, dict(second), "acompletion"))
+        await asyncio.gather(third, fourth)
+        answers.append(await hook(dict(first), None, None))
+        return answers
 
-    headers = run(alone())
-    result = Engine().compress_json(chat_request("m", "same-id-1"), format=WireFormat.OPENAI_CHAT)
-    assert headers["x-headroom-tokens-saved"] == str(result.tokens_saved)
+    answers = run(overlapping())
+    expected = [
+        Engine().compress_json(chat_request("m", "same-id-1"), format=WireFormat.OPENAI_CHAT),
+        Engine().compress_json({**second, "litellm_call_id": None}, format=WireFormat.OPENAI_CHAT),
+    ]
+    assert [h["x-headroom-tokens-before"] for h in answers[:2]] == [str(r.tokens_before) for r in expected]
+    assert expected[0].tokens_before != expected[1].tokens_before
+    assert answers[2] is None
+    assert callback.stats()["requests"] == 4
 
 
 def test_long_unchanged_units_are_counted_while_the_provider_answers() -> None:
@@ -520,44 +538,39 @@ def test_pass_through_response_headers_come_from_the_requests_own_task() -> None
 
 
 def test_a_reused_call_id_after_an_abandoned_request_holds_no_growing_memory() -> None:
-    """A client that always sends the same ``x-litellm-call-id``: once one of its requests ends before the
-    headers hook runs (a client that went away), each later request under the id is counted as shared.
-    The headers kept for those requests must not pile up under the id for as long as the process runs."""
+    """A client that always sends the same ``x-litellm-call-id``, one of whose requests ends before the
+    headers hook runs (a client that went away): what is kept under the id does not grow."""
     callback = HeadroomCallback()
     data = proxy_data(chat_request("m", "reused-id"))
     hook = callback.async_post_call_response_headers_hook
 
-    async def requests() -> None:
-        await callback.async_pre_call_hook(None, None, dict(data), "acompletion")  # abandoned: no hook
-        for _ in range(50):
-            out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")
-            await hook(out, None, None)
-        waiting = callback._pending[data["litellm_call_id"]]
-        await asyncio.gather(*[h for h in waiting.others if isinstance(h, asyncio.Future)])
+    async def request(answered: bool) -> None:
         out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")
-        assert len(waiting.others) <= 1  # what is kept: the counts still running (this request's)
-        await hook(out, None, None)
+        if answered:
+            await hook(out, None, None)
+
+    async def requests() -> None:
+        await asyncio.create_task(request(False))  # abandoned: no hook
+        for _ in range(50):
+            await asyncio.create_task(request(True))
 
     run(requests())
-    assert callback.stats()["requests"] == 52
-    assert list(callback._pending) == [data["litellm_call_id"]]
+    assert callback.stats()["requests"] == 51
+    assert not callback._pending  # the abandoned request's headers went with the next one under its id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a request whose headers hook never runs leaves its call id counted as in flight, so every "
-    "later request that reuses the id (a client choosing x-litellm-call-id) gets no headers until 4096 "
-    "newer ids evict it; keying by a per-request token (a ContextVar, as pass-through does) would fix it",
-)
 def test_a_call_id_reused_after_an_abandoned_request_gets_its_headers_again() -> None:
     callback = HeadroomCallback()
     data = proxy_data(chat_request("m", "reused-after-abandon"))
     hook = callback.async_post_call_response_headers_hook
 
-    async def requests() -> Any:
-        await callback.async_pre_call_hook(None, None, dict(data), "acompletion")  # abandoned: no hook
-        out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")  # later, alone
+    async def later() -> Any:
+        out = await callback.async_pre_call_hook(None, None, dict(data), "acompletion")
         return await hook(out, None, None)
+
+    async def requests() -> Any:  # each in a task of its own, as the proxy serves them
+        await asyncio.create_task(callback.async_pre_call_hook(None, None, dict(data), "acompletion"))
+        return await asyncio.create_task(later())  # abandoned above (no hook); this one comes later, alone
 
     headers = run(requests())
     assert headers is not None

@@ -8,7 +8,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -38,25 +38,24 @@ small header dicts are kept, never a body (a request's unit texts only while its
 Headers = dict[str, str] | asyncio.Future[dict[str, str]]
 """A request's response headers, or the task that counts them."""
 
-_passthrough_call: ContextVar[str | None] = ContextVar("headroom_litellm_passthrough_call", default=None)
-"""The call id of the pass-through request the current task serves. LiteLLM drops the logging object from a
-pass-through body once the pre-call hooks ran, so the response-headers hook, which that request's task runs
-next, finds its id here. Each HTTP request runs in a task of its own: the value never reaches another."""
-
 
 @dataclass(slots=True)
 class _Waiting:
-    """The response headers waiting under one call id, and how many requests with that id are in flight.
+    """One request's response headers, waiting for LiteLLM's response-headers hook."""
 
-    A client may choose the id (``x-litellm-call-id``) and send it twice at once: then no request under it
-    gets headers (``shared``), rather than one getting another's.
-    """
-
+    key: str
+    """LiteLLM's call id of the request."""
     headers: Headers
-    requests: int = 1
     shared: bool = False
-    others: list[Headers] = field(default_factory=list)
-    """The counts still running for the other requests under the id: kept so they finish (for the stats)."""
+    """Another request under the same id was still waiting when this one came (a client may choose the id:
+    ``x-litellm-call-id``): found by the id alone, these headers could be the other's."""
+
+
+_this_request: ContextVar[_Waiting | None] = ContextVar("headroom_litellm_request", default=None)
+"""The headers of the request the current task serves. The proxy runs each HTTP request in a task of its own
+and both hooks in it, so the headers hook finds its own request's headers here whatever the call id (which a
+client may reuse, and which LiteLLM drops from a pass-through body after the pre-call hooks). The value
+never reaches another request's task."""
 
 
 class _HeadroomLogger(CustomLogger):
@@ -122,6 +121,7 @@ class HeadroomCallback(_HeadroomLogger):
     def __init__(self, config: ProxyConfig | None = None, *, engine: Engine | None = None) -> None:
         super().__init__(config, engine=engine)
         self._pending: OrderedDict[str, _Waiting] = OrderedDict()
+        """The newest request under each call id: for a headers hook run outside the request's task."""
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
@@ -146,10 +146,7 @@ class HeadroomCallback(_HeadroomLogger):
             else:
                 out, result = await self.compress(data, fmt)
             if self.config.telemetry.response_headers:
-                key = call_id(data)
-                self._remember(key, result)
-                if passthrough:
-                    _passthrough_call.set(key)
+                self._remember(call_id(data), result)
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
             out = data
@@ -169,15 +166,16 @@ class HeadroomCallback(_HeadroomLogger):
     ) -> dict[str, str] | None:
         """``x-headroom-*`` headers for the client (LiteLLM >= 1.82 runs this hook; earlier ones do not)."""
         try:
-            key = call_id(data) or _passthrough_call.get()
-            waiting = self._pending.get(key) if key is not None else None
-            if key is None or waiting is None:
-                return None
-            waiting.requests -= 1
-            if waiting.requests <= 0:
-                del self._pending[key]
-            if waiting.shared:
-                return None
+            key = call_id(data)
+            waiting = _this_request.get()
+            if waiting is not None and key in (None, waiting.key):
+                _this_request.set(None)  # this request's own headers, from its task
+            else:  # a hook outside the request's task: by the id alone, never another request's headers
+                waiting = self._pending.get(key) if key is not None else None
+                if waiting is None or waiting.shared:
+                    return None
+            if self._pending.get(waiting.key) is waiting:
+                del self._pending[waiting.key]
             headers = waiting.headers
             if isinstance(headers, asyncio.Future):
                 return None if headers.cancelled() else await headers
@@ -202,15 +200,12 @@ class HeadroomCallback(_HeadroomLogger):
         else:
             headers = asyncio.ensure_future(_counted_headers(result, offload))
             headers.add_done_callback(_retrieve)
-        waiting = self._pending.get(key)
-        if waiting is not None:  # the same id twice in flight: the headers cannot be told apart
-            waiting.requests += 1
-            waiting.shared = True
-            # only counts still running need a reference (made headers are never read again): a request
-            # whose hook never ran leaves the id shared for good, and its later requests must not pile up
-            waiting.others = [other for other in (*waiting.others, headers) if not _made(other)]
-            return
-        self._pending[key] = _Waiting(headers)
+        waiting = _Waiting(key, headers, shared=key in self._pending)
+        _this_request.set(waiting)
+        self._pending[key] = (
+            waiting  # the newest under the id (a request that never got its hook is replaced)
+        )
+        self._pending.move_to_end(key)
         while len(self._pending) > _PENDING_HEADERS:
             dropped = self._pending.popitem(last=False)[1].headers
             if isinstance(dropped, asyncio.Future):
@@ -220,11 +215,6 @@ class HeadroomCallback(_HeadroomLogger):
 async def _counted_headers(result: EngineResult, offload_chars: int) -> dict[str, str]:
     await result.acount_pending(offload_chars)
     return response_headers(result)
-
-
-def _made(headers: Headers) -> bool:
-    """Whether ``headers`` are made (a dict, or a count that finished or was cancelled)."""
-    return not isinstance(headers, asyncio.Future) or headers.done()
 
 
 def _retrieve(task: asyncio.Future[dict[str, str]]) -> None:
