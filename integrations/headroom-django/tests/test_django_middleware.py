@@ -7,8 +7,11 @@ import gc
 import gzip
 import inspect
 import json
+import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -477,6 +480,33 @@ def test_sync_path_counts_again_when_the_count_meanwhile_fails(monkeypatch: pyte
     want = Engine(squeeze_config()).compress(body, path=CHAT)
     assert response["x-headroom-tokens-before"] == str(want.tokens_before)  # nothing lost, nothing twice
     assert response["x-headroom-tokens-saved"] == str(want.tokens_saved)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_fork_while_the_count_pool_is_being_made_leaves_the_child_free_to_make_its_own() -> None:
+    """A worker forked while another thread held the pool's lock (a preforking server after a request)."""
+    from headroom.integrations.django import middleware
+
+    with middleware._pool_lock:
+        pid = os.fork()
+        if pid == 0:  # the child: make its own pool and count in it, or report why not
+            code = 1
+            try:
+                result = Engine(squeeze_config()).compress(unique_body("forked", repeats=200), path=CHAT)
+                counting = middleware.count_meanwhile(result)
+                code = (
+                    0 if counting is not None and counting.result(5) is None and not result.uncounted else 2
+                )
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the pool's lock")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 @pytest.mark.parametrize("case", ["short", "headers off"])

@@ -219,6 +219,15 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A fork while another thread held the lock (making the pool) must not leave the child stuck on it."""
+    global _pool_lock
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def count_meanwhile(result: EngineResult) -> Future[None] | None:
     """``result.count_pending()`` in one of this process's :data:`COUNT_WORKERS` threads, or None if they
     take no more work (the interpreter is exiting): then the headers count on the request's thread.
