@@ -575,3 +575,18 @@ def test_a_call_id_reused_after_an_abandoned_request_gets_its_headers_again() ->
     headers = run(requests())
     assert headers is not None
     assert int(headers["x-headroom-tokens-saved"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/anthropic/v1/messages", "/vertex-ai/v1/projects/p/models/m:predict"])
+def test_a_pass_through_body_keeps_its_own_headers_key(path: str) -> None:
+    """On a pass-through route ``data`` is the client's own body: a ``headers`` key there is its data, not the
+    headers LiteLLM forwards, and Headroom's ``x-headroom-*`` names in it are not Headroom's to drop."""
+    callback = HeadroomCallback()
+    body = {**anthropic_request("m", "pt-headers"), "headers": {"x-headroom-mode": "field", "a": "b"}}
+    data = passthrough_data(body)
+    out = run(callback.async_pre_call_hook(route(path), None, data, "pass_through_endpoint"))
+    assert out["headers"] == {"x-headroom-mode": "field", "a": "b"}
+    if path.endswith("/messages"):
+        assert out["messages"] != data["messages"]  # compressed all the same
+    else:
+        assert out is data

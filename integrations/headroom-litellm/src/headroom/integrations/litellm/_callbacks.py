@@ -137,8 +137,8 @@ class HeadroomCallback(_HeadroomLogger):
             fmt = passthrough_format(getattr(user_api_key_dict, "request_route", None), self.config)
         else:
             fmt = wire_format(call_type)
-        if fmt is None:
-            return without_own_headers(data)
+        if fmt is None:  # a pass-through body is the client's own: a "headers" key in it is its data
+            return data if passthrough else without_own_headers(data)
         try:
             if opted_out(data):
                 out, result = data, EngineResult(body=data, format=fmt, skipped="off")
@@ -150,6 +150,8 @@ class HeadroomCallback(_HeadroomLogger):
         except Exception:
             logger.warning("headroom: passing request through", exc_info=True)
             out = data
+        if passthrough:
+            return out
         try:
             return without_own_headers(out)
         except Exception:
