@@ -196,7 +196,10 @@ def test_vimgrep_columns_and_single_file_grep() -> None:
     assert parse(single).matches == []  # bare line:text is not search output on its own...
     out = SearchCompressor().compress(make_unit(single, tool_input='{"command": "grep -n item_ src/a.py"}'))
     assert out is not None  # ...but it is when the tool call was a grep
-    assert "[headroom: omitted" in out
+    (mark,) = parse_markers(out)
+    assert mark.detail is None  # one file, named by the call and not the lines: no count of "(stdin)"
+    omitted = {kind: n for n, kind in mark.counts}["matches"]
+    assert omitted + len([line for line in out.split("\n") if re.match(r"\d+:", line)]) == 59
 
 
 def test_iso_timestamped_logs_are_not_search_output() -> None:

@@ -565,11 +565,12 @@ class SearchCompressor(Compressor):
         total = sum(omitted_matches.values())
         dropped_files = [p for p in files_order if p not in kept_paths]
         shown = [p for p in files_order if omitted_matches[p]]
-        detail_parts = [f"{p or '(stdin)'} {omitted_matches[p]}" for p in shown[: self.max_summary_files]]
+        detail_parts = [f"{p or '(no path)'} {omitted_matches[p]}" for p in shown[: self.max_summary_files]]
         if len(shown) > self.max_summary_files:
             rest = sum(omitted_matches[p] for p in shown[self.max_summary_files :])
             detail_parts.append(f"{len(shown) - self.max_summary_files} more files {rest}")
-        detail = "per file: " + ", ".join(detail_parts)
+        # the output of a search in one file names none: there is no file to count by
+        detail = None if shown == [""] else "per file: " + ", ".join(detail_parts)
         counts = [(total, "matches"), (omitted_context, "context lines"), (len(dropped_files), "files")]
         out.append(marker(counts, ref, detail))
         return "\n".join(out)
