@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
+from headroom.engine.codecs._common import arguments_text, join_texts, paste_source, xml_tool_results
 from headroom.engine.units import Slot, UnitContext, WireFormat
 
 
@@ -72,10 +72,23 @@ def extract(
             else:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
         elif isinstance(content, list):
+            xml = xml_tool_results(
+                [(j, t) for j, b in enumerate(content) if (t := _plain_text(b)) is not None]
+            )
             for j, block in enumerate(content):
                 if not isinstance(block, Mapping):
                     continue
-                if block.get("type") == "tool_result":
+                if j in xml:  # an XML-protocol agent's tool result (or its header), sent as text
+                    if (tool := xml[j]) is not None:
+                        ctx = UnitContext(
+                            format=WireFormat.ANTHROPIC,
+                            source="tool_result",
+                            tool_name=tool[0],
+                            tool_input=tool[1],
+                            user_request=last_user,
+                        )
+                        slots.append(Slot(("messages", i, "content", j, "text"), block["text"], ctx))
+                elif block.get("type") == "tool_result":
                     tool_id = block.get("tool_use_id")
                     name, args = uses.get(tool_id, (None, None)) if isinstance(tool_id, str) else (None, None)
                     ctx = UnitContext(
