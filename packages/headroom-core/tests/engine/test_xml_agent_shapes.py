@@ -71,6 +71,30 @@ LISTING = "\n".join(
     + ["src/utils/date.ts", "src/utils/date.test.ts"]
 )
 
+SERVER_LOG = "\n".join(
+    f"2026-11-27T08:{i // 60:02d}:{i % 60:02d}.{i * 7 % 1000:03d}Z INFO  http GET /api/items/{i * 31} 200 "
+    f"{i % 40 + 3}ms"
+    if i != 217
+    else "2026-11-27T08:03:37.519Z ERROR date.format RangeError: Invalid time zone specified: EST5EDT"
+    for i in range(300)
+)
+
+MCP_ISSUES = json.dumps(
+    [
+        {
+            "number": 4000 + i,
+            "title": "formatDate shows the next day in New York" if i == 7 else f"Widget {i} layout glitch",
+            "state": "open",
+            "labels": ["bug"] if i % 3 else ["ui"],
+            "user": {"login": f"user{i}"},
+            "comments": i % 5,
+            "created_at": f"2026-11-{i % 27 + 1:02d}T10:00:00Z",
+        }
+        for i in range(40)
+    ],
+    indent=2,
+)
+
 TURNS: list[tuple[str, str, str]] = [
     (
         "<execute_command>\n<command>npm test</command>\n</execute_command>",
@@ -87,6 +111,17 @@ TURNS: list[tuple[str, str, str]] = [
         "<list_files>\n<path>src</path>\n<recursive>true</recursive>\n</list_files>",
         "[list_files for 'src'] Result:",
         LISTING,
+    ),
+    (
+        "<read_file>\n<path>logs/server.log</path>\n</read_file>",
+        "[read_file for 'logs/server.log'] Result:",
+        SERVER_LOG,
+    ),
+    (
+        "<use_mcp_tool>\n<server_name>github</server_name>\n<tool_name>list_issues</tool_name>\n"
+        '<arguments>{"repo": "acme/webapp", "state": "open"}</arguments>\n</use_mcp_tool>',
+        "[use_mcp_tool for 'github'] Result:",
+        MCP_ISSUES,
     ),
 ]
 
@@ -185,6 +220,8 @@ def test_only_the_output_blocks_are_units(fmt: WireFormat) -> None:
         ("tool_result", "execute_command"),
         ("tool_result", "search_files"),
         ("tool_result", "list_files"),
+        ("tool_result", "read_file"),
+        ("tool_result", "use_mcp_tool"),
     ]
     assert json.loads(units[0].context.tool_input or "") == {"command": "npm test"}
     assert json.loads(units[1].context.tool_input or "") == {"regex": "formatDate", "file_pattern": "*.ts"}
@@ -219,6 +256,8 @@ def test_default_config_compresses_the_outputs_and_nothing_else(engine: Engine, 
             assert a == b
     jest = after[1][1]
     assert len(jest) < len(JEST) / 2
+    assert "RangeError: Invalid time zone specified: EST5EDT" in after[4][1]
+    assert len(after[4][1]) < len(SERVER_LOG) / 2
     for needed in (
         "FAIL src/utils/date.test.ts",
         'Received: "2026-11-27"',
