@@ -315,11 +315,9 @@ def test_a_persons_words_and_other_blocks_are_never_units() -> None:
         ],
     }
     assert _units(WireFormat.ANTHROPIC, body) == []
-    # in OpenAI's shape, a string content has no blocks to pair
-    flat = {
-        "model": "gpt-4.1",
-        "messages": [{"role": "user", "content": "[read_file for 'a.ts'] Result:\n" + JEST}],
-    }
+    # in a joined string, a person's feedback after the output keeps the output out
+    joined = "\n".join(["[execute_command for 'npm test'] Result:", feedback, ENV])
+    flat = {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": joined}]}
     assert _units(WireFormat.OPENAI_CHAT, flat) == []
 
 
@@ -345,3 +343,73 @@ def test_bytes_round_trip_keeps_the_rest_of_the_body(engine: Engine) -> None:
     assert out["messages"][0] == anthropic_body(1)["messages"][0]
     assert out["messages"][2]["content"][0]["text"] == "[execute_command for 'npm test'] Result:"
     assert out["messages"][2]["content"][2]["text"] == ENV
+
+
+def r1_body(turns: int = len(TURNS)) -> dict[str, Any]:
+    """Cline's ``convertToR1Format`` (DeepSeek Reasoner and others): each message's text blocks joined by
+    newlines into one string."""
+    body = openai_body(turns)
+    for msg in body["messages"]:
+        if msg["role"] == "user":
+            msg["content"] = "\n".join(b["text"] for b in msg["content"])
+    return body
+
+
+def test_joined_blocks_the_output_between_header_and_environment_is_the_unit(engine: Engine) -> None:
+    body = r1_body()
+    units = _units(WireFormat.OPENAI_CHAT, body)
+    assert [u.text for u in units] == [output for _, _, output in TURNS]
+    assert [u.context.tool_name for u in units] == [header[1:].split(" ")[0] for _, header, _ in TURNS]
+    for unit in units:
+        assert unit.span is not None
+    result = engine.compress_json(body)
+    assert result.changed
+    out = result.body
+    assert isinstance(out, dict)
+    users = [m["content"] for m in out["messages"] if m["role"] == "user"]
+    assert users[0] == TASK + "\n" + ENV
+    for (_, header, output), text in zip(TURNS, users[1:], strict=True):
+        assert text.startswith(header + "\n")
+        assert text.endswith("\n" + ENV)
+        assert len(text) <= len(header) + len(output) + len(ENV) + 2
+    assert len(users[1]) < len(JEST) / 2
+    assert "FAIL src/utils/date.test.ts" in users[1]
+    assert [m for m in out["messages"] if m["role"] != "user"] == [
+        m for m in body["messages"] if m["role"] != "user"
+    ]
+
+
+def test_joined_blocks_two_results_in_one_string() -> None:
+    """Merged messages (R1 merges consecutive messages of one role): each output stops at the next header."""
+    text = "\n".join(
+        [
+            "[execute_command for 'npm test'] Result:",
+            JEST,
+            "[read_file for 'logs/server.log'] Result:",
+            SERVER_LOG,
+            ENV,
+            "[attempt_completion] Result:",
+            "<feedback>\nlooks good\n</feedback>",
+        ]
+    )
+    body = {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": text}]}
+    units = _units(WireFormat.OPENAI_CHAT, body)
+    assert [u.text for u in units] == [JEST, SERVER_LOG]
+    result = Engine(ProxyConfig()).compress_json(body)
+    assert isinstance(result.body, dict)
+    out = result.body["messages"][0]["content"]
+    assert out.startswith("[execute_command for 'npm test'] Result:\n")
+    assert "\n[read_file for 'logs/server.log'] Result:\n" in out
+    assert out.endswith(ENV + "\n[attempt_completion] Result:\n<feedback>\nlooks good\n</feedback>")
+    assert "RangeError: Invalid time zone specified: EST5EDT" in out
+    assert len(out) < len(text) / 4
+
+
+def test_joined_blocks_prefix_stable_as_the_conversation_grows() -> None:
+    sent: list[Any] = []
+    for turns in range(1, len(TURNS) + 1):
+        result = Engine(ProxyConfig()).compress_json(r1_body(turns))
+        rows = (result.body if result.changed else r1_body(turns))["messages"]
+        assert rows[: len(sent)] == sent
+        sent = rows
+    assert sent != r1_body()["messages"]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any, Literal
 
-from headroom.engine.units import JsonPath
+from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 
 def is_pasted_output(text: str, tags: Sequence[str]) -> bool:
@@ -67,6 +67,68 @@ def xml_tool_header(text: str) -> tuple[str, str] | None:
     names = XML_AGENT_TOOLS[match[1]]
     values = match[2].rsplit("' in '", 1) if len(names) > 1 else [match[2]]
     return match[1], json.dumps(dict(zip(names, values, strict=False)), ensure_ascii=False, sort_keys=True)
+
+
+_XML_HEADER_LINE_RE = re.compile(r"^\[([a-z_]{1,40})(?: for '([^\n]*)')?\] Result:[ \t]*$", re.M)
+_XML_ENV = "\n<environment_details>"
+
+
+def xml_tool_spans(text: str) -> list[tuple[int, int, str, str]]:
+    """The tool outputs in one user string that joins an XML-protocol agent's blocks with newlines (as
+    Cline's DeepSeek-R1 conversion does): ``(start, end, tool name, arguments)`` for the text after each
+    header line (:func:`xml_tool_header`'s tools), up to the next header line, the agent's
+    ``<environment_details>`` or the end, without the newlines around it. An output that holds a person's
+    words (``<feedback>``, ``<answer>``) or is empty is left out."""
+    if "] Result:" not in text:
+        return []
+    headers = list(_XML_HEADER_LINE_RE.finditer(text))
+    spans: list[tuple[int, int, str, str]] = []
+    for k, match in enumerate(headers):
+        tool = xml_tool_header(match[0])
+        if tool is None:
+            continue
+        start = match.end() + 1 if text.startswith("\n", match.end()) else match.end()
+        stop = headers[k + 1].start() if k + 1 < len(headers) else len(text)
+        env = text.find(_XML_ENV, start - 1, stop)
+        end = len(text[:stop].rstrip("\n")) if env < 0 else env
+        segment = text[start:end]
+        if end > start and segment.strip() and not any(tag in segment for tag in _XML_PERSON_TAGS):
+            spans.append((start, end, *tool))
+    return spans
+
+
+def xml_span_slots(path: JsonPath, text: str, fmt: WireFormat, user_request: str | None) -> list[Slot]:
+    """A ``tool_result`` slot for each of :func:`xml_tool_spans` in the user string ``text`` at ``path``."""
+    return [
+        Slot(
+            path,
+            text[start:end],
+            UnitContext(
+                format=fmt, source="tool_result", tool_name=name, tool_input=args, user_request=user_request
+            ),
+            (start, end),
+        )
+        for start, end, name, args in xml_tool_spans(text)
+    ]
+
+
+def value_at(obj: Any, path: JsonPath) -> Any:
+    """The value at ``path`` in ``obj``."""
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
+def splice(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, new)`` span replaced (spans do not overlap)."""
+    out: list[str] = []
+    at = 0
+    for start, end, new in sorted(edits):
+        out.append(text[at:start])
+        out.append(new)
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
 def part_index(path: JsonPath) -> int | None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, join_texts, paste_source, xml_tool_results
+from headroom.engine.codecs._common import (
+    arguments_text,
+    join_texts,
+    paste_source,
+    xml_span_slots,
+    xml_tool_results,
+)
 from headroom.engine.units import Slot, UnitContext, WireFormat
 
 
@@ -67,7 +73,9 @@ def extract(
         paste = (pasted_tags, large_paste_chars, last_assistant, last_user)
         person: list[str] = []
         if isinstance(content, str):
-            if (pasted_ctx := _pasted_context(content, *paste)) is None:
+            if spans := xml_span_slots(("messages", i, "content"), content, WireFormat.ANTHROPIC, last_user):
+                slots.extend(spans)
+            elif (pasted_ctx := _pasted_context(content, *paste)) is None:
                 person.append(content)
             else:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
@@ -109,7 +117,10 @@ def extract(
                             if text is not None:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
-                    if (pasted_ctx := _pasted_context(text, *paste)) is None:
+                    at = ("messages", i, "content", j, "text")
+                    if spans := xml_span_slots(at, text, WireFormat.ANTHROPIC, last_user):
+                        slots.extend(spans)
+                    elif (pasted_ctx := _pasted_context(text, *paste)) is None:
                         person.append(text)
                     else:
                         slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))

@@ -11,6 +11,7 @@ from headroom.engine.codecs._common import (
     join_texts,
     part_index,
     paste_source,
+    xml_span_slots,
     xml_tool_results,
 )
 from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
@@ -89,6 +90,9 @@ def extract(
                                 user_request=last_user,
                             )
                             slots.append(Slot(path, text, ctx))
+                        continue
+                    if spans := xml_span_slots(path, text, WireFormat.RESPONSES, last_user):
+                        slots.extend(spans)
                         continue
                     source = paste_source(text, pasted_tags, large_paste_chars)
                     if source is None:
