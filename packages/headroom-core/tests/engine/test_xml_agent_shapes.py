@@ -199,6 +199,12 @@ def test_headers_are_read_as_cline_writes_them() -> None:
     )
     assert xml_tool_header("[search_files for 'todo'] Result:") == ("search_files", '{"regex": "todo"}')
     assert xml_tool_header("[read_file for 'src/a.ts'] Result:\n") == ("read_file", '{"path": "src/a.ts"}')
+    # forks that read several files at once describe them so
+    assert xml_tool_header("[read_file for 'a.ts', 'b.ts'] Result:") == (
+        "read_file",
+        '{"path": "a.ts\', \'b.ts"}',
+    )
+    assert xml_tool_header("[read_file for 2 files] Result:") == ("read_file", '{"path": "2 files"}')
     # tools whose result carries a person's words or an edited file, and headers that are not whole blocks
     for text in (
         "[ask_followup_question for 'Which timezone?'] Result:",

@@ -51,7 +51,7 @@ parameters its result header names. Results that carry a person's words (``ask_f
 answer, ``attempt_completion``'s feedback) or an edited file (``write_to_file``, ``replace_in_file``) are
 left out."""
 
-_XML_HEADER_RE = re.compile(r"\[([a-z_]{1,40})(?: for '(.*)')?\] Result:\s*", re.S)
+_XML_HEADER_RE = re.compile(r"\[([a-z_]{1,40})(?: for (.+))?\] Result:\s*", re.S)
 _XML_HEADER_MAX = 4000
 _XML_PERSON_TAGS = ("<feedback>", "<answer>", "<user_message>")
 
@@ -65,11 +65,14 @@ def xml_tool_header(text: str) -> tuple[str, str] | None:
     if match is None or match[1] not in XML_AGENT_TOOLS or match[2] is None:
         return None
     names = XML_AGENT_TOOLS[match[1]]
-    values = match[2].rsplit("' in '", 1) if len(names) > 1 else [match[2]]
+    described = match[2]  # 'npm test'; also 'a.ts', 'b.ts' or 2 files (forks that read several files)
+    if len(described) >= 2 and described[0] == described[-1] == "'":
+        described = described[1:-1]
+    values = described.rsplit("' in '", 1) if len(names) > 1 else [described]
     return match[1], json.dumps(dict(zip(names, values, strict=False)), ensure_ascii=False, sort_keys=True)
 
 
-_XML_HEADER_LINE_RE = re.compile(r"^\[([a-z_]{1,40})(?: for '([^\n]*)')?\] Result:[ \t]*$", re.M)
+_XML_HEADER_LINE_RE = re.compile(r"^\[([a-z_]{1,40})(?: for ([^\n]+))?\] Result:[ \t]*$", re.M)
 _XML_ENV = "\n<environment_details>"
 
 
@@ -77,8 +80,8 @@ def xml_tool_spans(text: str) -> list[tuple[int, int, str, str]]:
     """The tool outputs in one user string that joins an XML-protocol agent's blocks with newlines (as
     Cline's DeepSeek-R1 conversion does): ``(start, end, tool name, arguments)`` for the text after each
     header line (:func:`xml_tool_header`'s tools), up to the next header line, the agent's
-    ``<environment_details>`` or the end, without the newlines around it. An output that holds a person's
-    words (``<feedback>``, ``<answer>``) or is empty is left out."""
+    ``<environment_details>`` or the end, without the newline that joins it to either. An output that
+    holds a person's words (``<feedback>``, ``<answer>``) or is empty is left out."""
     if "] Result:" not in text:
         return []
     headers = list(_XML_HEADER_LINE_RE.finditer(text))
@@ -90,7 +93,7 @@ def xml_tool_spans(text: str) -> list[tuple[int, int, str, str]]:
         start = match.end() + 1 if text.startswith("\n", match.end()) else match.end()
         stop = headers[k + 1].start() if k + 1 < len(headers) else len(text)
         env = text.find(_XML_ENV, start - 1, stop)
-        end = len(text[:stop].rstrip("\n")) if env < 0 else env
+        end = env if env >= 0 else stop - 1 if k + 1 < len(headers) else stop  # not the joining newline
         segment = text[start:end]
         if end > start and segment.strip() and not any(tag in segment for tag in _XML_PERSON_TAGS):
             spans.append((start, end, *tool))
