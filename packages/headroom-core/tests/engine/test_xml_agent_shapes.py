@@ -15,11 +15,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from headroom.engine import Engine, WireFormat
 from headroom.engine.codecs import EXTRACTORS
-from headroom.engine.codecs._common import xml_tool_header
-from headroom.proxy.config import ProxyConfig
+from headroom.engine.codecs._common import xml_tool_header, xml_tool_spans
+from headroom.proxy.config import Limits, ProxyConfig
+
+from .helpers import HalfLines
 
 ENV = (
     "<environment_details>\n# VSCode Visible Files\nsrc/utils/date.ts\n\n# VSCode Open Tabs\n"
@@ -419,3 +423,64 @@ def test_joined_blocks_prefix_stable_as_the_conversation_grows() -> None:
         assert rows[: len(sent)] == sent
         sent = rows
     assert sent != r1_body()["messages"]
+
+
+_HEADERS = st.sampled_from(
+    [
+        "[execute_command for 'make check'] Result:",
+        "[read_file for 'src/app.ts'] Result:",
+        "[search_files for 'TODO' in '*.py'] Result:",
+        "[use_mcp_tool for 'github'] Result:",
+        "[write_to_file for 'src/app.ts'] Result:",
+        "[attempt_completion] Result:",
+    ]
+)
+_LINE = st.text(alphabet="abcdefgh ERROR:0123456789/._-", min_size=1, max_size=30).filter(str.strip)
+_OUTPUT = st.lists(_LINE, min_size=1, max_size=16).map("\n".join)
+_PIECES = st.lists(
+    st.one_of(
+        st.tuples(_HEADERS, _OUTPUT).map("\n".join),
+        st.tuples(_HEADERS, _OUTPUT).map("\n".join),
+        _HEADERS,
+        _OUTPUT,
+        st.just(ENV),
+        st.just("<feedback>\nplease keep the old API\n</feedback>"),
+        st.just("The user provided the following feedback:"),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+def _outside(text: str) -> list[str]:
+    """The parts of a joined string that are not tool outputs."""
+    parts, at = [], 0
+    for start, end, _, _ in xml_tool_spans(text):
+        parts.append(text[at:start])
+        at = end
+    return [*parts, text[at:]]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PIECES, st.booleans())
+def test_joined_strings_change_only_their_outputs(pieces: list[str], as_parts: bool) -> None:
+    """Whatever the mix of headers, outputs, environment details and a person's words joined in one string,
+    only the outputs after a known tool's header change; every other character stays as sent."""
+    text = "\n".join(pieces)
+    content: Any = [{"type": "text", "text": text}] if as_parts else text
+    body = {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": content}]}
+    engine = Engine(
+        ProxyConfig(transforms=[HalfLines()], limits=Limits(min_unit_tokens=1, min_tokens_saved=1))
+    )
+    result = engine.compress_json(body)
+    if not result.changed:
+        assert result.body is body
+        return
+    assert isinstance(result.body, dict)
+    got = result.body["messages"][0]["content"]
+    out = got[0]["text"] if as_parts else got
+    assert _outside(out) == _outside(text)
+    for start, end, _, _ in xml_tool_spans(text):
+        unit = text[start:end]
+        assert "<feedback>" not in unit
+        assert "<environment_details>" not in unit
