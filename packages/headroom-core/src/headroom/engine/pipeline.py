@@ -19,6 +19,7 @@ import anyio.to_thread
 from anyio.lowlevel import RunVar
 
 from headroom.engine.codecs import EXTRACTORS, apply_values, detect_format
+from headroom.engine.codecs._common import splice, value_at
 from headroom.engine.memo import Memo, UnitOutcome, chain_digest, context_digest, text_digest, unit_key
 from headroom.engine.result import EngineResult, EngineStats, TransformStats, Uncounted
 from headroom.engine.tokens import OnceCounter, SampledCounter, counting_once, get_token_counter
@@ -301,6 +302,7 @@ class Engine:
         deadline = start + self.config.limits.deadline_ms / 1000
         fingerprint = self.fingerprint()
         updates: dict[JsonPath, str] = {}
+        spliced: dict[JsonPath, list[tuple[int, int, str]]] = {}
         history = History()
         aging = self.config.aging
         old = aging.aged(sum(s.context.source in _AGING_SOURCES for s in slots)) if aging else 0
@@ -335,8 +337,13 @@ class Engine:
                 result.counted_before += outcome.tokens_before
                 result.counted_after += outcome.tokens_after or 0
             if outcome.text is not None:
-                updates[slot.path] = outcome.text
+                if slot.span is None:
+                    updates[slot.path] = outcome.text
+                else:
+                    spliced.setdefault(slot.path, []).append((*slot.span, outcome.text))
                 result.units_changed += 1
+        for at, edits in spliced.items():  # outputs inside a longer user string: put into it
+            updates[at] = splice(value_at(body, at), edits)
         if updates:
             result.body = apply_values(body, updates)
             result.changed = True

@@ -45,6 +45,10 @@ class Slot:
     path: JsonPath
     text: str
     context: UnitContext
+    span: tuple[int, int] | None = None
+    """None: ``text`` is the whole string at ``path``; else it is ``string[start:end]`` (an XML-protocol
+    agent's tool output inside a user text that also holds its header and environment details). Spans at
+    one path never overlap, and a path with spans has no whole-string slot."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
+from headroom.engine.codecs._common import (
+    arguments_text,
+    join_texts,
+    paste_source,
+    xml_span_slots,
+    xml_tool_results,
+)
 from headroom.engine.units import Slot, UnitContext, WireFormat
 
 
@@ -67,15 +73,30 @@ def extract(
         paste = (pasted_tags, large_paste_chars, last_assistant, last_user)
         person: list[str] = []
         if isinstance(content, str):
-            if (pasted_ctx := _pasted_context(content, *paste)) is None:
+            if spans := xml_span_slots(("messages", i, "content"), content, WireFormat.ANTHROPIC, last_user):
+                slots.extend(spans)
+            elif (pasted_ctx := _pasted_context(content, *paste)) is None:
                 person.append(content)
             else:
                 slots.append(Slot(("messages", i, "content"), content, pasted_ctx))
         elif isinstance(content, list):
+            xml = xml_tool_results(
+                [(j, t) for j, b in enumerate(content) if (t := _plain_text(b)) is not None]
+            )
             for j, block in enumerate(content):
                 if not isinstance(block, Mapping):
                     continue
-                if block.get("type") == "tool_result":
+                if j in xml:  # an XML-protocol agent's tool result (or its header), sent as text
+                    if (tool := xml[j]) is not None:
+                        ctx = UnitContext(
+                            format=WireFormat.ANTHROPIC,
+                            source="tool_result",
+                            tool_name=tool[0],
+                            tool_input=tool[1],
+                            user_request=last_user,
+                        )
+                        slots.append(Slot(("messages", i, "content", j, "text"), block["text"], ctx))
+                elif block.get("type") == "tool_result":
                     tool_id = block.get("tool_use_id")
                     name, args = uses.get(tool_id, (None, None)) if isinstance(tool_id, str) else (None, None)
                     ctx = UnitContext(
@@ -96,7 +117,10 @@ def extract(
                             if text is not None:
                                 slots.append(Slot((*base, k, "text"), text, ctx))
                 elif (text := _plain_text(block)) is not None:
-                    if (pasted_ctx := _pasted_context(text, *paste)) is None:
+                    at = ("messages", i, "content", j, "text")
+                    if spans := xml_span_slots(at, text, WireFormat.ANTHROPIC, last_user):
+                        slots.extend(spans)
+                    elif (pasted_ctx := _pasted_context(text, *paste)) is None:
                         person.append(text)
                     else:
                         slots.append(Slot(("messages", i, "content", j, "text"), text, pasted_ctx))

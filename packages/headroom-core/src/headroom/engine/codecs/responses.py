@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headroom.engine.codecs._common import arguments_text, join_texts, paste_source
+from headroom.engine.codecs._common import (
+    arguments_text,
+    join_texts,
+    part_index,
+    paste_source,
+    xml_span_slots,
+    xml_tool_results,
+)
 from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 _TEXT_PARTS = ("input_text", "output_text", "text")
@@ -67,7 +74,26 @@ def extract(
                 last_assistant = join_texts(t for _, t in texts)
             elif role == "user":
                 person: list[str] = []
+                parts = (
+                    [(j, t) for p, t in texts if (j := part_index(p)) is not None] if len(texts) > 1 else []
+                )
+                xml = xml_tool_results(parts)
                 for path, text in texts:
+                    j = part_index(path) if xml else None
+                    if j is not None and j in xml:  # an XML-protocol agent's tool result, or its header
+                        if (tool := xml[j]) is not None:
+                            ctx = UnitContext(
+                                format=WireFormat.RESPONSES,
+                                source="tool_result",
+                                tool_name=tool[0],
+                                tool_input=tool[1],
+                                user_request=last_user,
+                            )
+                            slots.append(Slot(path, text, ctx))
+                        continue
+                    if spans := xml_span_slots(path, text, WireFormat.RESPONSES, last_user):
+                        slots.extend(spans)
+                        continue
                     source = paste_source(text, pasted_tags, large_paste_chars)
                     if source is None:
                         person.append(text)
