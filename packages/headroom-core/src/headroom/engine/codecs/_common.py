@@ -163,6 +163,48 @@ def xml_tool_results(blocks: Sequence[tuple[int, str]]) -> dict[int, tuple[str, 
     return found
 
 
+def user_text_slots(
+    texts: Sequence[tuple[JsonPath, str]],
+    fmt: WireFormat,
+    pasted_tags: Sequence[str],
+    large_paste_chars: int | None,
+    last_user: str | None,
+    last_assistant: str | None,
+) -> tuple[list[Slot], list[str]]:
+    """The units among a user message's text parts (``(path, text)``, in order) and the person's own texts.
+
+    Units: an XML-protocol agent's tool results (:func:`xml_tool_results`, :func:`xml_span_slots`) and
+    pasted program output (:func:`paste_source`). Headers and ``<environment_details>`` are neither.
+    """
+    slots: list[Slot] = []
+    person: list[str] = []
+    parts = [(j, t) for p, t in texts if (j := part_index(p)) is not None] if len(texts) > 1 else []
+    xml = xml_tool_results(parts)
+    for path, text in texts:
+        j = part_index(path) if xml else None
+        if j is not None and j in xml:  # an XML-protocol agent's tool result, or its header
+            if (tool := xml[j]) is not None:
+                ctx = UnitContext(
+                    format=fmt,
+                    source="tool_result",
+                    tool_name=tool[0],
+                    tool_input=tool[1],
+                    user_request=last_user,
+                )
+                slots.append(Slot(path, text, ctx))
+            continue
+        if spans := xml_span_slots(path, text, fmt, last_user):
+            slots.extend(spans)
+            continue
+        source = paste_source(text, pasted_tags, large_paste_chars)
+        if source is None:
+            person.append(text)
+        else:
+            ctx = UnitContext(format=fmt, source=source, tool_input=last_assistant, user_request=last_user)
+            slots.append(Slot(path, text, ctx))
+    return slots, person
+
+
 def arguments_text(value: Any) -> str | None:
     """Tool-call arguments as text: strings unchanged, anything else as compact JSON."""
     if value is None:

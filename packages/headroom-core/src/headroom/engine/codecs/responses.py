@@ -9,10 +9,7 @@ from typing import Any
 from headroom.engine.codecs._common import (
     arguments_text,
     join_texts,
-    part_index,
-    paste_source,
-    xml_span_slots,
-    xml_tool_results,
+    user_text_slots,
 )
 from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
@@ -73,37 +70,9 @@ def extract(
             if role == "assistant":
                 last_assistant = join_texts(t for _, t in texts)
             elif role == "user":
-                person: list[str] = []
-                parts = (
-                    [(j, t) for p, t in texts if (j := part_index(p)) is not None] if len(texts) > 1 else []
+                found, person = user_text_slots(
+                    texts, WireFormat.RESPONSES, pasted_tags, large_paste_chars, last_user, last_assistant
                 )
-                xml = xml_tool_results(parts)
-                for path, text in texts:
-                    j = part_index(path) if xml else None
-                    if j is not None and j in xml:  # an XML-protocol agent's tool result, or its header
-                        if (tool := xml[j]) is not None:
-                            ctx = UnitContext(
-                                format=WireFormat.RESPONSES,
-                                source="tool_result",
-                                tool_name=tool[0],
-                                tool_input=tool[1],
-                                user_request=last_user,
-                            )
-                            slots.append(Slot(path, text, ctx))
-                        continue
-                    if spans := xml_span_slots(path, text, WireFormat.RESPONSES, last_user):
-                        slots.extend(spans)
-                        continue
-                    source = paste_source(text, pasted_tags, large_paste_chars)
-                    if source is None:
-                        person.append(text)
-                    else:
-                        ctx = UnitContext(
-                            format=WireFormat.RESPONSES,
-                            source=source,
-                            tool_input=last_assistant,
-                            user_request=last_user,
-                        )
-                        slots.append(Slot(path, text, ctx))
+                slots.extend(found)
                 last_user = join_texts(person) or last_user
     return slots
