@@ -29,7 +29,7 @@ MARKER_RE = re.compile(
     r"\[headroom: omitted (?P<counts>\d+ [a-z][a-z ]*(?:, \d+ [a-z][a-z ]*)*)"
     r"(?:; (?P<detail>[^\n]*?))? \| ref (?P<ref>[0-9a-f]{12})\]"
 )
-_COUNT_RE = re.compile(r"(\d+) ([a-z][a-z ]*)")
+_COUNT_RE = re.compile(r"(?<!\d)(\d+) ([a-z][a-z ]*)")  # not from inside a number: linear on long digit runs
 
 
 def unit_ref(text: str) -> str:
