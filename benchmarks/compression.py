@@ -363,6 +363,13 @@ def _unittest_failure(i: int) -> str:
     )
 
 
+def _cline_result(i: int) -> str:
+    """Cline's search_files answer, four results per file (see headroom.transforms.agent_search)."""
+    head = ("\n" if i else "") + f"src/pkg/mod{i // 4}.py\n│----\n" if i % 4 == 0 else ""
+    lines = [f"│    x = prepare({i})", f"│    value = compute_value(x{i}, y)  # {i}", "│    return value"]
+    return head + "\n".join(lines) + "\n│----"
+
+
 def big_shapes() -> dict[str, str]:
     """~1 MB tool outputs of each common shape, built deterministically (no randomness)."""
     records = [
@@ -376,6 +383,7 @@ def big_shapes() -> dict[str, str]:
         "grep": _repeat(
             lambda i: f"src/pkg/mod{i % 300}.py:{i % 900 + 1}:    value = compute_value(x{i}, y)  # {i}"
         ),
+        "search, Cline's layout": "Found 300 results.\n\n" + _repeat(_cline_result),
         "unittest failures": _repeat(_unittest_failure),
         "pytest failures": _repeat(_pytest_failure),
         "code": _repeat(lambda i: f'def function_{i}(a, b):\n    """Doc {i}."""\n    return a + b * {i}\n'),

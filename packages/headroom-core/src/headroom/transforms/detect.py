@@ -15,6 +15,7 @@ from enum import StrEnum
 from operator import methodcaller
 
 from headroom.engine.caches import content_cache
+from headroom.transforms import agent_search
 from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import might_be_search
 from headroom.transforms.search import parse as parse_search
@@ -300,6 +301,8 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
         return ContentType.DIFF, head, lines, joined
     if _share_at_least(lines, _NL_VIEW, 0.6):
         return (ContentType.LOGS if _log_view(lines) else ContentType.CODE), head, lines, joined
+    if head.startswith(agent_search.LEADS) and agent_search.looks_like(lines):
+        return ContentType.SEARCH, head, lines, joined  # an agent's own search tool's answer
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
+from headroom.transforms import agent_search
 from headroom.transforms.base import Compressor
 from headroom.transforms.markers import marker
 from headroom.transforms.tags import ASCII_FIRST, has_placeholder
@@ -394,15 +395,20 @@ def _distinct_hits(pattern: re.Pattern[str], joined: str, starts: list[int]) -> 
 
 
 def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
-    """A relevance score per match: BM25 + exact identifiers + definition lines + error words.
-
-    Equal, to the bit, to scoring each match with :class:`BM25` over ``terms(f"{path} {text}")``, but only
-    the query's terms are counted per match (document lengths come from one cached count per word), and
-    the identifier and error patterns run once over all matches' texts."""
+    """A relevance score per match: BM25 + exact identifiers + definition lines + error words."""
     matches = parsed.matches
+    return score_lines([e.path or "" for e in matches], [e.text for e in matches], query_text, request)
+
+
+def score_lines(paths: Sequence[str], texts: Sequence[str], query_text: str, request: str) -> list[float]:
+    """A relevance score per line of search output (its file's path and its text), as :func:`score_matches`.
+
+    Equal, to the bit, to scoring each line with :class:`BM25` over ``terms(f"{path} {text}")``, but only
+    the query's terms are counted per line (document lengths come from one cached count per word), and
+    the identifier and error patterns run once over all lines' texts."""
     query = [t for t in terms(f"{query_text} {request}") if t not in STOPWORDS]
-    scores = _bm25_scores([f"{e.path or ''} {e.text}" for e in matches], query)
-    texts = [e.text for e in matches]
+    scores = _bm25_scores([f"{path} {text}" for path, text in zip(paths, texts, strict=True)], query)
+    texts = list(texts)
     joined = "\n".join(texts)
     starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
     idents = identifiers(request) | identifiers(query_text)
@@ -430,10 +436,10 @@ def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
 
 def must_keep(entry: _Entry, request_idents: set[str]) -> bool:
     """Needle-class matches: definitions of what the user asks about."""
-    return _must_keep(entry, _whole_words(request_idents))
+    return _must_keep(entry, whole_words(request_idents))
 
 
-def _whole_words(words: set[str]) -> re.Pattern[str] | None:
+def whole_words(words: set[str]) -> re.Pattern[str] | None:
     """A pattern finding any of ``words`` as a whole word (None for no words)."""
     if not words:
         return None
@@ -466,6 +472,10 @@ class SearchCompressor(Compressor):
 
     def compress(self, unit: Unit) -> str | None:
         ctx = unit.context
+        if unit.text.startswith(agent_search.LEADS):
+            found = agent_search.parse(unit.text)
+            if found is not None:
+                return self.compress_agent(found, unit)
         if unit.text.count(":") < self.min_matches:
             return None  # every match line holds a ':' (path:line: or line:), so too few matches
         allow_bare = is_search_command(ctx.tool_input, ctx.tool_name)
@@ -482,7 +492,7 @@ class SearchCompressor(Compressor):
         ctx = unit.context
         request = ctx.user_request or ""
         scores = score_matches(parsed, ctx.tool_input or "", request)
-        wanted = _whole_words(identifiers(request))
+        wanted = whole_words(identifiers(request))
         order = sorted(range(len(parsed.matches)), key=lambda i: (-scores[i], i))
         per_file: Counter[str] = Counter()
         keep: set[int] = set()  # indices into parsed.matches
@@ -502,6 +512,77 @@ class SearchCompressor(Compressor):
         if len(keep) >= len(parsed.matches):
             return None
         return self._render(parsed, {parsed.matches[i].index for i in keep}, unit.ref)
+
+    def compress_agent(self, found: agent_search.AgentSearch, unit: Unit) -> str | None:
+        """An agent's own search answer (:mod:`headroom.transforms.agent_search`): results (groups of lines)
+        are ranked by their best line, kept as :meth:`compress_parsed` keeps matches, and rendered in the
+        agent's layout; a result holding a protected tag is always kept."""
+        where = [(f, r) for f in found.files for r in f.results]
+        if len(where) < self.min_matches:
+            return None
+        ctx = unit.context
+        request = ctx.user_request or ""
+        owners = [k for k, (_, r) in enumerate(where) for _ in r.texts]
+        texts = [t for _, r in where for t in r.texts]
+        scores = score_lines([where[k][0].path for k in owners], texts, ctx.tool_input or "", request)
+        best = [float("-inf")] * len(where)
+        for k, s in zip(owners, scores, strict=True):
+            best[k] = max(best[k], s)
+        wanted = whole_words(identifiers(request))
+        defines = (
+            {k for k, t in zip(owners, texts, strict=True) if DEFINITION_RE.match(t) and wanted.search(t)}
+            if wanted is not None
+            else set()
+        )
+        order = sorted(range(len(where)), key=lambda k: (-best[k], k))
+        keep = (
+            {k for k, (_, r) in enumerate(where) if any(map(_is_protected, r.lines))}
+            if has_placeholder(unit.text)
+            else set()
+        )
+        for k in order:
+            if k in defines and len(keep) < 2 * self.max_matches:
+                keep.add(k)  # definitions of what the user asks about (best first, bounded)
+        per_file = Counter(where[k][0].path for k in keep)
+        for k in order:
+            if len(keep) >= self.max_matches:
+                break
+            path = where[k][0].path
+            if k not in keep and per_file[path] < self.max_per_file:
+                keep.add(k)
+                per_file[path] += 1
+        if len(keep) >= len(where):
+            return None
+        return self._render_agent(found, keep, unit.ref)
+
+    def _render_agent(self, found: agent_search.AgentSearch, keep: set[int], ref: str) -> str:
+        out = list(found.lead)
+        omitted: dict[str, int] = {}
+        dropped_files = 0
+        k = 0
+        for f in found.files:
+            kept = [r for j, r in enumerate(f.results, k) if j in keep]
+            k += len(f.results)
+            if len(kept) < len(f.results):
+                omitted[f.path] = omitted.get(f.path, 0) + len(f.results) - len(kept)
+            if not kept:
+                dropped_files += 1
+                continue
+            out += f.head
+            for r in kept:
+                out += r.lines
+            out += f.tail
+        out += found.trail
+        while out and out[-1] == "":
+            out.pop()
+        shown = list(omitted)
+        parts = [f"{p} {omitted[p]}" for p in shown[: self.max_summary_files]]
+        if len(shown) > self.max_summary_files:
+            rest = sum(omitted[p] for p in shown[self.max_summary_files :])
+            parts.append(f"{len(shown) - self.max_summary_files} more files {rest}")
+        counts = [(sum(omitted.values()), "results"), (dropped_files, "files")]
+        out.append(marker(counts, ref, "per file: " + ", ".join(parts)))
+        return "\n".join(out)
 
     def _render(self, parsed: Parsed, kept_lines: set[int], ref: str) -> str:
         entries = parsed.entries

@@ -56,6 +56,7 @@ REGEX_MODULES = [
     "headroom.transforms.router",
     "headroom.transforms.detect",
     "headroom.transforms.search",
+    "headroom.transforms.agent_search",
     "headroom.transforms.tags",
     "headroom.transforms.markers",
     "headroom.engine.codecs._common",
