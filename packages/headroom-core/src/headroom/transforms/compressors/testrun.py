@@ -84,9 +84,10 @@ _FRAME_KEEP = re.compile(
 _FRAME_START = re.compile(r" {4}(?:(?:async\s++)?def\s|class\s|@)")
 """The first line of a pytest frame listing: the function's ``def`` (or a decorator, or a ``class``) at
 pytest's four-space indent."""
-_FRAME_LOCATION = re.compile(r"^[^\s:]{1,400}\.py:\d{1,7}: (?:in \S|$)", re.M)
-"""pytest's frame location line (``lib/x.py:443: `` or ``lib/x.py:2969: in savefig``)."""
-_PUA = ("\ue000", "\uf8ff")
+_FRAME_LOCATION = re.compile(r"^[^\s:]{1,400}\.py:\d{1,7}: (?:in \S|\w|$)", re.M)
+"""pytest's frame location line: ``lib/x.py:443: ``, ``lib/x.py:2969: in savefig``, ``x.py:12: KeyError``."""
+_PUA_LINE = re.compile("^[\ue000-\uf8ff]", re.M)
+"""A line opening with a private-use character: a TagProtector placeholder in a text that is not ASCII."""
 _PASS_WORDS = frozenset({"PASSED", "SKIPPED", "XFAIL", "XPASS"})
 _STARTS = ("--- PASS:", "--- SKIP:", "=== RUN ", "=== PAUSE ", "=== CONT ", "✓ ", "√ ")
 
@@ -193,8 +194,10 @@ def compress(
     )
     # Each step below is skipped when a C-level check on the text shows it would change nothing (the
     # markers the steps before add start with "[" and hold no quotes).
-    if trim_frames and (text.startswith(">") or "\n>" in text or _may_open_frame(text)):
-        lines = _trim_frames(lines, unit, frame_context, min_frame_lines)
+    if trim_frames:
+        cuts = _has_cut_lines(text)
+        if cuts or text.startswith(">") or "\n>" in text or _ends_indented(text):
+            lines = _trim_frames(lines, unit, frame_context, min_frame_lines, cuts)
     if '"""' in text or "'''" in text:
         lines = _fold_docstrings(lines, unit, min_docstring)
     if any(map(operator.eq, lines, islice(lines, 1, None))):
@@ -210,36 +213,37 @@ def compress(
 
 def _pytest_frames(text: str) -> bool:
     """A pytest ``>`` line and a frame location line: a piece of a pytest traceback."""
-    return (text.startswith(">") or "\n>" in text) and _FRAME_LOCATION.search(text) is not None
+    return (
+        (text.startswith(">") or "\n>" in text)
+        and ".py:" in text
+        and _FRAME_LOCATION.search(text) is not None
+    )
 
 
-def _may_open_frame(text: str) -> bool:
-    """A C-level pre-check for :data:`_FRAME_START` at a line start (a cut listing opens with one)."""
-    return "    def " in text or "    async " in text or "    class " in text or "    @" in text
+def _has_cut_lines(text: str) -> bool:
+    """Whether a line opens with a tag (``</output_head>``) or a TagProtector placeholder: where a harness
+    may have cut the output (C-level searches; the private-use scan only in a text that is not ASCII)."""
+    for first in ("<", "\x01"):  # each a memchr-speed search first: most texts hold neither
+        if first in text and (text.startswith(first) or "\n" + first in text):
+            return True
+    return not text.isascii() and _PUA_LINE.search(text) is not None
+
+
+def _ends_indented(text: str) -> bool:
+    """Whether the last line that is not blank is indented like a listing line."""
+    end = len(text.rstrip())
+    return text.startswith("    ", text.rfind("\n", 0, end) + 1)
 
 
 def _cut_lines(lines: list[str]) -> list[int]:
-    """The lines where a harness cut the output: a tag (``</output_head>``) or a TagProtector placeholder
-    (ASCII, or private-use characters: looked for only in the lines that are not ASCII)."""
+    """The lines opening with a tag or a placeholder (see :func:`_has_cut_lines`), not in order."""
     n = len(lines)
     cuts = list(selected(range(n), map(str.startswith, lines, repeat(("<", "\x01")))))
-    wide = [
-        i
-        for i in selected(range(n), map(operator.not_, map(str.isascii, lines)))
-        if _PUA[0] <= lines[i][:1] <= _PUA[1]
-    ]
-    return sorted(cuts + wide) if wide else cuts
+    wide = selected(range(n), map(operator.not_, map(str.isascii, lines)))
+    return [*cuts, *(i for i in wide if _PUA_LINE.match(lines[i]))]
 
 
-def _listing_ends(lines: list[str]) -> list[tuple[int, bool]]:
-    """Where listings end, in order: each pytest ``>`` line (False) and each place the output was cut
-    (True): a tag or placeholder line, and the end of the text."""
-    n = len(lines)
-    ends = [(k, False) for k in selected(range(n), map(str.startswith, lines, repeat(">")))]
-    return sorted([*ends, *((k, True) for k in _cut_lines(lines)), (n, True)])
-
-
-def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> list[str]:
+def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int, cuts: bool = False) -> list[str]:
     """Shorten long source listings in pytest tracebacks.
 
     A listing is the run of four-space-indented (or blank) lines above a ``>`` line, or above a cut (the
@@ -251,7 +255,10 @@ def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> 
     n = len(lines)
     keep = bytearray(b"\x01") * n
     floor = 0
-    for k, cut in _listing_ends(lines):
+    ends = list(selected(range(n), map(str.startswith, lines, repeat(">"))))  # the ``>`` lines
+    cut_at = {*_cut_lines(lines), n} if cuts else {n}  # the cuts: tag or placeholder lines, the end
+    for k in sorted({*ends, *cut_at}) if cuts else [*ends, n]:
+        cut = k in cut_at
         b = k
         while b > floor and (lines[b - 1][:4] == "    " or not lines[b - 1].strip()):
             b -= 1
