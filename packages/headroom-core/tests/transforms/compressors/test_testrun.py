@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from headroom.engine.units import Unit
 from headroom.transforms.compressors import testrun
 from headroom.transforms.detect import ContentType, detect
-from headroom.transforms.markers import unit_ref
+from headroom.transforms.markers import parse_markers, unit_ref
+from headroom.transforms.tags import TagProtector
 
 from .helpers import assert_markers_valid, content_lines, make_unit, marker_lines
 
@@ -655,3 +657,187 @@ def test_properties_mixed_reports_never_lose_error_lines(rows: list[str]) -> Non
     for row in text.split("\n"):
         if row.startswith(("E ", "FAILED")) or row in ERRORS or row.endswith("Error"):
             assert row in kept, row
+
+
+# A pytest run a harness cut in the middle (``<output_head>`` ... ``<output_tail>``): the head ends inside a
+# frame's source listing, the tail starts inside another's.
+CUT_HEAD = """============================= test session starts ==============================
+collected 12 items
+
+tests/test_convert.py .F                                                 [100%]
+
+=================================== FAILURES ===================================
+_______________________________ test_convert_pdf _______________________________
+
+self = <convert.GhostConverter object at 0x7f3a2c1d5e10>
+orig = '/tmp/out/convert.pdf'
+dest = '/tmp/out/convert_pdf.png'
+
+    def __call__(self, orig, dest):
+        if not self._proc:
+            self._proc = subprocess.Popen(
+                [find_executable("gs"), "-dNOPAUSE", "-sDEVICE=png16m"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            try:
+                self._read_until(b"\\nGS")
+            except ConverterError:
+                raise OSError("Failed to start Ghostscript")
+\x20\x20\x20\x20
+        def escape(name):
+            return (os.fsencode(name)
+                    .replace(b"\\\\", b"\\\\\\\\")
+                    .replace(b"(", br"\\(")
+                    .replace(b")", br"\\)"))
+\x20\x20\x20\x20
+        self._proc.stdin.write(
+            b"<< /OutputFile ("
+            + escape(dest)
+            + b") >> setpagedevice ("
+            + escape(orig)
+            + b") run flush\\n")
+        self._proc.stdin.flush()
+        # GS> if nothing left on the stack; GS<n> if n items left on the st"""
+
+CUT_TAIL = """k.parametrize("ext", ["png", "pdf"])
+    def wrapper(*args, ext, request, **kwargs):
+        if 'ext' in old_sig.parameters:
+            kwargs['ext'] = ext
+        if 'request' in old_sig.parameters:
+            kwargs['request'] = request
+\x20\x20\x20\x20
+        file_name = "".join(c for c in request.node.name
+                            if c in ALLOWED_CHARS)
+        try:
+            fig_test = plt.figure("test")
+            fig_ref = plt.figure("reference")
+            n_figs = len(plt.get_fignums())
+            func(*args, fig_test=fig_test, fig_ref=fig_ref, **kwargs)
+            if len(plt.get_fignums()) > n_figs:
+                raise RuntimeError('Number of open figures changed during test.')
+            test_image_path = result_dir / (file_name + "." + ext)
+            ref_image_path = result_dir / (file_name + "-expected." + ext)
+>           fig_test.savefig(test_image_path)
+
+lib/plotting/decorators.py:443:\x20
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _\x20
+lib/plotting/figure.py:2969: in savefig
+    self.canvas.print_figure(fname, **kwargs)
+E   ValueError: vmin must be less or equal to vmax
+
+lib/plotting/colors.py:1193: ValueError"""
+
+
+def test_a_listing_cut_at_the_end_of_the_text_is_trimmed_like_a_whole_frame() -> None:
+    unit = make_unit(CUT_HEAD)
+    out = testrun.compress(CUT_HEAD, unit)
+    assert out is not None
+    lines = out.split("\n")
+    for kept in (
+        "    def __call__(self, orig, dest):",  # the signature
+        "            except ConverterError:",  # error handling and raising
+        '                raise OSError("Failed to start Ghostscript")',
+        "        def escape(name):",
+        '            + b") run flush\\n")',  # the lines the cut came after
+        "        self._proc.stdin.flush()",
+        "        # GS> if nothing left on the stack; GS<n> if n items left on the st",
+        "orig = '/tmp/out/convert.pdf'",
+    ):
+        assert kept in lines
+    for gone in (
+        '                [find_executable("gs"), "-dNOPAUSE", "-sDEVICE=png16m"],',
+        "            + escape(dest)",
+    ):
+        assert gone not in lines
+    markers = marker_lines(out)
+    assert sum("source lines; traceback listing" in m for m in markers) == 2
+    assert_markers_valid(out, unit)
+    assert sum(m.total for line in markers for m in parse_markers(line)) == 16  # lines 2-7 and 12-21
+
+
+@pytest.mark.parametrize("name", ["convert_pdf", "cönvert_pdf"])  # ASCII or private-use placeholders
+def test_a_listing_cut_by_harness_tags_is_trimmed_and_the_tail_frame_too(name: str) -> None:
+    text = "\n".join(
+        [
+            "<output_head>",
+            CUT_HEAD.replace("convert_pdf", name),
+            "</output_head>",
+            "<elided_chars>",
+            "5120 characters elided",
+            "</elided_chars>",
+            "<output_tail>",
+            CUT_TAIL,
+            "</output_tail>",
+        ]
+    )
+    unit = make_unit(text)
+    protected, restore = TagProtector().protect(unit)  # as the engine sends it: tags as placeholders
+    assert "</output_head>" not in protected
+    compressed = testrun.compress(protected, unit)
+    assert compressed is not None
+    assert restore(compressed) == testrun.compress(text, unit)
+    out = restore(compressed)
+    assert out is not None
+    lines = out.split("\n")
+    for kept in (
+        "</output_head>",
+        "5120 characters elided",
+        "    def __call__(self, orig, dest):",
+        "        # GS> if nothing left on the stack; GS<n> if n items left on the st",
+        'k.parametrize("ext", ["png", "pdf"])',
+        "    def wrapper(*args, ext, request, **kwargs):",
+        "                raise RuntimeError('Number of open figures changed during test.')",
+        ">           fig_test.savefig(test_image_path)",
+        "E   ValueError: vmin must be less or equal to vmax",
+        "lib/plotting/colors.py:1193: ValueError",
+    ):
+        assert kept in lines
+    assert "            + escape(dest)" not in lines
+    assert '            fig_ref = plt.figure("reference")' not in lines
+    assert sum("source lines; traceback listing" in m for m in marker_lines(out)) == 3
+    assert_markers_valid(out, unit)
+
+
+def test_the_tail_of_a_cut_run_is_a_test_run_by_its_frames() -> None:
+    """A piece of a tail that starts inside a frame and shows no run header, summary or ``E`` line (the
+    router compresses the pieces between folded runs apart): its ``>`` line and frame locations make it a
+    pytest traceback, and its listing is trimmed."""
+    piece = CUT_TAIL.split("\nE   ")[0]
+    assert not testrun.TEST_SIGNS.search(piece)
+    unit = make_unit(piece)
+    out = testrun.compress(piece, unit)
+    assert out is not None
+    lines = out.split("\n")
+    assert lines[:2] == piece.split("\n")[:2]  # the cut first line, then the signature
+    assert "        if 'ext' in old_sig.parameters:" not in lines
+    for kept in (
+        "                raise RuntimeError('Number of open figures changed during test.')",
+        '            ref_image_path = result_dir / (file_name + "-expected." + ext)',
+        ">           fig_test.savefig(test_image_path)",
+        "lib/plotting/decorators.py:443: ",
+        "lib/plotting/figure.py:2969: in savefig",
+    ):
+        assert kept in lines
+    assert_markers_valid(out, unit)
+    # without a frame location line the same listing is no sign of a test run
+    for location in ("lib/plotting/decorators.py:443: ", "lib/plotting/figure.py:2969: in savefig"):
+        piece = piece.replace(location, "see above")
+    assert testrun.compress(piece, make_unit(piece)) is None
+
+
+def test_a_cut_that_is_not_in_a_frame_listing_keeps_its_lines() -> None:
+    """Indented lines before a cut that do not open with a ``def`` (a unittest traceback's code lines, a
+    short listing) stay whole."""
+    unittest_cut = "\n".join(
+        [
+            "ERROR: test_get (tests.test_api.ApiTest)",
+            "-" * 70,
+            "Traceback (most recent call last):",
+            '  File "/testbed/tests/test_api.py", line 12, in test_get',
+            *[f"    step_{k} = client.get('/items/{k}', params={{'page': {k}}})" for k in range(16)],
+        ]
+    )
+    short = CUT_HEAD.split("\n")
+    short = short[: short.index("    def __call__(self, orig, dest):") + 8]
+    for text in (unittest_cut, "\n".join(short)):
+        out = testrun.compress(text, make_unit(text))
+        assert out is None or "traceback listing" not in out

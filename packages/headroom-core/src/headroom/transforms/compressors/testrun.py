@@ -21,14 +21,18 @@ and jest/vitest (``✓``/``√`` lines).
 * In pytest tracebacks, a frame's source listing of at least ``min_frame_lines`` lines keeps its first
   line, every ``def``/``class`` line, every ``raise``/``except``/``assert``/``finally`` line and line
   naming an ``...Error``/``Exception``/``Warning``, and the ``frame_context`` lines above the ``>`` line;
-  the rest becomes markers (``trim_frames``).
+  the rest becomes markers (``trim_frames``). A listing the output was cut in (by a harness eliding the
+  middle of a long output: it runs from a ``def``/``class``/decorator line to the end of the text, or to a
+  line opening with a tag or a tag placeholder, with no ``>`` line) is trimmed the same way, with the
+  ``frame_context`` lines above the cut kept in place of those above the ``>`` line.
 * In pytest failure sections, the docstring lines of a frame's source listing (between triple quotes,
   above the ``>`` line) become a marker when there are at least ``min_docstring`` of them; the signature,
   the code, the ``>`` line and every ``E`` line stay.
 * Then the text steps run: repeated lines (the same warning location listed 40 times) and repeated
   blocks (the frames one traceback shares with an earlier one) become markers.
 
-Returns None when the text shows no sign of a test run.
+Returns None when the text shows no sign of a test run (a test-run sign, or a pytest ``>`` line with a
+frame location ``path.py:12: `` line: the tail of a run cut in the middle of a frame).
 
 Options (keyword-only):
     min_run (int, 3): passing lines needed for a run to be folded.
@@ -77,6 +81,13 @@ _DOTS_ONLY = re.compile(r"^[.sxX]++(?:\s++\[\s?\d{1,3}%\])?")
 _FRAME_KEEP = re.compile(
     r"^\s*+(?:async\s++)?(?:def|class)\s|^\s*+(?:raise|except|assert|finally)\b|Error\b|Exception\b|Warning\b"
 )
+_FRAME_START = re.compile(r" {4}(?:(?:async\s++)?def\s|class\s|@)")
+"""The first line of a pytest frame listing: the function's ``def`` (or a decorator, or a ``class``) at
+pytest's four-space indent."""
+_FRAME_LOCATION = re.compile(r"^[^\s:]{1,400}\.py:\d{1,7}: (?:in \S|\w|$)", re.M)
+"""pytest's frame location line: ``lib/x.py:443: ``, ``lib/x.py:2969: in savefig``, ``x.py:12: KeyError``."""
+_PUA_LINE = re.compile("^[\ue000-\uf8ff]", re.M)
+"""A line opening with a private-use character: a TagProtector placeholder in a text that is not ASCII."""
 _PASS_WORDS = frozenset({"PASSED", "SKIPPED", "XFAIL", "XPASS"})
 _STARTS = ("--- PASS:", "--- SKIP:", "=== RUN ", "=== PAUSE ", "=== CONT ", "✓ ", "√ ")
 
@@ -170,7 +181,7 @@ def compress(
     min_saving: float = 0.05,
 ) -> str | None:
     """The test output with passing noise collapsed, or None when it is not a test run."""
-    if not TEST_SIGNS.search(text):
+    if not TEST_SIGNS.search(text) and not _pytest_frames(text):
         return None
     lines = text.split("\n")
     if repeats:
@@ -183,8 +194,10 @@ def compress(
     )
     # Each step below is skipped when a C-level check on the text shows it would change nothing (the
     # markers the steps before add start with "[" and hold no quotes).
-    if trim_frames and (text.startswith(">") or "\n>" in text):
-        lines = _trim_frames(lines, unit, frame_context, min_frame_lines)
+    if trim_frames:
+        cuts = _has_cut_lines(text)
+        if cuts or text.startswith(">") or "\n>" in text or _ends_indented(text):
+            lines = _trim_frames(lines, unit, frame_context, min_frame_lines, cuts)
     if '"""' in text or "'''" in text:
         lines = _fold_docstrings(lines, unit, min_docstring)
     if any(map(operator.eq, lines, islice(lines, 1, None))):
@@ -198,23 +211,65 @@ def compress(
     return result
 
 
-def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int) -> list[str]:
+def _pytest_frames(text: str) -> bool:
+    """A pytest ``>`` line and a frame location line: a piece of a pytest traceback."""
+    return (
+        (text.startswith(">") or "\n>" in text)
+        and ".py:" in text
+        and _FRAME_LOCATION.search(text) is not None
+    )
+
+
+def _has_cut_lines(text: str) -> bool:
+    """Whether a line opens with a tag (``</output_head>``) or a TagProtector placeholder: where a harness
+    may have cut the output (C-level searches; the private-use scan only in a text that is not ASCII)."""
+    for first in ("<", "\x01"):  # each a memchr-speed search first: most texts hold neither
+        if first in text and (text.startswith(first) or "\n" + first in text):
+            return True
+    return not text.isascii() and _PUA_LINE.search(text) is not None
+
+
+def _ends_indented(text: str) -> bool:
+    """Whether the last line that is not blank is indented like a listing line."""
+    end = len(text.rstrip())
+    return text.startswith("    ", text.rfind("\n", 0, end) + 1)
+
+
+def _cut_lines(lines: list[str]) -> list[int]:
+    """The lines opening with a tag or a placeholder (see :func:`_has_cut_lines`), not in order."""
+    n = len(lines)
+    cuts = list(selected(range(n), map(str.startswith, lines, repeat(("<", "\x01")))))
+    wide = selected(range(n), map(operator.not_, map(str.isascii, lines)))
+    return [*cuts, *(i for i in wide if _PUA_LINE.match(lines[i]))]
+
+
+def _trim_frames(lines: list[str], unit: Unit, context: int, min_lines: int, cuts: bool = False) -> list[str]:
     """Shorten long source listings in pytest tracebacks.
 
-    A listing is the run of four-space-indented (or blank) lines above a ``>`` line. Kept: its first line
-    (the ``def``), every ``def``/``class`` line, every line naming an error or handling one, and the
-    ``context`` lines just above the ``>`` line; each other run becomes a marker.
+    A listing is the run of four-space-indented (or blank) lines above a ``>`` line, or above a cut (the
+    end of the text, a tag or placeholder line) when it opens with a ``def``/``class``/decorator line.
+    Kept: its first line (the ``def``), every ``def``/``class`` line, every line naming an error or
+    handling one, and the ``context`` lines just above the ``>`` line or the cut; each other run becomes a
+    marker.
     """
     n = len(lines)
     keep = bytearray(b"\x01") * n
     floor = 0
-    for k in selected(range(n), map(str.startswith, lines, repeat(">"))):
+    ends = list(selected(range(n), map(str.startswith, lines, repeat(">"))))  # the ``>`` lines
+    cut_at = {*_cut_lines(lines), n} if cuts else {n}  # the cuts: tag or placeholder lines, the end
+    for k in sorted({*ends, *cut_at}) if cuts else [*ends, n]:
+        cut = k in cut_at
         b = k
         while b > floor and (lines[b - 1][:4] == "    " or not lines[b - 1].strip()):
             b -= 1
         while b < k and not lines[b].strip():
             b += 1
         floor = k + 1
+        if cut:
+            while k > b and not lines[k - 1].strip():
+                k -= 1  # blank lines before the cut are not the lines it came after
+            if k - b < min_lines or not _FRAME_START.match(lines[b]):
+                continue  # short, or not a frame's listing (a unittest traceback's code line opens none)
         if k - b < min_lines:
             continue
         for i in range(b + 1, k - context):
