@@ -248,3 +248,85 @@ def test_properties(layout: str, files: int, pattern: str, request_text: str) ->
     (mark,) = parse_markers(last)
     assert mark.ref == unit.ref
     assert mark.total > 0
+
+
+def test_a_definition_asked_about_is_kept_beside_many_protected_results() -> None:
+    # protected results (always kept) must not use up the budget of definitions the user asks about
+    files = {f"src/m{i:02d}.py": ["a", f"x = f({i})  # \x01{i}\x02", "b"] for i in range(60)}
+    files |= {f"src/n{i:02d}.py": ["a", f"y = f({i})", "b"] for i in range(20)}
+    files["src/team.py"] = ["a", "def get_team_object(key):", "b"]
+    text = roo(hits(files, r"f\(|def get_team"))
+    out = SearchCompressor().compress(make_unit(text, user_request=QUESTION))
+    assert out is not None
+    assert "  2 | def get_team_object(key):" in out
+    assert all(f"\x01{i}\x02" in out for i in range(60))
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_a_protected_tag_on_a_path_line_stays_on_its_file(layout: str) -> None:
+    found = hits(tree())
+    tagged = "litellm/proxy/module_20<system-reminder>x</system-reminder>.py"
+    text = LAYOUTS[layout](found).replace("litellm/proxy/module_20.py", tagged)
+    out = compressed(text, [SearchCompressor(), TagProtector(tags=["system-reminder"])])
+    *body, last = out.split("\n")
+    assert "<system-reminder>" not in last  # not moved into the marker
+    assert sum(tagged in line for line in body) == 1
+    again = agent_search.parse("\n".join(body))
+    assert again is not None
+    assert any("<system-reminder>" in f.head[0] and f.results for f in again.files)
+
+
+def test_a_cline_line_of_dashes_is_read_as_code() -> None:
+    # a markdown rule "----" prints as "│----", like Cline's separator: doubled at a result's end
+    files = {f"docs/page_{i:02d}.md": ["# Title", f"the value {i}", "----", "", "next"] for i in range(40)}
+    text = cline(hits(files, r"value"))
+    assert "│----\n│----\n\n" in text
+    found = agent_search.parse(text)
+    assert found is not None
+    assert [len(f.results) for f in found.files] == [1] * 40
+    assert found.files[0].results[0].lines == ["│# Title", "│the value 0", "│----", "│----"]
+    assert detect(text) is ContentType.SEARCH
+    out = SearchCompressor().compress(make_unit(text))
+    assert out is not None
+    assert "│----\n│----\n\ndocs/page_" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n" + cline(hits(tree())),  # the compressor reads a layout from the first character only
+        gemini(hits(tree()))[:-4] + "\n... output cut by the harness ...\nsee the log\nfor the rest\nof it",
+    ],
+)
+def test_what_only_samples_like_a_layout_is_not_typed_as_search(text: str) -> None:
+    assert agent_search.parse(text) is None
+    assert detect(text) is not ContentType.SEARCH  # else the router sends it where nothing compresses it
+
+
+def test_a_long_path_line_costs_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a path is printed once per file: scoring and tag checks must not repeat it for each of its lines
+    from headroom.transforms import search
+
+    body = "".join(f"{2 * j + 1:3d} | x = f({j})\n----\n" for j in range(200))
+    last = "# src/b.py\n  1 | y = f(0)  # \x010\x02\n----"  # a protected tag in the text, not on that path
+    text = f"Found 201 results.\n\n# src/{'a' * 20000}.py\n{body}\n{last}"
+    scored: list[int] = []
+    checked: list[int] = []
+    real_score, real_check = search.score_lines, search._is_protected
+
+    def score(paths: list[str], *args: str) -> list[float]:
+        scored.append(sum(map(len, paths)))
+        return real_score(paths, *args)
+
+    def check(line: str) -> bool:
+        checked.append(len(line))
+        return real_check(line)
+
+    monkeypatch.setattr(search, "score_lines", score)
+    monkeypatch.setattr(search, "_is_protected", check)
+    out = SearchCompressor(min_matches=2).compress(make_unit(text, tool_input="f("))
+    assert out is not None
+    lines = text.count("\n") + 1
+    assert scored[0] < len(text) + 300 * lines
+    assert sum(checked) < 2 * len(text)
+    assert out.endswith(f"----\n\n{last}\n" + out.split("\n")[-1])

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from headroom.engine.caches import content_cache
+
 LEADS = ("Found ", "Showing first ")
 """How every layout's first line starts: a cheap test before :func:`parse`."""
 LEAD_RE = re.compile(
@@ -119,8 +121,12 @@ def _layout(lines: list[str], i: int) -> _Layout | None:
     return None
 
 
+@content_cache(4)
 def parse(text: str) -> AgentSearch | None:
-    """The lead, files and trail of an agent's search answer; None when ``text`` is not one."""
+    """The lead, files and trail of an agent's search answer; None when ``text`` is not one.
+
+    Remembered (detect and :class:`SearchCompressor` both read a text): the result is shared, never change it.
+    """
     lines = text.split("\n")
     if not LEAD_RE.match(lines[0]):
         return None
@@ -150,7 +156,10 @@ def parse(text: str) -> AgentSearch | None:
             line = lines[i]
             if current is not None and line == layout.closes_result:
                 current.lines.append(line)
-                current = None
+                if line == layout.opens and i + 1 < n and lines[i + 1] == line:
+                    current.texts.append(line[1:])  # Cline: a code line "----" before the closing line
+                else:
+                    current = None
                 i += 1
                 continue
             found = layout.content(line)

@@ -301,7 +301,11 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
         return ContentType.DIFF, head, lines, joined
     if _share_at_least(lines, _NL_VIEW, 0.6):
         return (ContentType.LOGS if _log_view(lines) else ContentType.CODE), head, lines, joined
-    if head.startswith(agent_search.LEADS) and agent_search.looks_like(lines):
+    if (
+        head.startswith(agent_search.LEADS)
+        and agent_search.looks_like(lines)
+        and agent_search.parse(text) is not None  # the whole text, as SearchCompressor reads it
+    ):
         return ContentType.SEARCH, head, lines, joined  # an agent's own search tool's answer
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search(joined, allow_bare=search_command)

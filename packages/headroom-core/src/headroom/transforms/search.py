@@ -455,6 +455,11 @@ def _must_keep(entry: _Entry, wanted: re.Pattern[str] | None) -> bool:
 # ---- the transform -------------------------------------------------------------------------------------
 
 
+AGENT_PATH_CHARS = 256
+"""How much of a path (its end) is scored with each line of an agent's search answer (see
+:meth:`SearchCompressor.compress_agent`): the cost stays linear in the text whatever the paths' length."""
+
+
 class SearchCompressor(Compressor):
     """Keeps the most relevant grep/ripgrep matches per file and summarises the rest in one marker.
 
@@ -524,7 +529,9 @@ class SearchCompressor(Compressor):
         request = ctx.user_request or ""
         owners = [k for k, (_, r) in enumerate(where) for _ in r.texts]
         texts = [t for _, r in where for t in r.texts]
-        scores = score_lines([where[k][0].path for k in owners], texts, ctx.tool_input or "", request)
+        # a file's path is printed once but scored with each of its lines: only its end (the name) counts
+        paths = [f.path[-AGENT_PATH_CHARS:] for f, r in where for _ in r.texts]
+        scores = score_lines(paths, texts, ctx.tool_input or "", request)
         best = [float("-inf")] * len(where)
         for k, s in zip(owners, scores, strict=True):
             best[k] = max(best[k], s)
@@ -535,14 +542,17 @@ class SearchCompressor(Compressor):
             else set()
         )
         order = sorted(range(len(where)), key=lambda k: (-best[k], k))
-        keep = (
-            {k for k, (_, r) in enumerate(where) if any(map(_is_protected, r.lines))}
-            if has_placeholder(unit.text)
-            else set()
-        )
-        for k in order:
-            if k in defines and len(keep) < 2 * self.max_matches:
-                keep.add(k)  # definitions of what the user asks about (best first, bounded)
+        keep: set[int] = set()
+        if has_placeholder(unit.text):  # a protected tag stays: its result, or (on a path line) its file's
+            k = 0
+            for f in found.files:
+                whole = any(map(_is_protected, f.head))
+                for r in f.results:
+                    if whole or any(map(_is_protected, r.lines)):
+                        keep.add(k)
+                    k += 1
+        # definitions of what the user asks about (best first, bounded)
+        keep.update([k for k in order if k in defines][: 2 * self.max_matches])
         per_file = Counter(where[k][0].path for k in keep)
         for k in order:
             if len(keep) >= self.max_matches:
