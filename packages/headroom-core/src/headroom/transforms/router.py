@@ -462,7 +462,8 @@ class ContentRouter(Compressor):
     fields), ``dedupe`` (fold runs of lines an earlier unit already showed), ``dedupe_min_lines``,
     ``min_part_chars`` (smaller parts are left as they are), ``min_saving`` (fraction of the unit's tokens
     a result must save, else the original stays), ``unwrap`` (route the command output a JSON object
-    carries, e.g. Codex's ``{"output": "...", "metadata": {...}}``, as that output: :func:`envelope`).
+    carries, e.g. Codex's ``{"output": "...", "metadata": {...}}``, or a plain-text frame, e.g. Codex's
+    ``Exit code:`` / ``Wall time:`` / ``Output:`` header, as that output: :func:`envelope`, :func:`frame`).
     """
 
     name = "router"
