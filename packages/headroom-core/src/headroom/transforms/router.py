@@ -462,7 +462,8 @@ class ContentRouter(Compressor):
     fields), ``dedupe`` (fold runs of lines an earlier unit already showed), ``dedupe_min_lines``,
     ``min_part_chars`` (smaller parts are left as they are), ``min_saving`` (fraction of the unit's tokens
     a result must save, else the original stays), ``unwrap`` (route the command output a JSON object
-    carries, e.g. Codex's ``{"output": "...", "metadata": {...}}``, as that output: :func:`envelope`).
+    carries, e.g. Codex's ``{"output": "...", "metadata": {...}}``, or a plain-text frame, e.g. Codex's
+    ``Exit code:`` / ``Wall time:`` / ``Output:`` header, as that output: :func:`envelope`, :func:`frame`).
     """
 
     name = "router"
@@ -506,9 +507,17 @@ class ContentRouter(Compressor):
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
         """
         text = unit.text
-        if self.unwrap and (found := envelope(text)) is not None:
-            decision = self._route_envelope(unit, found, check_saving)
-            if decision is not None:
+        if self.unwrap:
+            if (found := envelope(text)) is not None:
+                decision = self._route_inner(
+                    unit, found.start, found.end, found.value, check_saving, found.ascii
+                )
+                if decision is not None:
+                    return decision
+            elif (framed := frame(text)) is not None:
+                # the frame's output, compressed or left as it is, is the unit: the frame lines stay
+                decision = self._route_inner(unit, framed.start, framed.end, None, check_saving)
+                assert decision is not None
                 return decision
         hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
@@ -571,17 +580,25 @@ class ContentRouter(Compressor):
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _route_envelope(self, unit: Unit, found: Envelope, check_saving: bool) -> Decision | None:
-        """The decision for a unit that is a JSON object carrying a command's output (:func:`envelope`):
-        that output routed as a unit of its own (typed, deduped against the earlier units' outputs, which
-        are indexed unwrapped too), its string literal re-encoded as it was written, the rest of the JSON
-        byte for byte. None when the output is left as it is (then the JSON is routed as JSON)."""
-        inner = Unit(found.value, unit.context, unit.count_tokens, unit.ref, unit.earlier, unit.aged)
+    def _route_inner(
+        self, unit: Unit, start: int, end: int, value: str | None, check_saving: bool, ascii_: bool = False
+    ) -> Decision | None:
+        """The decision for a unit that carries a command's output at ``text[start:end]``: that output
+        routed as a unit of its own (typed, deduped against the earlier units' outputs, which are indexed
+        unwrapped too: :func:`_unwrapped`), the rest of the text byte for byte. ``value``: the string a
+        JSON literal there decodes to (an :func:`envelope`: written back encoded as it was), None for the
+        plain text of a :func:`frame`. None when the output is left as it is."""
+        text = unit.text
+        inner_text = text[start:end] if value is None else value
+        inner = Unit(inner_text, unit.context, unit.count_tokens, unit.ref, unit.earlier, unit.aged)
         decision = self.route(inner, check_saving=False)
         if decision.text is None:
-            return None
-        text = unit.text
-        result = text[: found.start] + _literal(decision.text, found.ascii) + text[found.end :]
+            if value is not None:
+                return None  # the JSON is routed as JSON
+            used = ["unwrap", *decision.compressors]
+            return Decision(None, decision.kind, used, decision.deduped_lines, reason=decision.reason)
+        routed = decision.text if value is None else _literal(decision.text, ascii_)
+        result = text[:start] + routed + text[end:]
         used = ["unwrap", *decision.compressors]
         kind, deduped = decision.kind, decision.deduped_lines
         if not check_saving:
@@ -836,10 +853,94 @@ def _escaped(text: str, quote: int) -> bool | None:
     return (quote - start) % 2 == 1
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where a plain-text tool result carries a command's output: ``text[start:end]``; the lines before
+    and after it are the agent's frame."""
+
+    start: int
+    end: int
+
+
+# Codex's shell results as plain text, in its two shapes (openai/codex, codex-rs/core/src/tools/mod.rs,
+# ``format_exec_output_for_model_freeform``; codex-rs/core/src/tools/context.rs,
+# ``ExecCommandToolOutput::response_text`` of ``exec_command``), then what its output may start with:
+# ``build_content_with_timeout``'s line and ``formatted_truncate_text``'s header
+# (codex-rs/utils/output-truncation/src/lib.rs). Matched at the start only, every repeat bounded: linear.
+_CODEX_HEAD = re.compile(
+    r"(?:Exit code: -?[0-9]{1,10}\nWall time: [0-9]{1,12}(?:\.[0-9]{1,12})? seconds\n"
+    r"(?:Total output lines: [0-9]{1,12}\n)?"
+    r"|(?:Chunk ID: [^\n]{1,100}\n)?Wall time: [0-9]{1,12}\.[0-9]{4} seconds\n"
+    r"(?:Process exited with code -?[0-9]{1,10}\n)?(?:Process running with session ID -?[0-9]{1,20}\n)?"
+    r"(?:Original token count: [0-9]{1,12}\n)?)"
+    r"Output:\n(?:command timed out after [0-9]{1,20} milliseconds\n)?"
+    r"(?:Warning: truncated output \(original token count: [0-9]{1,12}\)\n"
+    r"Total output lines: [0-9]{1,12}\n\n)?"
+)
+_CODEX_STARTS = ("Exit code: ", "Wall time: ", "Chunk ID: ")
+
+# OpenHands' ``execute_bash`` results (All-Hands-AI/OpenHands, openhands/events/observation/commands.py,
+# ``CmdOutputObservation.to_agent_observation``: prefix, output, suffix, then the metadata lines; the
+# prefix and suffix lines are openhands/runtime/utils/bash.py's). The trailer's lines, the last first.
+_OPENHANDS_TAIL = (
+    re.compile(r"\[Command finished with exit code -?[0-9]{1,10}\]"),
+    re.compile(r"\[Python interpreter: [^\n]{0,4096}\]"),
+    re.compile(r"\[Current working directory: [^\n]{1,4096}\]"),
+    re.compile(r"\[The command completed with exit code -?[0-9]{1,10}\.(?: CTRL\+[A-Z] was sent\.)?\]"),
+)
+_OPENHANDS_LAST = (
+    "[Command finished with exit code ",
+    "[Python interpreter: ",
+    "[Current working directory: ",
+)
+_OPENHANDS_HEAD = re.compile(
+    r"(?:\[Below is the output of the previous command\.\]\n)?"
+    r"(?:\[Previous command outputs are truncated\. "
+    r"Showing the last [0-9]{1,12} lines of the output below\.\]\n)?"
+)
+
+
+def frame(text: str) -> Frame | None:
+    """The command output a plain-text tool result carries inside its agent's frame, or None.
+
+    Codex answers ``Exit code: 0`` / ``Wall time: 1.3 seconds`` / ``Output:`` and the output
+    (``exec_command``: ``Chunk ID``, ``Wall time``, ``Process exited with code 0``, ``Output:``);
+    OpenHands appends ``[Current working directory: ...]``, ``[Python interpreter: ...]`` and ``[Command
+    finished with exit code 0]`` to it. Typed with its frame, such an output is misjudged (a JSON answer
+    is not JSON). Found: the whole header, or a trailer ending the text, around an output of
+    :data:`_ENVELOPE_MIN_LINES` lines or more. A few ``startswith`` / ``endswith`` checks rule out every
+    other text.
+    """
+    start, end = 0, len(text)
+    if text.startswith(_CODEX_STARTS):
+        head = _CODEX_HEAD.match(text)
+        if head is None:
+            return None
+        start = head.end()
+    elif text.endswith("]") and text.startswith(_OPENHANDS_LAST, text.rfind("\n", max(0, end - 4200)) + 1):
+        for line in _OPENHANDS_TAIL:
+            newline = text.rfind("\n", 0, end)
+            if newline >= 0 and line.fullmatch(text, newline + 1, end):
+                end = newline
+        if end == len(text):
+            return None
+        head = _OPENHANDS_HEAD.match(text, 0, end)
+        start = head.end() if head is not None else 0
+    else:
+        return None
+    if text.count("\n", start, end) < _ENVELOPE_MIN_LINES:
+        return None  # a short answer: left as it is, with its frame
+    return Frame(start, end)
+
+
 def _unwrapped(text: str) -> str:
-    """The command output ``text`` carries as an :func:`envelope`, else ``text``: what dedupe compares."""
+    """The command output ``text`` carries as an :func:`envelope` or a :func:`frame`, else ``text``: what
+    dedupe compares."""
     found = envelope(text)
-    return text if found is None else found.value
+    if found is not None:
+        return found.value
+    framed = frame(text)
+    return text if framed is None else text[framed.start : framed.end]
 
 
 def _command_hints(unit: Unit) -> tuple[bool, bool]:
@@ -859,7 +960,9 @@ __all__ = [
     "ContentRouter",
     "Decision",
     "Envelope",
+    "Frame",
     "envelope",
+    "frame",
     "is_structural",
     "split_parts",
     "structural_lines",
