@@ -517,8 +517,8 @@ class ContentRouter(Compressor):
             elif (framed := frame(text)) is not None:
                 # the frame's output, compressed or left as it is, is the unit: the frame lines stay
                 decision = self._route_inner(unit, framed.start, framed.end, None, check_saving)
-                assert decision is not None
-                return decision
+                if decision is not None:  # always, for a frame
+                    return decision
         hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
