@@ -32,3 +32,15 @@ def make_unit(
         user_request=user_request,
     )
     return Unit(text, ctx, COUNT, unit_ref(text), tuple(earlier), aged)
+
+
+def worker_log(lines: int = 400) -> str:
+    """A worker's INFO log with one ERROR line in the middle."""
+    rows = [
+        f"2026-11-27 12:{k // 60:02d}:{k % 60:02d},123 INFO worker.pool: task {k} finished in {k % 17} ms"
+        for k in range(lines)
+    ]
+    rows.insert(
+        lines // 2, "2026-11-27 12:03:20,001 ERROR worker.pool: task 9001 crashed: ConnectionResetError"
+    )
+    return "\n".join(rows)

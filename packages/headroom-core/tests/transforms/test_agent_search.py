@@ -45,11 +45,16 @@ def hits(files: dict[str, list[str]], pattern: str = r"def get_") -> list[Hit]:
     return [(p, i, lines) for p, lines in files.items() for i, line in enumerate(lines) if rx.search(line)]
 
 
-def cline(found: list[Hit]) -> str:
-    out = f"Found {len(found)} results.\n\n"
+def _by_file(found: list[Hit]) -> dict[str, list[Hit]]:
     by_file: dict[str, list[Hit]] = {}
     for h in found:
         by_file.setdefault(h[0], []).append(h)
+    return by_file
+
+
+def cline(found: list[Hit]) -> str:
+    out = f"Found {len(found)} results.\n\n"
+    by_file = _by_file(found)
     for path, group in by_file.items():
         out += f"{path}\n│----\n"
         for k, (_, i, lines) in enumerate(group):
@@ -72,9 +77,7 @@ def _blocks(group: list[Hit]) -> list[tuple[int, int, list[str]]]:
 
 
 def roo(found: list[Hit]) -> str:
-    by_file: dict[str, list[Hit]] = {}
-    for h in found:
-        by_file.setdefault(h[0], []).append(h)
+    by_file = _by_file(found)
     body, total = "", 0
     for path, group in by_file.items():
         body += f"# {path}\n"
@@ -100,9 +103,7 @@ def opencode(found: list[Hit]) -> str:
 
 def gemini(found: list[Hit]) -> str:
     out = f'Found {len(found)} matches for pattern "def get_" in path ".":\n---\n'
-    by_file: dict[str, list[Hit]] = {}
-    for h in found:
-        by_file.setdefault(h[0], []).append(h)
+    by_file = _by_file(found)
     for path, group in by_file.items():
         out += f"File: {path}\n"
         for lo, hi, lines in _blocks(group):

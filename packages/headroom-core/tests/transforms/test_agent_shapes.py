@@ -34,7 +34,7 @@ from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import parse_markers
 from headroom.transforms.router import DEFAULT_ROUTES, envelope
 
-from .conftest import make_unit
+from .conftest import make_unit, worker_log
 
 ARROW = "\u2192"
 REMINDER = (
@@ -110,17 +110,6 @@ def pytest_output(passing_files: int = 40) -> str:
             "========================= 1 failed, 211 passed in 3.21s =========================",
         ]
     )
-
-
-def worker_log(lines: int = 400) -> str:
-    rows = [
-        f"2026-11-27 12:{k // 60:02d}:{k % 60:02d},123 INFO worker.pool: task {k} finished in {k % 17} ms"
-        for k in range(lines)
-    ]
-    rows.insert(
-        lines // 2, "2026-11-27 12:03:20,001 ERROR worker.pool: task 9001 crashed: ConnectionResetError"
-    )
-    return "\n".join(rows)
 
 
 GREP_CONTENT = "\n".join(

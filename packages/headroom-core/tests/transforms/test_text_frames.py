@@ -30,7 +30,7 @@ from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms.markers import parse_markers
 from headroom.transforms.router import frame
 
-from .conftest import make_unit
+from .conftest import make_unit, worker_log
 
 
 def default_engine(**router: Any) -> Engine:
@@ -80,17 +80,6 @@ def issues_json(count: int = 60) -> str:
         for k in range(count)
     ]
     return json.dumps(records, indent=2)
-
-
-def worker_log(lines: int = 300) -> str:
-    rows = [
-        f"2026-11-27 12:{k // 60:02d}:{k % 60:02d},123 INFO worker.pool: task {k} finished in {k % 17} ms"
-        for k in range(lines)
-    ]
-    rows.insert(
-        lines // 2, "2026-11-27 12:02:30,001 ERROR worker.pool: task 9001 crashed: ConnectionResetError"
-    )
-    return "\n".join(rows)
 
 
 def pytest_run(passing_files: int = 40) -> str:
