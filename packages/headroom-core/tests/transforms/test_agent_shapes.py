@@ -426,6 +426,47 @@ def issues(count: int = 100) -> list[dict[str, Any]]:
     ]
 
 
+def bash_mode_turns(log: str) -> list[dict[str, Any]]:
+    """The user runs ``!tail -n 150 logs/worker.log`` in Claude Code, then asks about it."""
+    return [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "<bash-input>tail -n 150 logs/worker.log</bash-input>"}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": f"<bash-stdout>{log}</bash-stdout><bash-stderr></bash-stderr>"}
+            ],
+        },
+        {"role": "user", "content": [{"type": "text", "text": "Why did task 9001 crash?"}]},
+    ]
+
+
+def test_the_output_of_a_command_the_user_ran_in_bash_mode_is_tool_output() -> None:
+    """Below the 16 KiB a paste needs without a tag, ``<bash-stdout>`` is what says it is a command's
+    output; the command, the tags and the person's question stay as typed."""
+    log = worker_log(150)
+    assert len(log) < 16384
+    body = messages_body(bash_mode_turns(log))
+    result = default_engine().compress_json(body, path="/v1/messages")
+    assert result.changed
+    out = result.body["messages"]
+    assert out[0] == body["messages"][0]
+    assert out[2] == body["messages"][2]
+    text = out[1]["content"][0]["text"]
+    assert text.startswith("<bash-stdout>2026-11-27 12:00:00,123 INFO")
+    assert text.endswith("</bash-stdout><bash-stderr></bash-stderr>")
+    assert "ERROR worker.pool: task 9001 crashed: ConnectionResetError" in text
+    assert len(text) < len(log) / 4
+    # not so without the tag: a short user text is a person's words
+    without = ProxyConfig(
+        transforms=[SearchCompressor(), ContentRouter(), TagProtector()],
+        pasted_output_tags=["returncode", "output"],
+    )
+    assert not Engine(without).compress_json(body, path="/v1/messages").changed
+
+
 def test_a_one_line_json_answer_is_json_whatever_word_it_opens_with() -> None:
     """An MCP tool's answer is often one line of JSON; a level word near its start made it a log line,
     which no compressor could shorten."""

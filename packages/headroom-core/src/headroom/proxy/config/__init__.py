@@ -17,7 +17,18 @@ ENV_PREFIX = "HEADROOM_"
 CONFIG_FILE_ENV = "HEADROOM_CONFIG"
 
 DEFAULT_PATHS = ("/v1/chat/completions", "/chat/completions", "/v1/messages", "/v1/responses", "/responses")
-DEFAULT_PASTED_TAGS = ("returncode", "output", "stdout", "stderr", "tool_output", "function_results")
+DEFAULT_PASTED_TAGS = (
+    "returncode",
+    "output",
+    "stdout",
+    "stderr",
+    "tool_output",
+    "function_results",
+    "bash-stdout",
+    "bash-stderr",
+)
+"""mini-swe-agent's and other harnesses' wrappers, and Claude Code's ``!`` shell mode (the user runs a
+command: ``<bash-input>`` holds it, ``<bash-stdout>``/``<bash-stderr>`` its output)."""
 
 
 def _resolve_transforms(value: Any) -> Any:
