@@ -331,3 +331,37 @@ def test_a_long_path_line_costs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert scored[0] < len(text) + 300 * lines
     assert sum(checked) < 2 * len(text)
     assert out.endswith(f"----\n\n{last}\n" + out.split("\n")[-1])
+
+
+def test_a_growing_conversation_never_changes_a_search_answer_already_sent() -> None:
+    """Each turn re-sends the history plus one more search (every layout, different patterns and
+    questions); what was sent for an earlier answer never changes, on a fresh engine or a warm one."""
+    searches = [
+        (layout, pattern)
+        for pattern in (r"def get_", r"cache\.get", r"return value")
+        for layout in sorted(LAYOUTS)
+    ]
+    messages: list[dict[str, object]] = [{"role": "user", "content": QUESTION}]
+    sent: list[str] = []
+    warm = Engine(ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()]))
+    for k, (layout, pattern) in enumerate(searches):
+        call = {
+            "id": f"call_{k}",
+            "type": "function",
+            "function": {"name": "search_files", "arguments": "{}"},
+        }
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        messages.append(
+            {"role": "tool", "tool_call_id": f"call_{k}", "content": LAYOUTS[layout](hits(tree(), pattern))}
+        )
+        raw = json.dumps({"model": "m", "messages": messages}).encode()
+        for engine in (
+            warm,
+            Engine(ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()])),
+        ):
+            result = engine.compress(raw, path="/v1/chat/completions")
+            out = json.loads(result.body)["messages"] if result.changed else messages
+            contents = [m["content"] for m in out if m["role"] == "tool"]
+            assert contents[: len(sent)] == sent
+        sent = contents
+    assert sum("[headroom: omitted " in c for c in sent) >= len(searches) - 2
