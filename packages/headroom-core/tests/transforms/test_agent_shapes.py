@@ -426,6 +426,29 @@ def issues(count: int = 100) -> list[dict[str, Any]]:
     ]
 
 
+def test_grep_in_content_mode_without_line_numbers_is_search_output() -> None:
+    """Claude Code's Grep with ``-n`` off (the default of older versions) answers ``path:text``."""
+    plain = "\n".join(
+        f"src/pkg/module_{k % 9}/handlers.py:        value_{k} = retry_call(alpha_{k})" for k in range(80)
+    )
+    needle = "src/pkg/retry.py:def retry_call(fn, *, timeout: float = 3.0):"
+    text = f"{plain}\n{needle}"
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Where is `retry_call` defined?"}]},
+        {
+            "role": "assistant",
+            "content": [tool_use("toolu_g", "Grep", {"pattern": "retry_call", "output_mode": "content"})],
+        },
+        {"role": "user", "content": [tool_result("toolu_g", text)]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    assert result.changed
+    assert result.applied == ["search"]
+    out = result_text(result.body["messages"][2]["content"][0])
+    assert needle in out.split("\n")
+    assert len(out) < len(text) / 2
+
+
 def bash_mode_turns(log: str) -> list[dict[str, Any]]:
     """The user runs ``!tail -n 150 logs/worker.log`` in Claude Code, then asks about it."""
     return [

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms import SearchCompressor
 from headroom.transforms import search as search_module
 from headroom.transforms.markers import parse_markers
-from headroom.transforms.search import BM25, MATCH_RE, parse, terms
+from headroom.transforms.search import BM25, MATCH_RE, parse, path_and_text, terms
 
 from .conftest import make_unit
 
@@ -200,6 +201,53 @@ def test_vimgrep_columns_and_single_file_grep() -> None:
     assert mark.detail is None  # one file, named by the call and not the lines: no count of "(stdin)"
     omitted = {kind: n for n, kind in mark.counts}["matches"]
     assert omitted + len([line for line in out.split("\n") if re.match(r"\d+:", line)]) == 59
+
+
+def test_grep_without_line_numbers_when_the_call_was_a_search() -> None:
+    """``grep -r pat dir`` and Claude Code's Grep with ``-n`` off print ``path:text``."""
+    lines = [line.replace(f":{line.split(':')[1]}:", ":", 1) for line in grep_lines()]
+    needle = "src/pkg/routing.py:    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:"
+    lines.insert(40, needle)
+    text = "\n".join(lines)
+    request = "Where exactly is `def url_path_for` defined?"
+    assert SearchCompressor().compress(make_unit(text, user_request=request)) is None  # no call: not read
+    unit = make_unit(text, tool_input='{"command": "grep -r \'def \' src"}', user_request=request)
+    out = SearchCompressor().compress(unit)
+    assert out is not None
+    body, last = out.split("\n")[:-1], out.split("\n")[-1]
+    assert needle in body
+    assert set(body) - {"--"} <= set(lines)
+    (mark,) = parse_markers(last)
+    shown = [line for line in body if line != "--"]
+    assert {kind: n for n, kind in mark.counts}["matches"] == len(lines) - len(shown)
+    for f in range(12):
+        path = f"src/pkg/module_{f}.py"
+        assert path + ":" in out or path in (mark.detail or "")
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ("src/app.py:    def run():", ("src/app.py", "    def run():")),
+        (
+            "./README.md:Install with pip: `pip install x`",
+            ("./README.md", "Install with pip: `pip install x`"),
+        ),
+        ("setup.cfg:name = demo", ("setup.cfg", "name = demo")),
+        ("C:\\src\\app.py:import os", ("C:\\src\\app.py", "import os")),
+        ("PATH=/usr/bin:/bin", None),  # an environment variable
+        ("src/app.py:12", None),  # grep -c
+        ("src/app.py:12:text", None),  # a numbered match: MATCH_RE's
+        ("12:30:01 worker started", None),
+        ("name: demo", None),  # YAML
+        ("2024-01-01 12:00:00 INFO x: y", None),
+        ("https://example.com/a", None),
+        ("Makefile:all: build", None),  # no extension, no directory: not told from a key
+        ("no colon here", None),
+    ],
+)
+def test_what_a_line_without_a_line_number_is(line: str, found: tuple[str, str] | None) -> None:
+    assert path_and_text(line) == found
 
 
 def test_iso_timestamped_logs_are_not_search_output() -> None:

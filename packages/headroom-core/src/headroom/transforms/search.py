@@ -128,6 +128,10 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
             if rest and rest["sep"] == "-":
                 entries.append(_Entry(i, current, "context", rest["text"]))
                 continue
+        if allow_bare and (found := path_and_text(line)) is not None:
+            current = found[0]  # grep -r without -n: path:text
+            entries.append(_Entry(i, current, "match", found[1]))
+            continue
         if _looks_like_path(line) and i + 1 < len(lines) and BARE_RE.match(lines[i + 1]):
             heading = line
             heading_mode = True
@@ -160,6 +164,26 @@ def _plausible_path(path: str) -> bool:
         and "\t" not in path
         and _DATE_PREFIX_RE.fullmatch(path) is None
     )
+
+
+def path_and_text(line: str) -> tuple[str, str] | None:
+    """``(path, text)`` of a match line without a line number (``grep -r`` without ``-n``, ``rg -N``):
+    ``src/app.py:    def run():``. Only a file-like path counts: one holding a ``/`` or ``\\`` or ending
+    in an extension, without blanks or ``=`` (``PATH=/usr/bin:/bin`` is no match); a text that is a number
+    (``grep -c``) or starts with a line number is not one. Read only when the tool call was a search."""
+    path, colon, text = line.partition(":")
+    if len(path) == 1 and text[:1] in ("\\", "/"):  # a Windows drive: C:\src\app.py:text
+        rest, colon, text = text.partition(":")
+        path += ":" + rest
+    if not colon or not path or len(path) > 512 or "=" in path or not _plausible_path(path):
+        return None
+    if "/" not in path and "\\" not in path:
+        dot, extension = path.rpartition(".")[1:]
+        if not dot or not 0 < len(extension) <= 10 or not extension.isalnum():
+            return None
+    if text[:1].isdigit() and (text.isdigit() or BARE_RE.match(text) is not None):
+        return None  # path:12:text, path:12-text (a numbered line) or path:12 (grep -c)
+    return path, text
 
 
 def _looks_like_path(line: str) -> bool:
@@ -201,8 +225,10 @@ def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
         if len(line) > 2000:
             line = line[:2000]
         m = MATCH_RE.match(line) if ":" in line else None
-        if (m and _plausible_path(m["path"])) or (
-            line[:1].isdigit() and BARE_RE.match(line) and (allow_bare or _is_heading(last_miss))
+        if (
+            (m and _plausible_path(m["path"]))
+            or (line[:1].isdigit() and BARE_RE.match(line) and (allow_bare or _is_heading(last_miss)))
+            or (allow_bare and ":" in line and path_and_text(line) is not None)
         ):
             hits += 1
             if hits >= 3:
