@@ -365,3 +365,23 @@ def test_a_growing_conversation_never_changes_a_search_answer_already_sent() -> 
             assert contents[: len(sent)] == sent
         sent = contents
     assert sum("[headroom: omitted " in c for c in sent) >= len(searches) - 2
+
+
+def test_a_gemini_answer_cut_in_its_last_file_still_reads() -> None:
+    text = gemini(hits(tree()))
+    cut = text[: text.rindex("\n---")]
+    found = agent_search.parse(cut)
+    assert found is not None
+    assert found.files[-1].tail == []
+    assert SearchCompressor().compress(make_unit(cut, user_request=QUESTION)) is not None
+
+
+def test_blank_lines_between_trailing_notes_do_not_count_as_notes() -> None:
+    notes = ["", "(Results are truncated. Consider using a more specific path or pattern.)", ""]
+    notes += ["(Some lines were truncated.)", "", "(Some paths were inaccessible and skipped)"]
+    text = opencode(hits(tree())) + "\n" + "\n".join(notes[2:])
+    assert text.count("\n\n(") == 3  # three notes, each after a blank line
+    found = agent_search.parse(text)
+    assert found is not None
+    assert [line for line in found.trail if line] == [note for note in notes if note]
+    assert agent_search.parse(text + "\n\n(one note too many)") is None

@@ -29,7 +29,8 @@ LEAD_RE = re.compile(
     r"Found [\d,]{1,15} (?:results?\.|match(?:es|\(es\))?\b)|Showing first \d{1,9} of \d{1,9}\+ results\."
 )
 MAX_TRAIL = 3
-"""Lines after the last file that fit no rule (a tool's note that the results were truncated)."""
+"""Lines after the last file that fit no rule (a tool's notes that the results were truncated), blank lines
+aside."""
 
 _ROO_LINE = re.compile(r" {0,8}(\d{1,9}) \| ")
 _OPENCODE_LINE = re.compile(r"  Line (\d{1,9}): ")
@@ -179,8 +180,8 @@ def parse(text: str) -> AgentSearch | None:
         if not results or (layout.closes_result is not None and current is not None and i < n):
             return None  # a file without results, or a result left open (but by the end of a cut text)
         tail: list[str] = []
-        if layout.closes_file is not None:
-            if i >= n or lines[i] != layout.closes_file:
+        if layout.closes_file is not None and i < n:  # (a text cut in its last file ends without one)
+            if lines[i] != layout.closes_file:
                 return None
             tail.append(lines[i])
             i += 1
@@ -189,7 +190,7 @@ def parse(text: str) -> AgentSearch | None:
             i += 1
         files.append(FileResults(path, head, results, tail))
     trail = lines[i:]
-    if not files or len(trail) > MAX_TRAIL:
+    if not files or len(trail) - trail.count("") > MAX_TRAIL:
         return None
     return AgentSearch(lead, files, trail)
 
