@@ -449,6 +449,36 @@ def test_grep_in_content_mode_without_line_numbers_is_search_output() -> None:
     assert len(out) < len(text) / 2
 
 
+def opencode_read(text: str, offset: int = 0, style: str = "| ") -> str:
+    """OpenCode's read tool: each line numbered zero-padded to five digits, in ``<file>`` tags."""
+    lines = text.split("\n")
+    body = "\n".join(f"{k + 1:05d}{style}{line}" for k, line in enumerate(lines[offset:], offset))
+    return f"<file>\n{body}\n\n(End of file - total {len(lines)} lines)\n</file>"
+
+
+@pytest.mark.parametrize("style", ["| ", " |"])
+def test_an_opencode_read_is_a_file_view(style: str) -> None:
+    """A read of a text file stays whole like any view; a read of a log file is compressed as a log."""
+    notes = "\n".join(
+        f"- step {k}: run the migration for tenant {k % 7} and check the report" for k in range(200)
+    )
+    assert detect(opencode_read(notes, style=style).split("\n", 1)[1]) is ContentType.CODE
+    assert detect(opencode_read(worker_log(), style=style).split("\n", 1)[1]) is ContentType.LOGS
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Why did task 9001 crash?"}]},
+        {"role": "assistant", "content": [tool_use("toolu_n", "read", {"filePath": "NOTES.md"})]},
+        {"role": "user", "content": [tool_result("toolu_n", opencode_read(notes, style=style))]},
+        {"role": "assistant", "content": [tool_use("toolu_l", "read", {"filePath": "logs/worker.log"})]},
+        {"role": "user", "content": [tool_result("toolu_l", opencode_read(worker_log(), style=style))]},
+    ]
+    result = default_engine().compress_json(messages_body(turns), path="/v1/messages")
+    messages = result.body["messages"]
+    assert result_text(messages[2]["content"][0]) == opencode_read(notes, style=style)
+    log = result_text(messages[4]["content"][0])
+    assert f"00201{style}2026-11-27 12:03:20,001 ERROR worker.pool: task 9001 crashed" in log
+    assert len(log) < len(opencode_read(worker_log(), style=style)) / 4
+
+
 def bash_mode_turns(log: str) -> list[dict[str, Any]]:
     """The user runs ``!tail -n 150 logs/worker.log`` in Claude Code, then asks about it."""
     return [
