@@ -15,8 +15,9 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate, chain, compress, count, filterfalse, repeat
-from operator import add, contains, itemgetter, lt, mul, not_, sub, truediv
+from operator import add, attrgetter, contains, itemgetter, lt, mul, not_, sub, truediv
 
 from pydantic import Field
 
@@ -80,6 +81,7 @@ class _Entry:
 class Parsed:
     lines: list[str]
     entries: list[_Entry]
+    """One per line, in order: ``entries[k].index == k``."""
     matches: list[_Entry] = field(default_factory=list)
     heading_mode: bool = False
     separated: bool = False
@@ -135,7 +137,7 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
             continue
         m = MATCH_RE.fullmatch(line) if ":" in line else None
         if m:
-            path, rest_text = m.group("path", "text")
+            path, _, rest_text = m.groups()  # path, line number, text
             ok = plausible.get(path)
             if ok is None:
                 ok = plausible[path] = _plausible_path(path)
@@ -241,11 +243,11 @@ def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float 
     """Enough of the lines are matches, context, separators or headings."""
     if len(parsed.matches) < min_matches:
         return False
-    counted = [e for e in parsed.entries if e.kind != "sep"]
+    kinds = Counter(map(attrgetter("kind"), parsed.entries))
+    counted = len(parsed.entries) - kinds["sep"]
     if not counted:
         return False
-    structured = sum(1 for e in counted if e.kind != "other")
-    return structured / len(counted) >= min_ratio
+    return (counted - kinds["other"]) / counted >= min_ratio
 
 
 # A line :func:`parse` can make a match, context line or heading starts with a digit (a bare line) or holds
@@ -463,17 +465,17 @@ def _bm25_scores(paths: Sequence[str], texts: Sequence[str], joined: str, query:
     return scores
 
 
-def _distinct_hits(
-    pattern: re.Pattern[str], texts: list[str], joined: str, starts: list[int]
-) -> dict[int, int]:
-    """Line index -> how many distinct texts ``pattern`` matches in it, for the lines ``texts`` (``joined``
-    by ``\\n``, ``starts`` their offsets). The patterns used here never match across a line break."""
-    found = list(pattern.finditer(joined))
-    words = list(map(re.Match.group, found))
-    if len(set(words)) == 1 and len(found) > len(texts) // 8:  # one word on many lines: search each line
+def _distinct_hits(words: set[str], texts: list[str], joined: str, starts: list[int]) -> dict[int, int]:
+    """Line index -> how many distinct ``words`` (:func:`whole_words`) it holds, for the lines ``texts``
+    (``joined`` by ``\\n``, ``starts`` their offsets)."""
+    pattern = whole_words(words)
+    if pattern is None:
+        return {}
+    if len(words) == 1 and joined.count(next(iter(words))) > len(texts) // 8:  # one word, on many lines
         return dict.fromkeys(compress(count(), map(pattern.search, texts)), 1)
+    found = list(pattern.finditer(joined))  # never across a line break
     lines = map(sub, map(bisect_right, repeat(starts), map(re.Match.start, found)), repeat(1))
-    return dict(Counter(map(itemgetter(0), set(zip(lines, words, strict=True)))))
+    return dict(Counter(map(itemgetter(0), set(zip(lines, map(re.Match.group, found), strict=True)))))
 
 
 def score_matches(parsed: Parsed, query_text: str, request: str) -> list[float]:
@@ -500,8 +502,7 @@ def _score_lines(
     joined = "\n".join(texts)
     scores = _bm25_scores(paths, texts, joined, query)
     starts = list(map(add, accumulate(map(len, texts), initial=0), count()))  # + 1 per line break
-    wanted = whole_words(identifiers(request) | identifiers(query_text))
-    ident_hits = _distinct_hits(wanted, texts, joined, starts) if wanted is not None else {}
+    ident_hits = _distinct_hits(identifiers(request) | identifiers(query_text), texts, joined, starts)
     defines = list(compress(count(), map(DEFINITION_RE.match, texts)))
     # each line's boosts in this order: identifiers, definition, error words (a boost of 0.0 changes nothing)
     hit = list(ident_hits)  # scores[i] += 4.0 * distinct
@@ -620,16 +621,17 @@ class SearchCompressor(Compressor):
         # a file's path is printed once but scored with each of its lines: only its end (the name) counts
         paths = [f.path[-AGENT_PATH_CHARS:] for f, r in where for _ in r.texts]
         scores = score_lines(paths, texts, ctx.tool_input or "", request)
-        best = [float("-inf")] * len(where)
-        for k, s in zip(owners, scores, strict=True):
-            best[k] = max(best[k], s)
+        # each result's best line (its lines are consecutive in ``texts``; -inf for a result without any)
+        ends = list(accumulate(len(r.texts) for _, r in where))
+        spans = map(slice, [0, *ends[:-1]], ends)
+        best = list(map(partial(max, default=float("-inf")), map(scores.__getitem__, spans)))
         wanted = whole_words(identifiers(request))
         defines = (
             {owners[i] for i in compress(count(), map(DEFINITION_RE.match, texts)) if wanted.search(texts[i])}
             if wanted is not None
             else set()
         )
-        order = sorted(range(len(where)), key=lambda k: (-best[k], k))
+        order = sorted(range(len(where)), key=best.__getitem__, reverse=True)  # stable: ties stay in order
         keep: set[int] = set()
         if has_placeholder(unit.text):  # a protected tag stays: its result, or (on a path line) its file's
             k = 0
@@ -685,14 +687,12 @@ class SearchCompressor(Compressor):
     def _render(self, parsed: Parsed, kept_lines: set[int], ref: str) -> str:
         entries = parsed.entries
         n = len(entries)
-        keep = [False] * n
-        for k, e in enumerate(entries):
-            if e.kind == "other" or e.index in kept_lines:
-                keep[k] = True
+        keep = [e.kind == "other" for e in entries]
+        for k in kept_lines:  # entries[k] is line k's
+            keep[k] = True
         # context lines near a kept match (same file, no separator in between)
-        for k, e in enumerate(entries):
-            if e.index not in kept_lines:
-                continue
+        for k in sorted(kept_lines):
+            e = entries[k]
             for step in (-1, 1):
                 j, left = k + step, self.context
                 while 0 <= j < n and left > 0 and entries[j].kind == "context" and entries[j].path == e.path:
@@ -700,12 +700,11 @@ class SearchCompressor(Compressor):
                     j += step
                     left -= 1
         # headings of files with something kept
-        kept_paths = {
-            entries[k].path for k in range(n) if keep[k] and entries[k].kind in ("match", "context")
-        }
-        for k, e in enumerate(entries):
-            if e.kind == "heading" and e.path in kept_paths:
-                keep[k] = True
+        kept_paths = {e.path for e in compress(entries, keep) if e.kind in ("match", "context")}
+        if parsed.heading_mode:  # (only then are there headings)
+            for k, e in enumerate(entries):
+                if e.kind == "heading" and e.path in kept_paths:
+                    keep[k] = True
 
         out: list[str] = []
         omitted_matches: Counter[str] = Counter()
