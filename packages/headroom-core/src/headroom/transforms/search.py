@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
-from collections import Counter, defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, compress, count, repeat
-from operator import add, eq, itemgetter, mul, sub, truediv
+from functools import partial
+from itertools import accumulate, chain, compress, count, filterfalse, repeat
+from operator import add, attrgetter, contains, itemgetter, lt, mul, not_, sub, truediv
 
 from pydantic import Field
 
@@ -33,9 +34,10 @@ PROBE_LINES = 60
 
 # ---- line grammar (all patterns are anchored and linear: no nested quantifiers over the same chars) ------
 
-# path:line[:col]:text  — the path runs to the first ':' (after an optional Windows drive).
+# path:line[:col]:text  — the path runs to the first ':' (after an optional Windows drive): it holds no ':',
+# so taking all it can at once (possessive) ends where a lazy repeat would, in fewer steps.
 MATCH_RE = re.compile(
-    r"^(?P<path>(?:[A-Za-z]:[\\/])?[^:\n]{1,512}?):(?P<ln>\d{1,9})(?::\d{1,6})?:(?P<text>.*)"
+    r"^(?P<path>(?:[A-Za-z]:[\\/])?[^:\n]{1,512}+):(?P<ln>\d{1,9})(?::\d{1,6})?:(?P<text>.*)"
 )
 # line:text / line-text under a ripgrep heading (or for a single-file grep -n).
 BARE_RE = re.compile(r"^(?P<ln>\d{1,9})(?P<sep>[:-])(?P<text>.*)")
@@ -43,9 +45,11 @@ NL_VIEW_RE = re.compile(r"^\s{0,12}\d{1,9}[\t\u2192]")  # `nl -ba`, `cat -n`, Cl
 SEARCH_COMMAND_RE = re.compile(
     r"\b(?:grep|rg|ripgrep|ag|ack|git\s+grep|findstr|select-string|search)\b", re.I
 )
+# possessive spaces: no modifier or keyword starts with one, so giving one back could not help (and was
+# what most of a non-matching line's time went to)
 DEFINITION_RE = re.compile(
-    r"^\s*(?:(?:export|pub(?:\([\w:]{1,32}\))?|public|private|protected|static|async|abstract|final|default"
-    r"|inline|extern|unsafe|const|open|override|internal|sealed|data)\s+){0,4}"
+    r"^\s*+(?:(?:export|pub(?:\([\w:]{1,32}\))?|public|private|protected|static|async|abstract|final|default"
+    r"|inline|extern|unsafe|const|open|override|internal|sealed|data)\s++){0,4}"
     r"(?:def|class|fn|func|function|struct|interface|enum|trait|impl|type|module|object|protocol|record"
     r"|namespace|macro_rules!|union|typedef|sub|package)\b"
 )
@@ -77,6 +81,7 @@ class _Entry:
 class Parsed:
     lines: list[str]
     entries: list[_Entry]
+    """One per line, in order: ``entries[k].index == k``."""
     matches: list[_Entry] = field(default_factory=list)
     heading_mode: bool = False
     separated: bool = False
@@ -91,7 +96,11 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
     """Classify every line of ``text``; ``allow_bare`` accepts ``line:text`` without a heading (grep -n on
     one file), which is only safe when the command is known to be a search."""
     lines = text.split("\n")
-    entries: list[_Entry] = []
+    entries: list[_Entry] = []  # one per line
+    matches: list[_Entry] = []
+    others: list[int] = []  # the lines of kind "other"
+    dashes = False  # a "--" line
+    plausible: dict[str, bool] = {}  # _plausible_path, per path
     current: str | None = None  # heading (ripgrep) or last match path
     heading: str | None = None
     heading_mode = False
@@ -106,23 +115,38 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
         # C-level pre-checks before the call: a placeholder holds \x01 or a non-ASCII character
         maybe_protected = protectable and (ASCII_FIRST in line or not line.isascii())
         if line == "--" or (maybe_protected and _is_protected(line)):
-            entries.append(_Entry(i, None, "sep" if line == "--" else "other"))
+            if line == "--":
+                dashes = True
+                entries.append(_Entry(i, None, "sep"))
+            else:
+                others.append(i)
+                entries.append(_Entry(i, None, "other"))
             continue
         first = line[0]
         digit = first.isdigit()
         if (digit or first.isspace()) and NL_VIEW_RE.match(line):
+            others.append(i)
             entries.append(_Entry(i, None, "other"))
             continue
         bare = BARE_RE.fullmatch(line) if digit else None
         if bare and (heading is not None or allow_bare):
-            kind = "match" if bare["sep"] == ":" else "context"
-            entries.append(_Entry(i, heading or "", kind, bare["text"]))
+            entry = _Entry(i, heading or "", "match" if bare["sep"] == ":" else "context", bare["text"])
+            entries.append(entry)
+            if entry.kind == "match":
+                matches.append(entry)
             continue
         m = MATCH_RE.fullmatch(line) if ":" in line else None
-        if m and _plausible_path(m["path"]):
-            current = m["path"]
-            entries.append(_Entry(i, current, "match", m["text"]))
-            continue
+        if m:
+            path, _, rest_text = m.groups()  # path, line number, text
+            ok = plausible.get(path)
+            if ok is None:
+                ok = plausible[path] = _plausible_path(path)
+            if ok:
+                current = path
+                entry = _Entry(i, path, "match", rest_text)
+                entries.append(entry)
+                matches.append(entry)
+                continue
         if current is not None and line.startswith(current + "-"):
             rest = BARE_RE.fullmatch(line[len(current) + 1 :])
             if rest and rest["sep"] == "-":
@@ -137,20 +161,18 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
             heading_mode = True
             entries.append(_Entry(i, line, "heading"))
             continue
+        others.append(i)
         entries.append(_Entry(i, None, "other"))
     # context lines that precede their file's first match (grep -B) carry the next match's path
-    for k in range(len(entries) - 1, -1, -1):
+    for k in reversed(others):
         e = entries[k]
-        if e.kind == "other" and k + 1 < len(entries) and entries[k + 1].path:
+        if k + 1 < len(entries) and entries[k + 1].path:
             p = entries[k + 1].path
             if p and lines[e.index].startswith(p + "-"):
                 rest = BARE_RE.fullmatch(lines[e.index][len(p) + 1 :])
                 if rest and rest["sep"] == "-":
                     entries[k] = _Entry(e.index, p, "context", rest["text"])
-    separated = not heading_mode and any(lines[e.index] == "--" for e in entries if e.kind == "sep")
-    parsed = Parsed(lines, entries, heading_mode=heading_mode, separated=separated)
-    parsed.matches = [e for e in entries if e.kind == "match"]
-    return parsed
+    return Parsed(lines, entries, matches, heading_mode=heading_mode, separated=dashes and not heading_mode)
 
 
 # The part of an ISO-8601 or dated log line before its first ':' (``2025-03-14T09``): a time, not a path.
@@ -247,16 +269,17 @@ def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float 
     """Enough of the lines are matches, context, separators or headings."""
     if len(parsed.matches) < min_matches:
         return False
-    counted = [e for e in parsed.entries if e.kind != "sep"]
+    kinds = Counter(map(attrgetter("kind"), parsed.entries))
+    counted = len(parsed.entries) - kinds["sep"]
     if not counted:
         return False
-    structured = sum(1 for e in counted if e.kind != "other")
-    return structured / len(counted) >= min_ratio
+    return (counted - kinds["other"]) / counted >= min_ratio
 
 
 # A line :func:`parse` can make a match, context line or heading starts with a digit (a bare line) or holds
-# ':' (path:line:), '-' (path-line-) or a path character ('/', '\\', '.'). Anchored at line starts: linear.
-_MAYBE_STRUCTURED = re.compile(r"^(?:\d|[^\n:\-/\\.]*+[:\-/\\.])", re.M)
+# ':' (path:line:), '-' (path-line-) or a path character ('/', '\\', '.'). Anchored (each line is matched
+# on its own: faster than a multi-line scan of the whole text): linear.
+_MAYBE_STRUCTURED = re.compile(r"^(?:\d|[^\n:\-/\\.]*+[:\-/\\.])")
 
 
 def _may_look_like_search(text: str, min_matches: int, min_ratio: float = 0.6) -> bool:
@@ -264,7 +287,7 @@ def _may_look_like_search(text: str, min_matches: int, min_ratio: float = 0.6) -
     an upper bound of its structured lines, counted at C speed, is already too small."""
     lines = text.split("\n")
     counted = len(lines) - lines.count("") - lines.count("--")  # separators are not counted
-    possible = len(_MAYBE_STRUCTURED.findall(text))  # "--" lines among them: still an upper bound
+    possible = len(list(filter(_MAYBE_STRUCTURED.match, lines)))  # "--" lines among them: an upper bound
     return counted > 0 and possible >= min_matches and possible / counted >= min_ratio
 
 
@@ -359,63 +382,124 @@ def _error_lines(texts: list[str], joined: str, starts: list[int]) -> set[int]:
     return {i for i in sorted(candidates) if ERROR_RE.search(texts[i])}
 
 
-def _bm25_scores(docs: list[str], query: list[str]) -> list[float]:
-    """``[BM25([terms(d) for d in docs]).score(query, i) for i ...]``, equal to the bit, without a term
-    counter per document: the documents are tokenised in one pass, their lengths come from running sums of
-    per-word term counts, and only the query's terms are counted per document (all at C speed but for the
-    distinct words and the query's hits)."""
-    n = len(docs)
+def _count_terms(
+    tokens: list[str], extra: dict[str, int], offsets: dict[str, tuple[int, ...]], picked: set[str]
+) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
+    """For ``tokens`` holding documents separated by ``\\n`` tokens: each document's term count (a word
+    yields one term plus ``extra.get(word, 0)``), and the ``offsets`` of each hit word with its document.
+    One pass over ``tokens`` picks the breaks, the hit words and the words with extra terms (``picked``
+    holds them all); the rest runs over those."""
+    mask = list(map(picked.__contains__, tokens))
+    seq = list(compress(tokens, mask))
+    is_break = list(map("\n".__eq__, seq))
+    breaks = list(compress(compress(count(), mask), is_break))  # their positions in ``tokens``
+    words = map(sub, map(sub, [*breaks, len(tokens)], [-1, *breaks]), repeat(1))  # per document
+    extras = list(accumulate(map(extra.get, seq, repeat(0)), initial=0))
+    at_end = [0, *map(extras.__getitem__, [*compress(count(), is_break), len(seq)])]
+    lengths = list(map(add, words, map(sub, at_end[1:], at_end[:-1])))
+    is_hit = list(map(offsets.__contains__, seq))
+    found = list(map(offsets.__getitem__, compress(seq, is_hit)))
+    return lengths, found, list(compress(accumulate(is_break), is_hit))  # a hit's document: breaks before it
+
+
+def _count_keys(tf: Counter[int], found: list[tuple[int, ...]], docs: list[int]) -> None:
+    """Count ``offset + doc`` in ``tf`` for each offset in ``found[i]`` (not empty) and ``docs[i]``: the
+    first offsets of all, then the second offsets of those that have one, and so on."""
+    j = 0
+    while found:
+        tf.update(map(add, map(itemgetter(j), found), docs))
+        j += 1
+        more = list(map(lt, repeat(j), map(len, found)))
+        found, docs = list(compress(found, more)), list(compress(docs, more))
+
+
+def _bm25_scores(paths: Sequence[str], texts: Sequence[str], joined: str, query: list[str]) -> list[float]:
+    """``[BM25([terms(f"{p} {t}") for p, t in ...]).score(query, i) for i ...]``, equal to the bit, without
+    a term counter per document. A document's terms are its path's then its text's (no word spans the
+    space): each distinct path is tokenised once, the texts (``joined`` by ``\\n``) in one pass; lengths
+    come from running sums of per-word term counts; the query's hits are counted per (term, document) in
+    one Counter; each term's parts are added only to the documents holding it, in ``BM25.score``'s order
+    (adding nothing elsewhere keeps every sum: ``x + 0.0 == x``)."""
+    n = len(texts)
     qset = set(query)  # BM25.score sums in this order
     if not n or not qset:
         return [0.0] * n
+    uniq = list(dict.fromkeys(paths))
+    path_text = "\n".join(uniq)
+    if path_text.count("\n") != len(uniq) - 1 or joined.count("\n") != n - 1:  # a line holding a break
+        bm25 = BM25([terms(f"{p} {t}") for p, t in zip(paths, texts, strict=True)])
+        return [bm25.score(query, i) for i in range(n)]
     k1, b = 1.2, 0.75
-    tokens = _WORD_OR_BREAK_RE.findall("\n".join(docs))
-    distinct = set(tokens)
-    extra: defaultdict[str, int] = defaultdict(int)  # terms a word yields beyond its own; 0 for most
-    for word in filter(_COMPOUND_RE.search, distinct):
-        extra[word] = len(_word_terms(word)) - 1
-    extra["\n"] = -1  # a document break yields no term
-    sums = list(accumulate(map(extra.__getitem__, tokens), initial=0))
-    breaks = list(compress(count(), map("\n".__eq__, tokens)))
-    ends = [*breaks, len(tokens)]
-    # terms so far at each document's end: token count (breaks included) + extras (breaks -1 each)
-    at_end = [0, *map(add, ends, map(sums.__getitem__, ends))]
-    lengths = list(map(sub, at_end[1:], at_end[:-1]))
-    avg = sum(lengths) / n
-    probe = re.compile("|".join(map(re.escape, sorted(qset))))
-    hits: dict[str, tuple[str, ...]] = {}
-    for word in compress(distinct, map(probe.search, map(str.lower, distinct))):
-        found = tuple(t for t in _word_terms(word) if t in qset)
-        if found:
-            hits[word] = found
-    if not hits:
+    path_tokens = _WORD_OR_BREAK_RE.findall(path_text)
+    tokens = _WORD_OR_BREAK_RE.findall(joined)
+    distinct = list(dict.fromkeys(chain(tokens, path_tokens)))  # in order: the words' memory is read in order
+    is_lower = list(map(str.islower, distinct))
+    lower = list(compress(distinct, is_lower))  # no upper-case letter: each is its own lowercase
+    other = list(compress(distinct, map(not_, is_lower)))  # upper-case letters, or no letter at all
+    # a compound holds '_' or an upper-case letter (so a word of digits is none)
+    compounds = chain(
+        compress(lower, map(contains, lower, repeat("_"))),
+        filter(_COMPOUND_RE.search, filterfalse(str.isdigit, other)),
+    )
+    extra = {word: len(_word_terms(word)) - 1 for word in compounds}
+    slot = {t: i * n for i, t in enumerate(qset)}  # a (term, document) pair's key: slot[term] + document
+    probe = re.compile("|".join(map(re.escape, sorted(qset))))  # a hit word holds a term, lowercased
+    offsets: dict[str, tuple[int, ...]] = {}  # a hit word -> the slot of each query term it yields
+    for word in chain(filter(probe.search, lower), compress(other, map(probe.search, map(str.lower, other)))):
+        slots = tuple(slot[t] for t in _word_terms(word) if t in qset)
+        if slots:
+            offsets[word] = slots
+    if not offsets:
         return [0.0] * n
-    hit_words = list(compress(tokens, map(hits.__contains__, tokens)))
-    hit_docs = map(bisect_right, repeat(breaks), compress(count(), map(hits.__contains__, tokens)))
-    hit_terms = list(map(hits.__getitem__, hit_words))
-    flat_terms = list(chain.from_iterable(hit_terms))  # every query-term occurrence, and its document
-    flat_docs = list(chain.from_iterable(map(repeat, hit_docs, map(len, hit_terms))))
+    picked = {"\n", *offsets, *extra}
+    path_lengths, path_found, path_docs = _count_terms(path_tokens, extra, offsets, picked)
+    text_lengths, found, docs = _count_terms(tokens, extra, offsets, picked)
+    pids = list(map(dict(zip(uniq, count())).__getitem__, paths))
+    lengths = list(map(add, map(path_lengths.__getitem__, pids), text_lengths))
+    avg = sum(lengths) / n
+    tf: Counter[int] = Counter()  # every (term, document) hit as the key slot[term] + document, counted
+    _count_keys(tf, found, docs)
+    if path_found:  # a path's hits count on every document with that path
+        per_path: list[tuple[int, ...]] = [()] * len(uniq)
+        for p, offs in zip(path_docs, path_found, strict=True):
+            per_path[p] += offs
+        found = list(map(per_path.__getitem__, pids))
+        some = list(map(bool, found))
+        _count_keys(tf, list(compress(found, some)), list(compress(count(), some)))
+    keys = sorted(tf)
+    if avg:  # BM25.score's norm per document: k1 * (1 - b + b * length / avg)
+        ratios = map(truediv, map(mul, repeat(b), lengths), repeat(avg))
+        norms = list(map(mul, repeat(k1), map(add, repeat(1 - b), ratios)))
+    else:
+        norms = [k1] * n
     scores = [0.0] * n
-    for t in qset:  # one term at a time: each document still sums its terms in BM25.score's order
-        tf = Counter(compress(flat_docs, map(eq, flat_terms, repeat(t))))
-        if not tf:
+    for start in slot.values():
+        lo, hi = bisect_left(keys, start), bisect_left(keys, start + n)
+        if lo == hi:
             continue
-        idf = math.log(1 + (n - len(tf) + 0.5) / (len(tf) + 0.5))
-        docs_t, fs = list(tf), list(tf.values())
-        if avg:
-            ratio = map(truediv, map(mul, repeat(b), map(lengths.__getitem__, docs_t)), repeat(avg))
-            norms: Iterable[float] = map(mul, repeat(k1), map(add, repeat(1 - b), ratio))
-        else:
-            norms = repeat(k1)
-        parts = map(truediv, map(mul, map(mul, repeat(idf), fs), repeat(k1 + 1)), map(add, fs, norms))
-        scores = list(map(add, scores, map(dict(zip(docs_t, parts, strict=True)).get, range(n), repeat(0.0))))
+        idf = math.log(1 + (n - (hi - lo) + 0.5) / ((hi - lo) + 0.5))
+        fs = list(map(tf.__getitem__, keys[lo:hi]))
+        numerators = {f: idf * f * (k1 + 1) for f in set(fs)}  # per term frequency (few)
+        if hi - lo == n:  # every document holds the term (its keys are in document order)
+            parts = map(truediv, map(numerators.__getitem__, fs), map(add, fs, norms))
+            scores = list(map(add, scores, parts))
+            continue
+        docs_t = list(map(sub, keys[lo:hi], repeat(start)))
+        parts = map(truediv, map(numerators.__getitem__, fs), map(add, fs, map(norms.__getitem__, docs_t)))
+        # scores[d] += part, for each document d holding the term
+        list(map(scores.__setitem__, docs_t, map(add, map(scores.__getitem__, docs_t), parts)))
     return scores
 
 
-def _distinct_hits(pattern: re.Pattern[str], joined: str, starts: list[int]) -> dict[int, int]:
-    """Line index -> how many distinct texts ``pattern`` matches in it, for ``joined`` = the lines joined by
-    ``\\n`` (``starts`` their offsets). The patterns used here never match across a line break."""
-    found = list(pattern.finditer(joined))
+def _distinct_hits(words: set[str], texts: list[str], joined: str, starts: list[int]) -> dict[int, int]:
+    """Line index -> how many distinct ``words`` (:func:`whole_words`) it holds, for the lines ``texts``
+    (``joined`` by ``\\n``, ``starts`` their offsets)."""
+    pattern = whole_words(words)
+    if pattern is None:
+        return {}
+    if len(words) == 1 and joined.count(next(iter(words))) > len(texts) // 8:  # one word, on many lines
+        return dict.fromkeys(compress(count(), map(pattern.search, texts)), 1)
+    found = list(pattern.finditer(joined))  # never across a line break
     lines = map(sub, map(bisect_right, repeat(starts), map(re.Match.start, found)), repeat(1))
     return dict(Counter(map(itemgetter(0), set(zip(lines, map(re.Match.group, found), strict=True)))))
 
@@ -432,32 +516,29 @@ def score_lines(paths: Sequence[str], texts: Sequence[str], query_text: str, req
     Equal, to the bit, to scoring each line with :class:`BM25` over ``terms(f"{path} {text}")``, but only
     the query's terms are counted per line (document lengths come from one cached count per word), and
     the identifier and error patterns run once over all lines' texts."""
+    return _score_lines(paths, texts, query_text, request)[0]
+
+
+def _score_lines(
+    paths: Sequence[str], texts: Sequence[str], query_text: str, request: str
+) -> tuple[list[float], list[int]]:
+    """:func:`score_lines`, and the indices of the definition lines (:data:`DEFINITION_RE`)."""
     query = [t for t in terms(f"{query_text} {request}") if t not in STOPWORDS]
-    scores = _bm25_scores([f"{path} {text}" for path, text in zip(paths, texts, strict=True)], query)
     texts = list(texts)
     joined = "\n".join(texts)
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
-    idents = identifiers(request) | identifiers(query_text)
-    ident_hits = (
-        _distinct_hits(
-            re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, sorted(idents))) + r")(?![\w])"),
-            joined,
-            starts,
-        )
-        if idents
-        else {}
-    )
-    errors = _error_lines(texts, joined, starts)
-    for i, text in enumerate(texts):
-        s = scores[i]
-        distinct = ident_hits.get(i, 0)
-        s += 4.0 * distinct
-        if DEFINITION_RE.match(text) is not None:
-            s += 2.0 + (6.0 if distinct else 0.0)
-        if i in errors:
-            s += 1.5
-        scores[i] = s
-    return scores
+    scores = _bm25_scores(paths, texts, joined, query)
+    starts = list(map(add, accumulate(map(len, texts), initial=0), count()))  # + 1 per line break
+    ident_hits = _distinct_hits(identifiers(request) | identifiers(query_text), texts, joined, starts)
+    defines = list(compress(count(), map(DEFINITION_RE.match, texts)))
+    # each line's boosts in this order: identifiers, definition, error words (a boost of 0.0 changes nothing)
+    hit = list(ident_hits)  # scores[i] += 4.0 * distinct
+    boosts = map(mul, repeat(4.0), ident_hits.values())
+    list(map(scores.__setitem__, hit, map(add, map(scores.__getitem__, hit), boosts)))
+    for i in defines:
+        scores[i] += 2.0 + (6.0 if i in ident_hits else 0.0)
+    for i in _error_lines(texts, joined, starts):
+        scores[i] += 1.5
+    return scores, defines
 
 
 def must_keep(entry: _Entry, request_idents: set[str]) -> bool:
@@ -469,7 +550,10 @@ def whole_words(words: set[str]) -> re.Pattern[str] | None:
     """A pattern finding any of ``words`` as a whole word (None for no words)."""
     if not words:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(words))) + r")(?!\w)")
+    # ``(?<!\w)`` before a word, checked as a lookbehind over the word after it: the pattern then starts
+    # with the words' first characters, which the regex engine scans for
+    alternatives = (f"{w}(?<!\\w{w})" for w in map(re.escape, sorted(words)))
+    return re.compile(r"(?:" + "|".join(alternatives) + r")(?!\w)")
 
 
 def _must_keep(entry: _Entry, wanted: re.Pattern[str] | None) -> bool:
@@ -522,16 +606,21 @@ class SearchCompressor(Compressor):
     def compress_parsed(self, parsed: Parsed, unit: Unit) -> str | None:
         ctx = unit.context
         request = ctx.user_request or ""
-        scores = score_matches(parsed, ctx.tool_input or "", request)
+        matches = parsed.matches
+        texts = [e.text for e in matches]
+        scores, defines = _score_lines([e.path or "" for e in matches], texts, ctx.tool_input or "", request)
         wanted = whole_words(identifiers(request))
-        order = sorted(range(len(parsed.matches)), key=lambda i: (-scores[i], i))
+        # best first, ties in order (a stable sort, reversed, keeps equal keys in order)
+        order = sorted(range(len(matches)), key=scores.__getitem__, reverse=True)
         per_file: Counter[str] = Counter()
         keep: set[int] = set()  # indices into parsed.matches
-        for i in order:
-            e = parsed.matches[i]
-            if len(keep) < 2 * self.max_matches and _must_keep(e, wanted):
-                keep.add(i)  # definitions of what the user asks about (best first, bounded)
-                per_file[e.path or ""] += 1
+        if wanted is not None:  # definitions of what the user asks about (best first, bounded)
+            for i in sorted(defines, key=scores.__getitem__, reverse=True):
+                if len(keep) >= 2 * self.max_matches:
+                    break
+                if wanted.search(texts[i]) is not None:
+                    keep.add(i)
+                    per_file[matches[i].path or ""] += 1
         for i in order:
             if len(keep) >= self.max_matches:
                 break
@@ -558,16 +647,17 @@ class SearchCompressor(Compressor):
         # a file's path is printed once but scored with each of its lines: only its end (the name) counts
         paths = [f.path[-AGENT_PATH_CHARS:] for f, r in where for _ in r.texts]
         scores = score_lines(paths, texts, ctx.tool_input or "", request)
-        best = [float("-inf")] * len(where)
-        for k, s in zip(owners, scores, strict=True):
-            best[k] = max(best[k], s)
+        # each result's best line (its lines are consecutive in ``texts``; -inf for a result without any)
+        ends = list(accumulate(len(r.texts) for _, r in where))
+        spans = map(slice, [0, *ends[:-1]], ends)
+        best = list(map(partial(max, default=float("-inf")), map(scores.__getitem__, spans)))
         wanted = whole_words(identifiers(request))
         defines = (
-            {k for k, t in zip(owners, texts, strict=True) if DEFINITION_RE.match(t) and wanted.search(t)}
+            {owners[i] for i in compress(count(), map(DEFINITION_RE.match, texts)) if wanted.search(texts[i])}
             if wanted is not None
             else set()
         )
-        order = sorted(range(len(where)), key=lambda k: (-best[k], k))
+        order = sorted(range(len(where)), key=best.__getitem__, reverse=True)  # stable: ties stay in order
         keep: set[int] = set()
         if has_placeholder(unit.text):  # a protected tag stays: its result, or (on a path line) its file's
             k = 0
@@ -623,14 +713,12 @@ class SearchCompressor(Compressor):
     def _render(self, parsed: Parsed, kept_lines: set[int], ref: str) -> str:
         entries = parsed.entries
         n = len(entries)
-        keep = [False] * n
-        for k, e in enumerate(entries):
-            if e.kind == "other" or e.index in kept_lines:
-                keep[k] = True
+        keep = [e.kind == "other" for e in entries]
+        for k in kept_lines:  # entries[k] is line k's
+            keep[k] = True
         # context lines near a kept match (same file, no separator in between)
-        for k, e in enumerate(entries):
-            if e.index not in kept_lines:
-                continue
+        for k in sorted(kept_lines):
+            e = entries[k]
             for step in (-1, 1):
                 j, left = k + step, self.context
                 while 0 <= j < n and left > 0 and entries[j].kind == "context" and entries[j].path == e.path:
@@ -638,12 +726,11 @@ class SearchCompressor(Compressor):
                     j += step
                     left -= 1
         # headings of files with something kept
-        kept_paths = {
-            entries[k].path for k in range(n) if keep[k] and entries[k].kind in ("match", "context")
-        }
-        for k, e in enumerate(entries):
-            if e.kind == "heading" and e.path in kept_paths:
-                keep[k] = True
+        kept_paths = {e.path for e in compress(entries, keep) if e.kind in ("match", "context")}
+        if parsed.heading_mode:  # (only then are there headings)
+            for k, e in enumerate(entries):
+                if e.kind == "heading" and e.path in kept_paths:
+                    keep[k] = True
 
         out: list[str] = []
         omitted_matches: Counter[str] = Counter()
