@@ -22,6 +22,7 @@ from headroom.transforms.search import (
     _score_lines,
     identifiers,
     parse,
+    path_and_text,
     score_lines,
     terms,
     whole_words,
@@ -193,6 +194,10 @@ def reference_parse(text: str, allow_bare: bool) -> tuple[list[tuple[int, str | 
             if rest and rest["sep"] == "-":
                 entries.append((i, current, "context", rest["text"]))
                 continue
+        if allow_bare and (found := path_and_text(line)) is not None:
+            current = found[0]
+            entries.append((i, current, "match", found[1]))
+            continue
         if _looks_like_path(line) and i + 1 < len(lines) and BARE_RE.match(lines[i + 1]):
             heading = line
             heading_mode = True
@@ -213,7 +218,8 @@ def reference_parse(text: str, allow_bare: bool) -> tuple[list[tuple[int, str | 
 SEARCH_LINES = [
     "src/a.py:12:    x = 1", "src/a.py-13-    y = 2", "src/a.py-11-    w = 0", "src/b.py-4-ctx", "--", "",
     "12:bare match", "13-bare context", "src/b.py", "plain words only", "    def f():", "C:\\x\\y.cs:3:z",
-    "2025-03-14T09:12:00 log", "a b:1:c", "  7\tview line", "src/b.py:4:x",
+    "2025-03-14T09:12:00 log", "a b:1:c", "  7\tview line", "src/b.py:4:x", "src/c.py:    no number",
+    "src/c.py-    no number either", "PATH=/usr/bin:/bin", "src/c.py:12",
 ]  # fmt: skip
 
 

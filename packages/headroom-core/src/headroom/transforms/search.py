@@ -154,7 +154,9 @@ def parse(text: str, *, allow_bare: bool = False) -> Parsed:
                 continue
         if allow_bare and (found := path_and_text(line)) is not None:
             current = found[0]  # grep -r without -n: path:text
-            entries.append(_Entry(i, current, "match", found[1]))
+            entry = _Entry(i, current, "match", found[1])
+            entries.append(entry)
+            matches.append(entry)
             continue
         if _looks_like_path(line) and i + 1 < len(lines) and BARE_RE.match(lines[i + 1]):
             heading = line
