@@ -244,10 +244,52 @@ def test_grep_without_line_numbers_when_the_call_was_a_search() -> None:
         ("https://example.com/a", None),
         ("Makefile:all: build", None),  # no extension, no directory: not told from a key
         ("no colon here", None),
+        ("tests/search/test_a.py::test_x FAILED [ 5%]", None),  # pytest -v: a test id
+        ("src/search/a.ts(12,5): error TS2304: Cannot find name 'x'.", None),  # tsc
+        ("C:\\proj\\a.cpp(12): error C2065: 'x': undeclared identifier", None),  # MSVC
+        (
+            "app/(auth)/page.tsx:export default function Page() {",
+            ("app/(auth)/page.tsx", "export default function Page() {"),
+        ),
     ],
 )
 def test_what_a_line_without_a_line_number_is(line: str, found: tuple[str, str] | None) -> None:
     assert path_and_text(line) == found
+
+
+@pytest.mark.parametrize(
+    ("command", "lines"),
+    [
+        (
+            "pytest -v tests/search",
+            [
+                f"tests/search/test_m{k % 5}.py::test_case_{k} {'PASSED' if k % 3 == 0 else 'FAILED'} [{k}%]"
+                for k in range(60)
+            ],
+        ),
+        (
+            "npx tsc --noEmit -p packages/search",
+            [
+                f"packages/search/src/m{k % 5}.ts({k + 1},5): error TS2304: Cannot find name 'x{k}'."
+                for k in range(50)
+            ],
+        ),
+        (
+            "msbuild search.sln",
+            [
+                f"C:\\proj\\search\\m{k % 5}.cpp({k + 1}): error C2065: 'x{k}': undeclared identifier"
+                for k in range(50)
+            ],
+        ),
+    ],
+)
+def test_results_and_errors_of_a_command_that_names_a_search_are_not_matches(
+    command: str, lines: list[str]
+) -> None:
+    """``search`` in the command (a directory, a -k filter) allows ``path:text`` lines; a test run's
+    results and a compiler's errors are not grep matches, and ranking them dropped failures and errors."""
+    unit = make_unit("\n".join(lines), tool_input=f'{{"command": "{command}"}}')
+    assert SearchCompressor().compress(unit) is None
 
 
 def test_iso_timestamped_logs_are_not_search_output() -> None:

@@ -194,12 +194,16 @@ def path_and_text(line: str) -> tuple[str, str] | None:
     """``(path, text)`` of a match line without a line number (``grep -r`` without ``-n``, ``rg -N``):
     ``src/app.py:    def run():``. Only a file-like path counts: one holding a ``/`` or ``\\`` or ending
     in an extension, without blanks or ``=`` (``PATH=/usr/bin:/bin`` is no match); a text that is a number
-    (``grep -c``) or starts with a line number is not one. Read only when the tool call was a search."""
+    (``grep -c``) or starts with a line number is not one, nor are a test id (``tests/a.py::test_x PASSED``)
+    and a compiler's ``path(line,col): error`` (tsc, MSVC, dotnet): they are results and errors, not
+    matches to rank away. Read only when the tool call was a search."""
     path, colon, text = line.partition(":")
     if len(path) == 1 and text[:1] in ("\\", "/"):  # a Windows drive: C:\src\app.py:text
         rest, colon, text = text.partition(":")
         path += ":" + rest
     if not colon or not path or len(path) > 512 or "=" in path or not _plausible_path(path):
+        return None
+    if text[:1] == ":" or _compiler_location(path):
         return None
     if "/" not in path and "\\" not in path:
         dot, extension = path.rpartition(".")[1:]
@@ -208,6 +212,14 @@ def path_and_text(line: str) -> tuple[str, str] | None:
     if text[:1].isdigit() and (text.isdigit() or BARE_RE.match(text) is not None):
         return None  # path:12:text, path:12-text (a numbered line) or path:12 (grep -c)
     return path, text
+
+
+def _compiler_location(path: str) -> bool:
+    """``path`` ends in ``(12)`` or ``(12,5)``: a diagnostic's location (``src/a.ts(12,5): error TS2304``)."""
+    if not path.endswith(")"):
+        return False
+    inside = path[path.rfind("(") + 1 : -1]
+    return inside[:1].isdigit() and inside.replace(",", "").isdigit()
 
 
 def _looks_like_path(line: str) -> bool:
