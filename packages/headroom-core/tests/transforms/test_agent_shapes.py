@@ -520,6 +520,57 @@ def test_the_output_of_a_command_the_user_ran_in_bash_mode_is_tool_output() -> N
     assert not Engine(without).compress_json(body, path="/v1/messages").changed
 
 
+QUOTED_TAG_PLAN = (
+    "Claude Code wraps what a ! command prints in <bash-stdout>...</bash-stdout>, so\n"
+    + "\n".join(
+        f"I think step {k} of my plan is to refactor module {k} so it reads the config once and caches it."
+        for k in range(40)
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v1/messages",
+            {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": QUOTED_TAG_PLAN}]},
+        ),
+        ("/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": QUOTED_TAG_PLAN}]}),
+        (
+            "/v1/responses",
+            {
+                "model": "m",
+                "input": [{"role": "user", "content": [{"type": "input_text", "text": QUOTED_TAG_PLAN}]}],
+            },
+        ),
+    ],
+)
+def test_a_wrapper_tag_quoted_in_a_persons_sentence_leaves_their_words_as_typed(
+    path: str, body: dict[str, Any]
+) -> None:
+    """A tag inside a sentence is words about the tag, not a harness's wrapper: the 40-line plan was
+    folded into a marker."""
+    assert not default_engine().compress_json(body, path=path).changed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<bash-stdout>LOG</bash-stdout><bash-stderr></bash-stderr>",  # Claude Code's bash mode
+        "<bash-stdout></bash-stdout><bash-stderr>LOG</bash-stderr>",
+        "<returncode>0</returncode>\n<output>\nLOG\n</output>",  # mini-swe-agent
+        # mini-swe-agent's timeout: the tag after a blank
+        "The last command <command>pytest</command> timed out.\nThe output was:\n <output>\nLOG\n</output>",
+    ],
+)
+def test_a_wrapper_opening_a_line_is_pasted_output(text: str) -> None:
+    body = messages_body(
+        [{"role": "user", "content": [{"type": "text", "text": text.replace("LOG", worker_log(150))}]}]
+    )
+    assert default_engine().compress_json(body, path="/v1/messages").changed
+
+
 def test_a_one_line_json_answer_is_json_whatever_word_it_opens_with() -> None:
     """An MCP tool's answer is often one line of JSON; a level word near its start made it a log line,
     which no compressor could shorten."""

@@ -14,14 +14,27 @@ from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 def is_pasted_output(text: str, tags: Sequence[str]) -> bool:
     """True when a user text carries tool output in one of the configured wrapper tags.
 
-    ``<tag>`` followed later by ``</tag>``, found with two linear scans per tag (a backreferencing regex
-    would be quadratic on hostile input such as many unclosed ``<output>`` tags).
+    ``<tag>`` opening a line (after at most 8 blanks: a harness writes it there), followed later by
+    ``</tag>``. A tag a person quotes inside a sentence (``Claude Code wraps it in <bash-stdout>...``) makes
+    no wrapper: their words stay as typed. Linear scans per tag (a backreferencing regex would be quadratic
+    on hostile input such as many unclosed ``<output>`` tags).
     """
     for tag in tags:
-        start = text.find(f"<{tag}>")
+        opening = f"<{tag}>"
+        start = text.find(opening)
+        while start >= 0 and not _opens_line(text, start):
+            start = text.find(opening, start + 1)
         if start >= 0 and text.find(f"</{tag}>", start + len(tag) + 2) >= 0:
             return True
     return False
+
+
+def _opens_line(text: str, at: int) -> bool:
+    """Only blanks (at most 8) stand between the start of ``at``'s line and ``at``."""
+    line_start = at
+    while line_start > 0 and at - line_start < 8 and text[line_start - 1] in " \t":
+        line_start -= 1
+    return line_start == 0 or text[line_start - 1] == "\n"
 
 
 def paste_source(
