@@ -91,3 +91,20 @@ def test_test_runs_are_found_by_their_session_header_and_result_lines() -> None:
     assert detect(pytest_run + "\n" + "x = 1\n" * 3) is ContentType.TESTS
     unittest_run = "\n".join(["test_a (m.T) ... ok"] * 6 + ["-" * 70, "Ran 6 tests in 0.01s", "", "OK"])
     assert detect(unittest_run) is ContentType.TESTS
+
+
+def psql_rows(first_id: int) -> str:
+    """``psql``'s aligned output: a numeric column right-aligned after one blank, `` | `` between cells."""
+    rows = [
+        f" {first_id + k:>5} | user_{k:<6} | user{k}@example.com | active | 2024-01-{k % 28 + 1:02d}"
+        for k in range(150)
+    ]
+    head = "  id   |  name       |  email                |  status | created\n" + "-" * 60
+    return head + "\n" + "\n".join(rows) + "\n(150 rows)"
+
+
+def test_psql_output_is_a_table_whatever_its_ids_length() -> None:
+    """OpenCode's read numbers lines ``00012| `` from the first column; psql's 5-digit ids (`` 10001 |``)
+    made a result a file view, kept whole."""
+    assert detect(psql_rows(1000)) is ContentType.TABLE
+    assert detect(psql_rows(10000)) is ContentType.TABLE

@@ -57,9 +57,10 @@ _TEST = re.compile(
 _DIFF_HEADER = re.compile(
     r"^(?:diff --git |--- (?:a/|/dev/null)|\+\+\+ (?:b/|/dev/null)|@@ -\d+(?:,\d+)? \+\d+)"
 )
-_NL_VIEW = re.compile(r"^\s{0,8}(?:\d{1,9}[\t\u2192]|\d{5,9}(?:\| | \|))")
+_NL_VIEW = re.compile(r"^(?:\s{0,8}\d{1,9}[\t\u2192]|\d{5,9}(?:\| | \|))")
 """A file view's line: ``nl -ba``, ``cat -n``, Claude Code's Read (``N→text``); OpenCode's read numbers its
-lines zero-padded to five digits, then ``| `` (`` |`` in later versions)."""
+lines zero-padded to five digits, then ``| `` (`` |`` in later versions), from the line's first column
+(psql right-aligns an id column after a blank: `` 10001 | alice``, a table, not a view)."""
 _CODE = re.compile(
     r"^\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
     r"try:|except\b|raise |with |@\w|#|//|/\*|\*|fn |func |pub |let |const |var |function |struct |impl |"
