@@ -384,3 +384,17 @@ def test_the_router_alone_keeps_the_frame_and_reports_the_output_type() -> None:
     assert decision.text.startswith("Exit code: 0\nWall time: 1.3 seconds\nOutput:\n2026-11-27 12:00:00,123")
     plain = ContentRouter(unwrap=False).route(make_unit(framed))
     assert "unwrap" not in plain.compressors
+
+
+@pytest.mark.parametrize("depth", [2, 3000])
+def test_a_frame_inside_a_frames_output_is_not_unwrapped_again(depth: int) -> None:
+    """The output of ``cat`` on a saved result may hold a frame: its lines are that output's. Each level of
+    unwrapping copied and scanned the rest of the text, and a text of nested headers recursed until Python's
+    limit (a RecursionError, the request forwarded uncompressed)."""
+    head = "Exit code: 0\nWall time: 1.3 seconds\nOutput:\n"
+    text = head * depth + worker_log()
+    decision = ContentRouter().route(make_unit(text))
+    assert decision.text is not None
+    assert decision.compressors.count("unwrap") == 1
+    assert decision.text.startswith(head)  # the outer frame, byte for byte
+    assert "ERROR worker.pool: task 9001 crashed" in decision.text

@@ -501,10 +501,12 @@ class ContentRouter(Compressor):
     def accepts(self, tokens_before: int, tokens_after: int) -> bool:
         return tokens_before - tokens_after >= tokens_before * self.min_saving
 
-    def route(self, unit: Unit, *, check_saving: bool = True) -> Decision:
+    def route(self, unit: Unit, *, check_saving: bool = True, frames: bool = True) -> Decision:
         """Route ``unit`` and report the decision (``.text`` is the result to use, or None).
 
         ``check_saving=False`` skips counting tokens and the ``min_saving`` check (the caller makes it).
+        ``frames=False``: a :func:`frame` is not looked for (a frame's output is not unwrapped again: each
+        level would copy and scan the rest of the text, and hostile nesting would recurse without end).
         """
         text = unit.text
         if self.unwrap:
@@ -514,7 +516,7 @@ class ContentRouter(Compressor):
                 )
                 if decision is not None:
                     return decision
-            elif (framed := frame(text)) is not None:
+            elif frames and (framed := frame(text)) is not None:
                 # the frame's output, compressed or left as it is, is the unit: the frame lines stay
                 decision = self._route_inner(unit, framed.start, framed.end, None, check_saving)
                 if decision is not None:  # always, for a frame
@@ -591,7 +593,7 @@ class ContentRouter(Compressor):
         text = unit.text
         inner_text = text[start:end] if value is None else value
         inner = Unit(inner_text, unit.context, unit.count_tokens, unit.ref, unit.earlier, unit.aged)
-        decision = self.route(inner, check_saving=False)
+        decision = self.route(inner, check_saving=False, frames=value is not None)
         if decision.text is None:
             if value is not None:
                 return None  # the JSON is routed as JSON
