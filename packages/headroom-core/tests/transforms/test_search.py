@@ -8,10 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headroom.transforms import SearchCompressor
+from headroom.engine import Engine
+from headroom.proxy.config import ProxyConfig
+from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms import search as search_module
+from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import parse_markers
-from headroom.transforms.search import BM25, MATCH_RE, parse, path_and_text, terms
+from headroom.transforms.search import BM25, MATCH_RE, is_diagnostics, parse, path_and_text, terms
 
 from .conftest import make_unit
 
@@ -294,7 +297,6 @@ def test_results_and_errors_of_a_command_that_names_a_search_are_not_matches(
 
 def test_iso_timestamped_logs_are_not_search_output() -> None:
     from headroom.engine.units import Unit, UnitContext, WireFormat
-    from headroom.transforms import SearchCompressor
 
     log = "\n".join(
         f"2025-03-14T09:{i // 60:02d}:{i % 60:02d}.123Z INFO payments-api request status=200"
@@ -312,3 +314,55 @@ _COMMAND_PIECES = ["g", "r", "e", "p", "G", "R", "a", "c", "k", " ", "-", "s", "
 def test_search_command_check_is_the_regex(text: str) -> None:
     # the substring pre-check only skips text the regex cannot match (the long s case-folds to "s")
     assert search_module._names_a_search(text) is (search_module.SEARCH_COMMAND_RE.search(text) is not None)
+
+
+DIAGNOSTICS = {
+    "mypy": "src/pkg/mod{k}.py:{n}: error: Incompatible types in assignment  [assignment]",
+    "gcc": "src/mod{k}.c:{n}:5: error: 'x{n}' undeclared (first use in this function)",
+    "gcc notes": "src/mod{k}.c:{n}:5: note: each undeclared identifier is reported only once",
+    "flake8": "src/pkg/mod{k}.py:{n}:80: E501 line too long (101 > 79 characters)",
+    "ruff": "src/pkg/mod{k}.py:{n}:8: F401 [*] `os` imported but unused",
+    "pylint": "src/pkg/mod{k}.py:{n}:0: C0116: Missing function docstring (missing-function-docstring)",
+    "rustc-style": "src/mod{k}.rs:{n}:9: error[E0308]: mismatched types",
+    "shellcheck": "scripts/run{k}.sh:{n}:5: warning: Double quote to prevent globbing. [SC2086]",
+}
+
+
+CALL = {"name": "bash", "arguments": '{"command": "make lint"}'}
+
+
+@pytest.mark.parametrize("tool", sorted(DIAGNOSTICS))
+def test_a_linters_or_compilers_errors_are_not_search_results(tool: str) -> None:
+    """path:line: error lines are grep-shaped, but each is an error the model needs: ranked as matches, half
+    of 50 were cut (24 kept)."""
+    lines = [DIAGNOSTICS[tool].format(k=n % 7, n=10 + n) for n in range(50)]
+    text = "\n".join(lines)
+    assert is_diagnostics(parse(text))
+    assert detect(text) is ContentType.DIAGNOSTICS
+    unit = make_unit(text, tool_input='{"command": "make lint"}', user_request="fix the errors")
+    assert SearchCompressor().compress(unit) is None
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "fix the errors"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c", "type": "function", "function": CALL}],
+            },
+            {"role": "tool", "tool_call_id": "c", "content": text},
+        ],
+    }
+    default = ProxyConfig(transforms=[SearchCompressor(), ContentRouter(), TagProtector()])
+    assert not Engine(default).compress_json(body, path="/v1/chat/completions").changed  # every line kept
+
+
+def test_a_grep_for_error_handling_code_is_still_search_output() -> None:
+    lines = [
+        f"src/pkg/mod{k % 9}.py:{10 + k}:    except ValueError as error:  # error {k}" for k in range(30)
+    ]
+    lines += [f"src/pkg/log{k % 5}.py:{40 + k}:error_count = 0" for k in range(30)]
+    text = "\n".join(lines)
+    assert not is_diagnostics(parse(text))
+    assert detect(text) is ContentType.SEARCH
+    assert SearchCompressor().compress(make_unit(text, tool_input="grep -rn error src")) is not None

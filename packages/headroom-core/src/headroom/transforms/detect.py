@@ -17,7 +17,7 @@ from operator import methodcaller
 from headroom.engine.caches import content_cache
 from headroom.transforms import agent_search
 from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
-from headroom.transforms.search import might_be_search
+from headroom.transforms.search import is_diagnostics, might_be_search
 from headroom.transforms.search import parse as parse_search
 
 SAMPLE_LINES = 60
@@ -36,6 +36,7 @@ class ContentType(StrEnum):
     LISTING = "listing"
     CUT_JSON = "cut_json"
     TEXT = "text"
+    DIAGNOSTICS = "diagnostics"
 
 
 _TIMESTAMP = re.compile(
@@ -314,7 +315,8 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
         if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
-            return ContentType.SEARCH, head, lines, joined
+            kind = ContentType.DIAGNOSTICS if is_diagnostics(parsed) else ContentType.SEARCH
+            return kind, head, lines, joined
     return None, head, lines, joined
 
 

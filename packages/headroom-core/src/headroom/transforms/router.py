@@ -47,6 +47,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     ContentType.LISTING: "listing",
     ContentType.CUT_JSON: "logs",  # not text first: its passes cost ~40 ms per MB and seldom apply to JSON
     ContentType.TEXT: "text,logs",
+    ContentType.DIAGNOSTICS: "none",  # a linter's or compiler's errors: each one is needed
 }
 
 # A structural tag line: a lone tag or a one-line element. With re.M each alternative is anchored at a line

@@ -53,6 +53,12 @@ DEFINITION_RE = re.compile(
     r"(?:def|class|fn|func|function|struct|interface|enum|trait|impl|type|module|object|protocol|record"
     r"|namespace|macro_rules!|union|typedef|sub|package)\b"
 )
+DIAGNOSTIC_RE = re.compile(
+    r" ?(?:(?i:fatal error|error|warning|note|info|hint|remark)(?:\[[^\]\n]{0,40}\])?:|[A-Z]{1,4}\d{2,5}\b)"
+)
+"""The text of a linter's or compiler's diagnostic after ``path:line[:col]:`` (mypy's `` error: ...``, gcc's
+`` warning: ...``, rustc-style ``error[E0308]:``, flake8's and ruff's `` E501 ...``, pylint's
+`` C0114: ...``)."""
 ERROR_RE = re.compile(
     r"\b(?:error|errors|exception|fail|failed|failure|fatal|panic|traceback|warning|critical|assert\w*"
     r"|raise|throw|segfault)\b|\b[A-Za-z]{0,60}(?:Error|Exception)\b|\bFAILED\b|\bTraceback\b",
@@ -277,6 +283,13 @@ def might_be_search(lines: Sequence[str], *, allow_bare: bool = False) -> bool:
 def _is_heading(line: str | None) -> bool:
     """A ripgrep heading candidate for :func:`might_be_search` (judged only when a bare line follows)."""
     return line is not None and (":" not in line or line[1:3] in (":\\", ":/")) and _looks_like_path(line)
+
+
+def is_diagnostics(parsed: Parsed) -> bool:
+    """Half the matches or more are diagnostics (:data:`DIAGNOSTIC_RE`): a linter's or compiler's list of
+    errors, each of which the model needs, not search results to rank and cut."""
+    texts = [e.text for e in parsed.matches]
+    return bool(texts) and 2 * len(list(filter(DIAGNOSTIC_RE.match, texts))) >= len(texts)
 
 
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
@@ -613,7 +626,7 @@ class SearchCompressor(Compressor):
         if not _may_look_like_search(unit.text, self.min_matches):
             return None  # too few lines could be matches, context or headings: no need to parse them all
         parsed = parse(unit.text, allow_bare=allow_bare)
-        if len(parsed.matches) < self.min_matches or not looks_like_search(parsed):
+        if len(parsed.matches) < self.min_matches or not looks_like_search(parsed) or is_diagnostics(parsed):
             return None
         return self.compress_parsed(parsed, unit)
 
@@ -798,6 +811,7 @@ __all__ = [
     "BM25",
     "Parsed",
     "SearchCompressor",
+    "is_diagnostics",
     "is_search_command",
     "looks_like_search",
     "might_be_search",
