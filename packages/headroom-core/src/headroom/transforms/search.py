@@ -54,11 +54,14 @@ DEFINITION_RE = re.compile(
     r"|namespace|macro_rules!|union|typedef|sub|package)\b"
 )
 DIAGNOSTIC_RE = re.compile(
-    r" ?(?:(?i:fatal error|error|warning|note|info|hint|remark)(?:\[[^\]\n]{0,40}\])?:|[A-Z]{1,4}\d{2,5}\b)"
+    r" ?(?:(?i:fatal error|error|warning|note|info|hint|remark)(?:\[[^\]\n]{0,40}\])?:|[A-Z]{1,4}\d{2,5}\b"
+    r"|line \d{1,9}, col \d{1,9}, (?:Error|Warning) - )"
 )
 """The text of a linter's or compiler's diagnostic after ``path:line[:col]:`` (mypy's `` error: ...``, gcc's
 `` warning: ...``, rustc-style ``error[E0308]:``, flake8's and ruff's `` E501 ...``, pylint's
-`` C0114: ...``)."""
+`` C0114: ...``), or after ``path:`` (ESLint's compact format: `` line 12, col 5, Error - ...``)."""
+_ESLINT_UNIX_ENDS = ("[Error/", "[Warning/")
+"""ESLint's unix format ends a diagnostic with ``[Error/rule]`` or ``[Warning/rule]``."""
 ERROR_RE = re.compile(
     r"\b(?:error|errors|exception|fail|failed|failure|fatal|panic|traceback|warning|critical|assert\w*"
     r"|raise|throw|segfault)\b|\b[A-Za-z]{0,60}(?:Error|Exception)\b|\bFAILED\b|\bTraceback\b",
@@ -289,7 +292,14 @@ def is_diagnostics(parsed: Parsed) -> bool:
     """Half the matches or more are diagnostics (:data:`DIAGNOSTIC_RE`): a linter's or compiler's list of
     errors, each of which the model needs, not search results to rank and cut."""
     texts = [e.text for e in parsed.matches]
-    return bool(texts) and 2 * len(list(filter(DIAGNOSTIC_RE.match, texts))) >= len(texts)
+    found = sum(1 for t in texts if DIAGNOSTIC_RE.match(t) or (t.endswith("]") and _eslint_unix(t)))
+    return bool(texts) and 2 * found >= len(texts)
+
+
+def _eslint_unix(text: str) -> bool:
+    """Whether ``text`` ends with ESLint's ``[Error/rule]`` or ``[Warning/rule]``."""
+    start = text.rfind("[", max(0, len(text) - 200))
+    return start >= 0 and text.startswith(_ESLINT_UNIX_ENDS, start)
 
 
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
