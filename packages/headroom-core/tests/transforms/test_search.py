@@ -368,3 +368,32 @@ def test_a_grep_for_error_handling_code_is_still_search_output() -> None:
     assert not is_diagnostics(parse(text))
     assert detect(text) is ContentType.SEARCH
     assert SearchCompressor().compress(make_unit(text, tool_input="grep -rn error src")) is not None
+
+
+@pytest.mark.parametrize(
+    ("tool_input", "tool_name", "search"),
+    [
+        ('{"command": "grep -rn retry src", "description": "Find callers"}', "Bash", True),
+        ('{"command": "python bench.py", "description": "Search benchmark run"}', "Bash", False),
+        ('{"command": ["bash", "-lc", "rg -n retry src"], "workdir": "/repo"}', "shell", True),
+        ('{"cmd": "git grep -n retry"}', "exec_command", True),
+        ('{"pattern": "retry", "output_mode": "content"}', "Grep", True),  # the tool's name
+        ('{"query": "grep for retry"}', "ask", True),  # no command: the arguments as a whole
+        ("Let me run the script.\n```bash\npython bench.py\n```", None, False),
+        ("THOUGHT: search the tree.\n```bash\ngrep -rn retry src\n```", None, True),
+        ("{not json: grep}", None, True),
+    ],
+)
+def test_a_search_is_told_by_the_command_not_its_description(
+    tool_input: str, tool_name: str | None, search: bool
+) -> None:
+    assert search_module.is_search_command(tool_input, tool_name) is search
+
+
+def test_a_command_described_as_a_search_does_not_make_its_output_matches() -> None:
+    """Claude Code's Bash carries a description; "Search ..." there made ``path:text`` lines matches."""
+    text = "\n".join(f"config/settings_{k % 5}.py:OPTION_{k} = {k}" for k in range(60))
+    described = '{"command": "cat config/*.py", "description": "Search the settings"}'
+    assert SearchCompressor().compress(make_unit(text, tool_input=described)) is None
+    searched = '{"command": "grep -r OPTION_ config", "description": "Find the options"}'
+    assert SearchCompressor().compress(make_unit(text, tool_input=searched)) is not None

@@ -7,7 +7,6 @@ has no nested quantifiers: linear in the line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from operator import methodcaller
 
 from headroom.engine.caches import content_cache
 from headroom.transforms import agent_search
+from headroom.transforms.commands import shell_command
 from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import is_diagnostics, might_be_search
 from headroom.transforms.search import parse as parse_search
@@ -207,20 +207,13 @@ def is_listing_command(tool_input: str | None) -> bool:
     # per word rules out most tool calls
     if "\\u" not in tool_input and not any(word in tool_input for word in _LISTING_WORDS):
         return False
-    command: object = tool_input[:2000]
-    if tool_input.lstrip().startswith("{"):
-        try:
-            args = json.loads(tool_input)
-        except ValueError:
-            args = None
-        command = args.get("command", args.get("cmd")) if isinstance(args, dict) else None
-        if isinstance(command, list):
-            command = " ".join(str(c) for c in command)
-    if not isinstance(command, str):
+    command = shell_command(tool_input)
+    if command is None:
         return False
+    command = command[:2000]
     for sep in ("&&", "||", ";", "|", "\n", "("):
         command = command.replace(sep, "\n")
-    for step in command[:2000].split("\n"):
+    for step in command.split("\n"):
         words = step.split(None, 2)
         if words and words[0] in ("sudo", "command", "xargs") and len(words) > 1:
             words = words[1:]

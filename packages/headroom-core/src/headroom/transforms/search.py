@@ -25,6 +25,7 @@ from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms import agent_search
 from headroom.transforms.base import Compressor
+from headroom.transforms.commands import shell_command
 from headroom.transforms.markers import marker
 from headroom.transforms.tags import ASCII_FIRST, has_placeholder
 
@@ -242,10 +243,15 @@ def _looks_like_path(line: str) -> bool:
 
 
 def is_search_command(tool_input: str | None, tool_name: str | None = None) -> bool:
-    """True when the tool call looks like a grep-like search."""
-    return bool(
-        (tool_input and _names_a_search(tool_input[:4000])) or (tool_name and _names_a_search(tool_name))
-    )
+    """True when the tool call looks like a grep-like search: its tool's name or its arguments name one;
+    of arguments that hold a shell command (:func:`~headroom.transforms.commands.shell_command`), only
+    the command counts, not a ``description`` that says "Search for ..."."""
+    if tool_name and _names_a_search(tool_name):
+        return True
+    if not tool_input or not _names_a_search(tool_input[:4000]):
+        return False  # (most calls: one scan, no parsing)
+    command = shell_command(tool_input)
+    return command is None or _names_a_search(command[:4000])
 
 
 _SEARCH_WORDS = ("grep", "rg", "ag", "ack", "findstr", "select-string", "search")
