@@ -326,6 +326,7 @@ DIAGNOSTICS = {
     "rustc-style": "src/mod{k}.rs:{n}:9: error[E0308]: mismatched types",
     "shellcheck": "scripts/run{k}.sh:{n}:5: warning: Double quote to prevent globbing. [SC2086]",
     "eslint unix": "/repo/src/mod{k}.js:{n}:5: 'x{n}' is not defined. [Error/no-undef]",
+    "staticcheck": "pkg/mod{k}/a.go:{n}:2: this value of err is never used (SA4006)",
     "eslint compact": "/repo/src/mod{k}.js: line {n}, col 5, Warning - Unexpected console. (no-console)",
 }
 

@@ -63,6 +63,8 @@ DIAGNOSTIC_RE = re.compile(
 `` C0114: ...``), or after ``path:`` (ESLint's compact format: `` line 12, col 5, Error - ...``)."""
 _ESLINT_UNIX_ENDS = ("[Error/", "[Warning/")
 """ESLint's unix format ends a diagnostic with ``[Error/rule]`` or ``[Warning/rule]``."""
+_CHECK_CODE_END = re.compile(r"\([A-Z]{1,4}\d{2,5}\)")
+"""staticcheck ends a diagnostic with its check's code: ``(SA4006)``, ``(S1000)``."""
 ERROR_RE = re.compile(
     r"\b(?:error|errors|exception|fail|failed|failure|fatal|panic|traceback|warning|critical|assert\w*"
     r"|raise|throw|segfault)\b|\b[A-Za-z]{0,60}(?:Error|Exception)\b|\bFAILED\b|\bTraceback\b",
@@ -298,14 +300,17 @@ def is_diagnostics(parsed: Parsed) -> bool:
     """Half the matches or more are diagnostics (:data:`DIAGNOSTIC_RE`): a linter's or compiler's list of
     errors, each of which the model needs, not search results to rank and cut."""
     texts = [e.text for e in parsed.matches]
-    found = sum(1 for t in texts if DIAGNOSTIC_RE.match(t) or (t.endswith("]") and _eslint_unix(t)))
+    found = sum(1 for t in texts if DIAGNOSTIC_RE.match(t) or (t.endswith(("]", ")")) and _coded_end(t)))
     return bool(texts) and 2 * found >= len(texts)
 
 
-def _eslint_unix(text: str) -> bool:
-    """Whether ``text`` ends with ESLint's ``[Error/rule]`` or ``[Warning/rule]``."""
-    start = text.rfind("[", max(0, len(text) - 200))
-    return start >= 0 and text.startswith(_ESLINT_UNIX_ENDS, start)
+def _coded_end(text: str) -> bool:
+    """Whether ``text`` ends with ESLint's ``[Error/rule]`` (or ``[Warning/rule]``) or a code ``(SA4006)``."""
+    if text.endswith("]"):
+        start = text.rfind("[", max(0, len(text) - 200))
+        return start >= 0 and text.startswith(_ESLINT_UNIX_ENDS, start)
+    start = text.rfind("(", max(0, len(text) - 12))
+    return start >= 0 and _CHECK_CODE_END.fullmatch(text, start) is not None
 
 
 def looks_like_search(parsed: Parsed, *, min_matches: int = 3, min_ratio: float = 0.6) -> bool:
