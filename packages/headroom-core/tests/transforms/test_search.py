@@ -12,6 +12,7 @@ from headroom.engine import Engine
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms import search as search_module
+from headroom.transforms.commands import shell_command
 from headroom.transforms.detect import ContentType, detect
 from headroom.transforms.markers import parse_markers
 from headroom.transforms.search import BM25, MATCH_RE, is_diagnostics, parse, path_and_text, terms
@@ -382,6 +383,7 @@ def test_a_grep_for_error_handling_code_is_still_search_output() -> None:
         ('{"query": "grep for retry"}', "ask", True),  # no command: the arguments as a whole
         ("Let me run the script.\n```bash\npython bench.py\n```", None, False),
         ("THOUGHT: search the tree.\n```bash\ngrep -rn retry src\n```", None, True),
+        ("THOUGHT: let me search for the bug.\n```bash\npython run.py\n```", None, False),  # the block
         ("{not json: grep}", None, True),
     ],
 )
@@ -398,3 +400,21 @@ def test_a_command_described_as_a_search_does_not_make_its_output_matches() -> N
     assert SearchCompressor().compress(make_unit(text, tool_input=described)) is None
     searched = '{"command": "grep -r OPTION_ config", "description": "Find the options"}'
     assert SearchCompressor().compress(make_unit(text, tool_input=searched)) is not None
+
+
+@pytest.mark.parametrize(
+    ("tool_input", "command"),
+    [
+        ('{"command": "ls -la", "description": "List"}', "ls -la"),
+        ('{"command": ["bash", "-lc", "ls"]}', "bash -lc ls"),
+        ('{"cmd": "ls"}', "ls"),
+        ('{"path": "."}', None),
+        ("{broken", None),
+        ("THOUGHT: look around.\n\n```bash\nls -R src | head\n```", "ls -R src | head\n"),
+        ("```\nfind . -name '*.py'\n```", "find . -name '*.py'\n"),
+        ("ls -la", "ls -la"),
+        ("", ""),
+    ],
+)
+def test_the_command_of_a_tool_call(tool_input: str, command: str | None) -> None:
+    assert shell_command(tool_input) == command

@@ -7,10 +7,19 @@ import json
 
 def shell_command(tool_input: str | None) -> str | None:
     """The command of a tool call's arguments: its ``command``/``cmd`` value when ``tool_input`` is a JSON
-    object (a list, as Codex sends it, joined by spaces; None when the object has neither), else
-    ``tool_input`` itself (a command as written, or the assistant's words before pasted output)."""
-    if not tool_input or not tool_input.lstrip().startswith("{"):
+    object (a list, as Codex sends it, joined by spaces; None when the object has neither). Else
+    ``tool_input`` is a command as written or the assistant's words before pasted output: the body of their
+    last fenced block when there is one (mini-swe-agent's ```` ```bash ```` block: the words around it,
+    "let me search...", are no command), else the text itself."""
+    if not tool_input:
         return tool_input
+    if not tool_input.lstrip().startswith("{"):
+        fence = tool_input.rfind("```")
+        opening = tool_input.rfind("```", 0, fence) if fence > 0 else -1
+        if opening < 0:
+            return tool_input
+        body = tool_input[opening + 3 : fence]
+        return body.split("\n", 1)[1] if "\n" in body else body
     try:
         args = json.loads(tool_input)
     except ValueError:
