@@ -15,7 +15,7 @@ from operator import methodcaller
 
 from headroom.engine.caches import content_cache
 from headroom.transforms import agent_search
-from headroom.transforms.commands import shell_command
+from headroom.transforms.commands import programs, shell_command
 from headroom.transforms.compressors.listing import ANY_LINE_RE, LONG_RE, is_header, name_like, tree_line
 from headroom.transforms.search import is_diagnostics, might_be_search
 from headroom.transforms.search import parse as parse_search
@@ -144,10 +144,14 @@ def _table_like(lines: Sequence[str]) -> bool:
     return False
 
 
-def detect(text: str, *, search_command: bool = False, listing_command: bool = False) -> ContentType:
+def detect(
+    text: str, *, search_command: bool = False, listing_command: bool = False, check_command: bool = False
+) -> ContentType:
     """The content type of ``text`` judged from a bounded sample. ``listing_command``: the tool call ran
-    ``ls``/``find``/``tree`` (see :func:`is_listing_command`), so a listing needs less evidence."""
-    kind, head, lines, joined = _structure(text, search_command)
+    ``ls``/``find``/``tree`` (see :func:`is_listing_command`), so a listing needs less evidence.
+    ``check_command``: it ran a linter or compiler (:func:`~headroom.transforms.commands.runs_checker`), so
+    grep-shaped lines are its diagnostics, not search results."""
+    kind, head, lines, joined = _structure(text, search_command, check_command)
     if kind is not None:
         return kind
     if listing_command and _listing_like(lines, True):
@@ -208,18 +212,9 @@ def is_listing_command(tool_input: str | None) -> bool:
     if "\\u" not in tool_input and not any(word in tool_input for word in _LISTING_WORDS):
         return False
     command = shell_command(tool_input)
-    if command is None:
-        return False
-    command = command[:2000]
-    for sep in ("&&", "||", ";", "|", "\n", "("):
-        command = command.replace(sep, "\n")
-    for step in command.split("\n"):
-        words = step.split(None, 2)
-        if words and words[0] in ("sudo", "command", "xargs") and len(words) > 1:
-            words = words[1:]
-        if words and words[0].rsplit("/", 1)[-1] in _LISTING_PROGRAMS:
-            return True
-    return False
+    return command is not None and any(
+        program in _LISTING_PROGRAMS for program, _ in programs(command[:2000])
+    )
 
 
 def _has_extension(name: str) -> bool:
@@ -273,13 +268,15 @@ def _log_view(lines: Sequence[str]) -> bool:
     return _share_at_least(body, _TIMESTAMP, 0.5) or _share_at_least(body, _has_level, 0.5)
 
 
-def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str, list[str], str]:
+def _structure(
+    text: str, search_command: bool, check_command: bool = False
+) -> tuple[ContentType | None, str, list[str], str]:
     """The structural checks, in detect's order: (the type they decide or None, the head, the sample's
     lines that are not blank, those lines joined with newlines)."""
     head = text[:4096].lstrip()
     if not head:
         if text.strip():
-            return _structure(text.lstrip(), search_command)
+            return _structure(text.lstrip(), search_command, check_command)
         return ContentType.TEXT, head, [], ""
     tail = text[-4096:].rstrip()
     if head[0] in "{[" and tail[-1:] in ("}", "]"):
@@ -308,7 +305,8 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))
         if len(parsed.matches) >= 3 and structured / len(lines) >= 0.6:
-            kind = ContentType.DIAGNOSTICS if is_diagnostics(parsed) else ContentType.SEARCH
+            diagnostics = check_command or is_diagnostics(parsed)
+            kind = ContentType.DIAGNOSTICS if diagnostics else ContentType.SEARCH
             return kind, head, lines, joined
     return None, head, lines, joined
 

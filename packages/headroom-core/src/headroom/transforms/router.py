@@ -26,6 +26,7 @@ from headroom.engine.caches import content_cache
 from headroom.engine.tokens import OnceCounter, sampled_count
 from headroom.engine.units import Earlier, Unit
 from headroom.transforms.base import Compressor
+from headroom.transforms.commands import runs_checker
 from headroom.transforms.compressors.code import outline as code_outline
 from headroom.transforms.compressors.testrun import TEST_SIGNS, is_passing
 from headroom.transforms.detect import ContentType, detect, is_listing_command
@@ -207,17 +208,25 @@ _LOSSY_WHEN_ROUTED = (ContentType.LOGS, ContentType.TABLE, ContentType.LISTING)
 templates: the earlier copy may show a line only as its template and count)."""
 
 
-def _kind(body: str, search_command: bool, listing_command: bool = False) -> ContentType:
+def _kind(
+    body: str, search_command: bool, listing_command: bool = False, check_command: bool = False
+) -> ContentType:
     """:func:`detect`, remembered for the last parts up to 256 KiB: a part the router typed when its unit
     came is typed again when the unit is indexed as an earlier one (for the next unit)."""
     if len(body) > 256 * 1024:
-        return detect(body, search_command=search_command, listing_command=listing_command)
-    return _remembered_kind(body, search_command, listing_command)
+        return detect(
+            body, search_command=search_command, listing_command=listing_command, check_command=check_command
+        )
+    return _remembered_kind(body, search_command, listing_command, check_command)
 
 
 @content_cache(64)
-def _remembered_kind(body: str, search_command: bool, listing_command: bool) -> ContentType:
-    return detect(body, search_command=search_command, listing_command=listing_command)
+def _remembered_kind(
+    body: str, search_command: bool, listing_command: bool, check_command: bool
+) -> ContentType:
+    return detect(
+        body, search_command=search_command, listing_command=listing_command, check_command=check_command
+    )
 
 
 @content_cache(1024)
@@ -522,7 +531,9 @@ class ContentRouter(Compressor):
                 decision = self._route_inner(unit, framed.start, framed.end, None, check_saving)
                 if decision is not None:  # always, for a frame
                     return decision
-        hints: tuple[bool, bool] | None = None  # (search, listing) command hints, read once a part needs them
+        hints: tuple[bool, bool, bool] | None = (
+            None  # (search, listing, checker) command hints, read once needed
+        )
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
@@ -553,7 +564,10 @@ class ContentRouter(Compressor):
                 folded, n = self._dedupe(body.split("\n"), index, len(unit.earlier), unit, body)
                 if n:
                     hints = hints or _command_hints(unit)
-                    if kind is not None or detect(body, search_command=hints[0]) not in _NO_DEDUPE:
+                    if (
+                        kind is not None
+                        or detect(body, search_command=hints[0], check_command=hints[2]) not in _NO_DEDUPE
+                    ):
                         pieces = folded  # (none folded: the one piece is the body)
                         deduped += n
             rewritten: list[str] = []
@@ -946,10 +960,14 @@ def _unwrapped(text: str) -> str:
     return text if framed is None else text[framed.start : framed.end]
 
 
-def _command_hints(unit: Unit) -> tuple[bool, bool]:
-    """Whether the unit's tool call ran a search, and a listing program."""
+def _command_hints(unit: Unit) -> tuple[bool, bool, bool]:
+    """Whether the unit's tool call ran a search, a listing program, and a linter or compiler."""
     context = unit.context
-    return is_search_command(context.tool_input, context.tool_name), is_listing_command(context.tool_input)
+    return (
+        is_search_command(context.tool_input, context.tool_name),
+        is_listing_command(context.tool_input),
+        runs_checker(context.tool_input, context.tool_name),
+    )
 
 
 def _count(unit: Unit, text: str) -> int:

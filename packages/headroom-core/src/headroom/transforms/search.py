@@ -25,7 +25,7 @@ from headroom.engine.caches import content_cache
 from headroom.engine.units import Unit
 from headroom.transforms import agent_search
 from headroom.transforms.base import Compressor
-from headroom.transforms.commands import shell_command
+from headroom.transforms.commands import runs_checker, shell_command
 from headroom.transforms.markers import marker
 from headroom.transforms.tags import ASCII_FIRST, has_placeholder
 
@@ -646,6 +646,8 @@ class SearchCompressor(Compressor):
             return None  # a bounded head decides: most units are not search output
         if not _may_look_like_search(unit.text, self.min_matches):
             return None  # too few lines could be matches, context or headings: no need to parse them all
+        if runs_checker(ctx.tool_input, ctx.tool_name):
+            return None  # a linter's or compiler's diagnostics (see is_diagnostics), not search results
         parsed = parse(unit.text, allow_bare=allow_bare)
         if len(parsed.matches) < self.min_matches or not looks_like_search(parsed) or is_diagnostics(parsed):
             return None
