@@ -3,7 +3,8 @@
 Shapes follow the providers' request references: OpenAI Chat Completions (content parts, refusal, legacy
 ``function`` role), Anthropic Messages (tool_result with image blocks, thinking and server-tool blocks,
 documents, search results, ``cache_control`` on blocks and at the top level), OpenAI Responses (items,
-``function_call_output``/``custom_tool_call_output`` with string or part outputs, reasoning, references).
+``function_call_output``/``custom_tool_call_output`` with string or part outputs, the shell tools'
+``local_shell_call_output`` and ``shell_call_output``, reasoning, references).
 A ``cache_control`` marker stays where the client put it, and the text it marks is compressed exactly as it
 would be unmarked: a breakpoint that moves every turn must find the same prefix it cached.
 """
@@ -19,6 +20,9 @@ from headroom.engine import Engine, WireFormat
 from headroom.engine.codecs import EXTRACTORS, apply_values
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
+from headroom.transforms.commands import shell_command
+from headroom.transforms.detect import is_listing_command
+from headroom.transforms.search import is_search_command
 
 LOG = "\n".join(
     f"2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z INFO worker-{i % 7} processed job id={i * 13} in {i % 50}ms"
@@ -191,7 +195,21 @@ def responses_body() -> dict[str, Any]:
                 "call_id": "call_3",
                 "output": {"type": "computer_screenshot", "image_url": "data:image/png;base64,AA"},
             },
-            {"type": "local_shell_call_output", "id": "lsc_1", "output": LOG},
+            {
+                "type": "local_shell_call",
+                "id": "lsc_0",
+                "call_id": "lsc_1",
+                "action": {"type": "exec", "command": ["bash", "-lc", "tail -n 400 app.log"], "env": {}},
+                "status": "completed",
+            },
+            {"type": "local_shell_call_output", "id": "lsc_1", "output": LOG},  # (``id``: the call's)
+            {"type": "shell_call", "call_id": "sh_1", "action": {"commands": ["rg -n compute src"]}},
+            {
+                "type": "shell_call_output",
+                "call_id": "sh_1",
+                "max_output_length": 100000,
+                "output": [{"stdout": GREP, "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}],
+            },
         ],
     }
 
@@ -217,7 +235,15 @@ CASES = {
             ("messages", 2, "content", 2, "content"),
         ],
     ),
-    WireFormat.RESPONSES: (responses_body, [("input", 4, "output"), ("input", 6, "output", 0, "text")]),
+    WireFormat.RESPONSES: (
+        responses_body,
+        [
+            ("input", 4, "output"),
+            ("input", 6, "output", 0, "text"),
+            ("input", 10, "output"),
+            ("input", 12, "output", 0, "stdout"),
+        ],
+    ),
 }
 
 
@@ -237,6 +263,26 @@ def test_only_the_texts_of_units_change(engine: Engine, fmt: WireFormat) -> None
     assert apply_values(out, {s.path: s.text for s in slots}) == body
     assert b'"temperature":1.0,' in result.body  # a float stays a float, in place
     assert result.body.startswith(raw[:40])
+
+
+def test_the_shell_tools_outputs_know_their_commands() -> None:
+    """The Responses API's ``local_shell`` and ``shell`` tools: an output is read with its call's command
+    (a search's output is ranked as one; a listing's as a listing)."""
+    body = responses_body()
+    slots = {s.path: s for s in EXTRACTORS[WireFormat.RESPONSES](body, (), None)}
+    local, shell = slots["input", 10, "output"].context, slots["input", 12, "output", 0, "stdout"].context
+    assert (local.tool_name, shell_command(local.tool_input)) == (
+        "local_shell",
+        "bash -lc tail -n 400 app.log",
+    )
+    assert (shell.tool_name, shell_command(shell.tool_input)) == ("shell", "rg -n compute src")
+    assert is_search_command(shell.tool_input, shell.tool_name)
+    assert not is_search_command(local.tool_input, local.tool_name)
+    body["input"][11]["action"]["commands"] = ["cd src", "ls -R"]
+    body["input"][12]["output"][0]["stdout"] = "\n".join(f"mod{i}.py" for i in range(300))
+    (listing,) = [s for s in EXTRACTORS[WireFormat.RESPONSES](body, (), None) if s.path[1] == 12]
+    assert is_listing_command(listing.context.tool_input)
+    assert not is_listing_command(local.tool_input)
 
 
 def _at(obj: Any, path: tuple[str | int, ...]) -> Any:

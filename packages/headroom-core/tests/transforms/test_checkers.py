@@ -46,6 +46,13 @@ def test_programs_reads_each_step_past_wrappers() -> None:
     assert steps == [("ls", "-la"), ("mypy", "src"), ("grep", "-n"), ("tree", ""), ("echo", "$"), ("fd", "x")]
 
 
+def test_programs_reads_past_a_shell_and_quotes() -> None:
+    """Codex runs ``["bash", "-lc", "..."]`` (joined with spaces by shell_command)."""
+    assert list(programs("bash -lc 'cd /repo && go vet ./...'")) == [("cd", "/repo"), ("go", "vet")]
+    assert runs_checker(json.dumps({"command": ["bash", "-lc", "cargo check"]}))
+    assert runs_checker(json.dumps({"commands": ["cd app", "npx tsc --noEmit"]}))  # Responses' shell tool
+
+
 def test_a_tool_named_for_diagnostics_is_a_checker() -> None:
     assert runs_checker(None, "lsp_diagnostics")
     assert runs_checker('{"paths": ["src"]}', "read_lints")

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 def shell_command(tool_input: str | None) -> str | None:
     """The command of a tool call's arguments: its ``command``/``cmd`` value when ``tool_input`` is a JSON
-    object (a list, as Codex sends it, joined by spaces; None when the object has neither). Else
+    object (a list, as Codex sends it, joined by spaces), or its ``commands`` one per line (the Responses
+    API's ``shell`` tool); None when the object has none of them. Else
     ``tool_input`` is a command as written or the assistant's words before pasted output: the body of their
     last fenced block when there is one (mini-swe-agent's ```` ```bash ```` block: the words around it,
     "let me search...", are no command), else the text itself."""
@@ -25,9 +26,13 @@ def shell_command(tool_input: str | None) -> str | None:
         args = json.loads(tool_input)
     except ValueError:
         return None
-    command = args.get("command", args.get("cmd")) if isinstance(args, dict) else None
+    if not isinstance(args, dict):
+        return None
+    command = args.get("command", args.get("cmd"))
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
+    elif command is None and isinstance(args.get("commands"), list):  # the Responses API's shell tool
+        command = "\n".join(str(c) for c in args["commands"])
     return command if isinstance(command, str) else None
 
 
@@ -36,15 +41,17 @@ _WRAPPERS = frozenset(
     {"sudo", "command", "xargs", "exec", "time", "nice", "env", "npx", "bunx", "uvx", "do", "then", "else"}
 )
 """Words that run the program after them (a loop's or an if's body starts with one too)."""
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
 _RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun", "uv", "poetry", "pipx", "pdm", "hatch"})
 _RUN_WORDS = frozenset({"run", "exec", "dlx", "x"})
 """``pnpm exec tsc``, ``uv run mypy``, ``poetry run flake8``: a runner and its run word run the next word."""
 
 
 def programs(command: str) -> Iterator[tuple[str, str]]:
-    """Each step of a shell ``command`` (split at ``&&``, ``||``, ``;``, ``|``, newlines and parentheses) as the
-    program it runs (its file name, after ``sudo``, ``xargs``, ``npx``, ``uv run``, ``python -m``, ``timeout
-    N`` and ``NAME=value`` settings) and the word after it (``""`` when none)."""
+    """Each step of a shell ``command`` (split at ``&&``, ``||``, ``;``, ``|``, newlines and parentheses)
+    as the program it runs (its file name, unquoted, after ``sudo``, ``xargs``, ``npx``, ``uv run``,
+    ``python -m``, ``bash -lc``, ``timeout N`` and ``NAME=value`` settings) and the word after it (``""``
+    when none)."""
     for sep in _STEP_SEPARATORS:
         command = command.replace(sep, "\n")
     for step in command.split("\n"):
@@ -54,7 +61,7 @@ def programs(command: str) -> Iterator[tuple[str, str]]:
             i += skip
         if i < len(words):
             following = words[i + 1] if i + 1 < len(words) else ""
-            yield words[i].rsplit("/", 1)[-1], following
+            yield words[i].strip("'\"").rsplit("/", 1)[-1], following
 
 
 def _skipped(words: list[str], i: int) -> int:
@@ -65,6 +72,8 @@ def _skipped(words: list[str], i: int) -> int:
         return 1
     if word == "timeout" or (word in _RUNNERS and following in _RUN_WORDS):
         return 2
+    if word.rsplit("/", 1)[-1] in _SHELLS and following in ("-c", "-lc", "-ic"):
+        return 2  # Codex's ["bash", "-lc", "..."]
     return 2 if following == "-m" and word.rsplit("/", 1)[-1].startswith("python") else 0
 
 

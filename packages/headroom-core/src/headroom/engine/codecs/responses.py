@@ -14,8 +14,18 @@ from headroom.engine.codecs._common import (
 from headroom.engine.units import JsonPath, Slot, UnitContext, WireFormat
 
 _TEXT_PARTS = ("input_text", "output_text", "text")
-_CALLS = {"function_call": "arguments", "custom_tool_call": "input"}
-_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+_CALLS = {
+    "function_call": "arguments",
+    "custom_tool_call": "input",
+    "local_shell_call": "action",
+    "shell_call": "action",
+}
+"""Call items and the key of what they ask for (the shell tools' ``action``: ``{"command": [argv]}`` for
+``local_shell``, ``{"commands": [...]}`` for ``shell``)."""
+_OUTPUTS = ("function_call_output", "custom_tool_call_output", "local_shell_call_output")
+_SHELL_TOOLS = {"local_shell_call": "local_shell", "shell_call": "shell"}
+_STREAMS = ("stdout", "stderr")
+"""The texts of each entry of a ``shell_call_output``'s ``output`` list (its ``outcome`` stays as it is)."""
 
 
 def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str]]:
@@ -32,6 +42,20 @@ def _text_parts(content: Any, base: JsonPath) -> list[tuple[JsonPath, str]]:
             ):
                 parts.append(((*base, j, "text"), part["text"]))
     return parts
+
+
+def _stream_texts(output: Any, base: JsonPath) -> list[tuple[JsonPath, str]]:
+    """(path, text) for the ``stdout`` and ``stderr`` of each entry of a ``shell_call_output`` (not empty)."""
+    texts: list[tuple[JsonPath, str]] = []
+    if isinstance(output, list):
+        for j, entry in enumerate(output):
+            if isinstance(entry, Mapping):
+                texts.extend(
+                    ((*base, j, key), text)
+                    for key in _STREAMS
+                    if isinstance(text := entry.get(key), str) and text
+                )
+    return texts
 
 
 def extract(
@@ -52,9 +76,11 @@ def extract(
         if not isinstance(kind, str):
             continue
         if kind in _CALLS and isinstance(item.get("call_id"), str):
-            calls[item["call_id"]] = (item.get("name"), arguments_text(item.get(_CALLS[kind])))
-        elif kind in _OUTPUTS:
-            call_id = item.get("call_id")
+            name = _SHELL_TOOLS.get(kind, item.get("name"))
+            calls[item["call_id"]] = (name, arguments_text(item.get(_CALLS[kind])))
+        elif kind in _OUTPUTS or kind == "shell_call_output":
+            # a local_shell_call_output names its call by ``id`` (the call's call_id)
+            call_id = item.get("call_id", item.get("id") if kind == "local_shell_call_output" else None)
             name, args = calls.get(call_id, (None, None)) if isinstance(call_id, str) else (None, None)
             ctx = UnitContext(
                 format=WireFormat.RESPONSES,
@@ -63,7 +89,8 @@ def extract(
                 tool_input=args,
                 user_request=last_user,
             )
-            slots.extend(Slot(p, t, ctx) for p, t in _text_parts(item.get("output"), ("input", i, "output")))
+            read = _stream_texts if kind == "shell_call_output" else _text_parts
+            slots.extend(Slot(p, t, ctx) for p, t in read(item.get("output"), ("input", i, "output")))
         elif kind == "message":
             role = item.get("role")
             texts = _text_parts(item.get("content"), ("input", i, "content"))
