@@ -13,6 +13,10 @@ The frames, as written by the agents' own code:
   ``to_agent_observation``): the output, the bash session's ``[The command completed with exit code N.]``,
   then ``[Current working directory: ...]``, ``[Python interpreter: ...]``, ``[Command finished with exit
   code N]``.
+* Gemini CLI's and Qwen Code's ``run_shell_command`` result (google-gemini/gemini-cli,
+  packages/core/src/tools/shell.ts): ``Output: `` and the output, then the ``Error``, ``Exit Code``,
+  ``Signal``, ``Background PIDs``, ``Process Group PGID`` lines that say something; older versions write
+  all of them after ``Command:`` and ``Directory:`` lines, and some ``Stdout:``/``Stderr:`` for ``Output:``.
 """
 
 from __future__ import annotations
@@ -61,6 +65,31 @@ OPENHANDS_TRAILER = (
 
 def openhands_frame(output: str, exit_code: int = 0) -> str:
     return output + OPENHANDS_TRAILER.format(code=exit_code)
+
+
+def gemini_frame(output: str, exit_code: int = 0, *, old: bool = False, stderr: str = "") -> str:
+    """Gemini CLI's (and Qwen Code's) ``run_shell_command`` result; ``old``: all eight lines (and with
+    ``stderr``, the older ``Stdout:``/``Stderr:`` pair)."""
+    if not old:
+        lines = [
+            f"Output: {output}",
+            *([f"Exit Code: {exit_code}"] if exit_code else []),
+            "Process Group PGID: 4242",
+        ]
+        return "\n".join(lines)
+    body = [f"Stdout: {output}", f"Stderr: {stderr}"] if stderr else [f"Output: {output}"]
+    return "\n".join(
+        [
+            "Command: gh api repos/acme/billing/issues",
+            "Directory: (root)",
+            *body,
+            "Error: (none)",
+            f"Exit Code: {exit_code}",
+            "Signal: (none)",
+            "Background PIDs: (none)",
+            "Process Group PGID: 4242",
+        ]
+    )
 
 
 def issues_json(count: int = 60) -> str:
@@ -240,10 +269,28 @@ def test_the_openhands_trailer_is_found_line_by_line() -> None:
     assert head_of(previous) == "[Below is the output of the previous command.]\n"
 
 
+def test_gemini_and_qwen_frames_are_found_around_the_output() -> None:
+    output = "\n".join(f"line {k}" for k in range(12))
+    new, old = gemini_frame(output, 1), gemini_frame(output, old=True)
+    assert (head_of(new), tail_of(new)) == ("Output: ", "\nExit Code: 1\nProcess Group PGID: 4242")
+    assert head_of(old) == "Command: gh api repos/acme/billing/issues\nDirectory: (root)\nOutput: "
+    assert tail_of(old).startswith("\nError: (none)\nExit Code: 0\n")
+    split = gemini_frame(output, 2, old=True, stderr="warning: x\nerror: y")
+    assert tail_of(split).startswith("\nStderr: warning: x\nerror: y\nError: (none)\nExit Code: 2")
+    # an output that ends with a line the trailer could hold keeps it as it is: outside the output
+    assert tail_of(f"Output: {output}\nError: boom") == "\nError: boom"
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "Exit code: 0\n" + "x\n" * 20,  # the first line only
+        "Output:\n" + "x\n" * 20,  # Codex's Output: line without its header
+        "Stdout: x\n" + "x\n" * 20,  # no Stderr: line
+        "Command: ls\nOutput: x\n" + "x\n" * 20,  # no Directory: line
+        gemini_frame("one\ntwo\nthree"),
+        "Command: " + "x" * 100_000,
+        "Stdout: " + "x\n" * 50_000,  # (no Stderr: line: one scan)
         "Exit code: 0\nWall time: 1.3 seconds\n" + "x\n" * 20,  # no Output: line
         "Exit code: zero\nWall time: 1.3 seconds\nOutput:\n" + "x\n" * 20,
         "Wall time: 1.3 seconds\nOutput:\n" + "x\n" * 20,  # exec_command writes four decimals
@@ -288,6 +335,18 @@ def test_a_framed_json_answer_gets_the_json_compressor_on_chat_completions() -> 
     assert result.changed
     assert result.transforms["router"].notes["json:unwrap+json"] == 1
     assert sent.endswith(OPENHANDS_TRAILER.format(code=0))
+    assert len(sent) < len(framed) / 2
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_a_gemini_or_qwen_json_answer_gets_the_json_compressor(old: bool) -> None:
+    """Qwen Code talks Chat Completions: its shell result's JSON is JSON once out of the frame (with the
+    frame it was read as text, and kept whole)."""
+    framed = gemini_frame(issues_json(), old=old)
+    result, (sent,) = compress(chat_body([("gh api repos/acme/billing/issues", framed)]))
+    assert result.transforms["router"].notes["json:unwrap+json"] == 1
+    assert sent.startswith(head_of(framed))
+    assert sent.endswith(tail_of(framed))
     assert len(sent) < len(framed) / 2
 
 

@@ -917,16 +917,46 @@ _OPENHANDS_HEAD = re.compile(
 )
 
 
+# Gemini CLI's and Qwen Code's ``run_shell_command`` results (google-gemini/gemini-cli,
+# packages/core/src/tools/shell.ts, ``llmContent``): ``Output: `` and the output on the same line, then
+# ``Error:``, ``Exit Code:``, ``Signal:``, ``Background PIDs:``, ``Process Group PGID:`` lines (newer
+# versions write only those that say something); older ones start with ``Command:`` and ``Directory:``
+# lines and may write ``Stdout:``/``Stderr:`` in place of ``Output:``.
+_GEMINI_STARTS = ("Output: ", "Stdout: ", "Command: ")
+_GEMINI_HEAD = re.compile(r"(?:Command: [^\n]{0,4096}\nDirectory: [^\n]{0,4096}\n)?(Output|Stdout): ")
+_GEMINI_TAIL = ("Process Group PGID: ", "Background PIDs: ", "Signal: ", "Exit Code: ", "Error: ")
+"""The trailer's lines, the last first (each at most once, in this order)."""
+
+
+def _gemini_frame(text: str) -> tuple[int, int] | None:
+    """(start, end) of the output in a Gemini CLI or Qwen Code shell result, or None."""
+    head = _GEMINI_HEAD.match(text)
+    if head is None:
+        return None
+    start, end = head.end(), len(text)
+    for name in _GEMINI_TAIL:
+        newline = text.rfind("\n", start, end)
+        if newline >= 0 and end - newline <= 4096 and text.startswith(name, newline + 1):
+            end = newline
+    if head[1] == "Stdout":  # the older shape: ``Stderr: `` and its text follow the output
+        stderr = text.rfind("\nStderr: ", start, end)
+        if stderr < 0:
+            return None
+        end = stderr
+    return start, end
+
+
 def frame(text: str) -> Frame | None:
     """The command output a plain-text tool result carries inside its agent's frame, or None.
 
     Codex answers ``Exit code: 0`` / ``Wall time: 1.3 seconds`` / ``Output:`` and the output
     (``exec_command``: ``Chunk ID``, ``Wall time``, ``Process exited with code 0``, ``Output:``);
     OpenHands appends ``[Current working directory: ...]``, ``[Python interpreter: ...]`` and ``[Command
-    finished with exit code 0]`` to it. Typed with its frame, such an output is misjudged (a JSON answer
-    is not JSON). Found: the whole header, or a trailer ending the text, around an output of
-    :data:`_ENVELOPE_MIN_LINES` lines or more. A few ``startswith`` / ``endswith`` checks rule out every
-    other text.
+    finished with exit code 0]`` to it; Gemini CLI and Qwen Code write ``Output: `` before it and
+    ``Exit Code: 1`` / ``Process Group PGID: 4242`` lines after it. Typed with its frame, such an output
+    is misjudged (a JSON answer is not JSON). Found: the whole header, or a trailer ending the text, around
+    an output of :data:`_ENVELOPE_MIN_LINES` lines or more. A few ``startswith`` / ``endswith`` checks
+    rule out every other text.
     """
     start, end = 0, len(text)
     if text.startswith(_CODEX_STARTS):
@@ -943,6 +973,8 @@ def frame(text: str) -> Frame | None:
             return None
         head = _OPENHANDS_HEAD.match(text, 0, end)
         start = head.end() if head is not None else 0
+    elif text.startswith(_GEMINI_STARTS) and (found := _gemini_frame(text)) is not None:
+        start, end = found
     else:
         return None
     if text.count("\n", start, end) < _ENVELOPE_MIN_LINES:
