@@ -271,14 +271,15 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
-def _view(lines: Sequence[str]) -> re.Pattern[str] | None:
+def _view(lines: Sequence[str], joined: str) -> re.Pattern[str] | None:
     """The numbering of a file view (:data:`_NL_VIEW` or :data:`_ROO_VIEW`) that numbers at least 60 % of
-    ``lines``, or None. A Roo view's numbers also count up one by one (80 % of the steps between numbered
-    lines: the sample's gaps, a new range or file make the rest), no line is psql's rule or footer, and
-    a number is flush left or the text opens with Roo's ``File: <path>`` header (psql pads every cell)."""
+    ``lines`` (``joined``: them joined with newlines), or None. A Roo view's numbers also count up one by
+    one (80 % of the steps between numbered lines: the sample's gaps, a new range or file make the rest),
+    no line is psql's rule or footer, and a number is flush left or the text opens with Roo's
+    ``File: <path>`` header (psql pads every cell with a blank)."""
     if _share_at_least(lines, _NL_VIEW, 0.6):
         return _NL_VIEW
-    if not _share_at_least(lines, _ROO_VIEW, 0.6):
+    if " | " not in joined or not _share_at_least(lines, _ROO_VIEW, 0.6):  # one C-level scan first
         return None
     found = [m for m in map(_ROO_VIEW.match, lines) if m is not None]
     numbers = [int(m[1]) for m in found]
@@ -325,7 +326,7 @@ def _structure(text: str, search_command: bool) -> tuple[ContentType | None, str
     joined = "\n".join(lines)
     if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF, head, lines, joined
-    if (view := _view(lines)) is not None:
+    if (view := _view(lines, joined)) is not None:
         return (ContentType.LOGS if _log_view(lines, view) else ContentType.CODE), head, lines, joined
     if (
         head.startswith(agent_search.LEADS)
