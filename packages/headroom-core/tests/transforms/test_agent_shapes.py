@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -717,3 +718,291 @@ def test_unwrap_off_leaves_earlier_envelopes_indexed_as_the_json_they_are() -> N
     earlier = [shell_output(view)]
     assert ContentRouter().route(make_unit(view, earlier=earlier)).deduped_lines > 200
     assert ContentRouter(unwrap=False).route(make_unit(view, earlier=earlier)).deduped_lines == 0
+
+
+# -- Roo Code / Kilo Code: read_file ---------------------------------------------------------------------
+#
+# Roo Code (and its fork Kilo Code) number a read file's lines ``addLineNumbers``-style: each number
+# right-aligned to the width of the last one, then `` | `` (src/integrations/misc/extract-text.ts; the
+# slice reader of later versions, src/integrations/misc/indentation-reader.ts, writes the same without the
+# final newline). The answer comes in three shapes (src/core/tools/ReadFileTool.ts):
+#
+# * XML protocol: ``<files><file><path>..</path><content lines="1-N">`` around the lines, then
+#   ``<notice>``s; sent as a user text block after a ``[read_file for '..'] Result:`` block;
+# * native tool calls: ``File: <path>`` and ``Lines 1-N:`` over the lines, ``Note: ..`` after them;
+# * later versions: ``File: <path>`` over the lines, a truncated read opening with an ``IMPORTANT: File
+#   content truncated.`` notice whose lines, the first numbered one too, start with a tab.
+
+
+def roo_numbered(text: str, start: int = 1) -> str:
+    """``addLineNumbers``: numbers right-aligned to the last one's width, `` | ``, a final newline."""
+    lines = text.split("\n")
+    width = len(str(start + len(lines) - 1))
+    return "".join(f"{start + k:>{width}} | {line}\n" for k, line in enumerate(lines))
+
+
+def roo_xml(path: str, text: str, shown: int | None = None) -> str:
+    lines = text.split("\n")
+    if shown is None:
+        return (
+            f'<files>\n<file><path>{path}</path>\n<content lines="1-{len(lines)}">\n{roo_numbered(text)}'
+            "</content>\n</file>\n</files>"
+        )
+    notice = f"Showing only {shown} of {len(lines)} total lines. Use line_range if you need to read more"
+    notice += " lines"
+    return (
+        f'<files>\n<file><path>{path}</path>\n<content lines="1-{shown}">\n'
+        f"{roo_numbered(chr(10).join(lines[:shown]))}</content>\n<notice>{notice}</notice>\n</file>\n</files>"
+    )
+
+
+def roo_native(path: str, text: str) -> str:
+    return f"File: {path}\nLines 1-{text.count(chr(10)) + 1}:\n{roo_numbered(text)}"
+
+
+def roo_slice(path: str, text: str, limit: int = 2000) -> str:
+    lines = text.split("\n")
+    body = roo_numbered("\n".join(lines[:limit]))[:-1]
+    if len(lines) <= limit:
+        return f"File: {path}\n{body}"
+    return (
+        f"File: {path}\nIMPORTANT: File content truncated.\n"
+        f"\tStatus: Showing lines 1-{limit} of {len(lines)} total lines.\n"
+        f"\tTo read more: Use the read_file tool with offset={limit + 1} and limit={limit}.\n\t\n\t{body}"
+    )
+
+
+ROO_HEADER = "[read_file for '{}'. Reading multiple files at once is more efficient for the LLM.] Result:"
+ROO_ENV = "<environment_details>\n# VSCode Visible Files\nsrc/app.ts\n</environment_details>"
+
+
+def roo_files() -> dict[str, str]:
+    """A TypeScript module, a Markdown guide and a JSON manifest: each is a file view when read."""
+    ts = ["import express from 'express'", "import { db } from './db'", ""]
+    for k in range(40):
+        ts += [
+            f"export async function handler{k}(req: Request, res: Response) {{",
+            f"  const row = await db.query('select * from t{k} where id = $1', [req.params.id])",
+            f"  if (!row) return res.status(404).json({{ error: 'not found {k}' }})",
+            "  res.json(row)",
+            "}",
+            "",
+        ]
+    md = ["# Deployment guide", "", "How to deploy the service.", ""]
+    for k in range(40):
+        md += [
+            f"## Step {k}",
+            "",
+            f"Run the migration for tenant {k % 7} and check the report before going on.",
+            f"- drain the queue for region {k % 5}",
+            f"- restart worker pool {k}",
+            "",
+        ]
+    manifest = {
+        "name": "svc",
+        "dependencies": {f"pkg-{k}": f"^{k}.0.{k % 3}" for k in range(120)},
+        "scripts": {f"task{k}": f"node scripts/task{k}.js --flag {k}" for k in range(30)},
+    }
+    return {
+        "src/app.ts": "\n".join(ts),
+        "docs/DEPLOY.md": "\n".join(md),
+        "package.json": json.dumps(manifest, indent=2),
+    }
+
+
+def roo_request(form: str, path: str, answer: str) -> tuple[dict[str, Any], str, tuple[Any, ...]]:
+    """A request as Roo Code sends it with ``answer`` for its read of ``path``: the body, its API path and
+    where the answer is in it."""
+    task = "<task>\nWhy does the deploy fail?\n</task>"
+    if form == "xml-anthropic":
+        blocks = [ROO_HEADER.format(path), answer, ROO_ENV]
+        return (
+            {
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 8192,
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": task}]},
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "text", "text": f"<read_file>\n<path>{path}</path>\n</read_file>"}
+                        ],
+                    },
+                    {"role": "user", "content": [{"type": "text", "text": t} for t in blocks]},
+                ],
+            },
+            "/v1/messages",
+            ("messages", 2, "content", 1, "text"),
+        )
+    if form == "xml-openai":  # Roo's OpenAI-compatible providers: the same blocks as a user message's parts
+        blocks = [ROO_HEADER.format(path), answer, ROO_ENV]
+        return (
+            {
+                "model": "gpt-4.1",
+                "messages": [
+                    {"role": "system", "content": "You are Roo."},
+                    {"role": "user", "content": [{"type": "text", "text": task}]},
+                    {"role": "assistant", "content": f"<read_file>\n<path>{path}</path>\n</read_file>"},
+                    {"role": "user", "content": [{"type": "text", "text": t} for t in blocks]},
+                ],
+            },
+            "/v1/chat/completions",
+            ("messages", 3, "content", 1, "text"),
+        )
+    if form == "native-openai":
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "read_file", "arguments": json.dumps({"path": path})},
+        }
+        return (
+            {
+                "model": "gpt-4.1",
+                "messages": [
+                    {"role": "system", "content": "You are Roo."},
+                    {"role": "user", "content": [{"type": "text", "text": task}]},
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": "call_1", "content": answer},
+                ],
+            },
+            "/v1/chat/completions",
+            ("messages", 3, "content"),
+        )
+    assert form == "native-anthropic"
+    return (
+        {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 8192,
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": task}]},
+                {"role": "assistant", "content": [tool_use("toolu_r", "read_file", {"path": path})]},
+                {
+                    "role": "user",
+                    "content": [tool_result("toolu_r", answer), {"type": "text", "text": ROO_ENV}],
+                },
+            ],
+        },
+        "/v1/messages",
+        ("messages", 2, "content", 0, "content"),
+    )
+
+
+ROO_ANSWERS: dict[str, Callable[[str, str], str]] = {
+    "xml": lambda path, text: roo_xml(path, text),
+    "xml-partial": lambda path, text: roo_xml(path, text, shown=300),
+    "native": roo_native,
+    "slice": roo_slice,
+    "slice-truncated": lambda path, text: roo_slice(path, text, limit=300),
+}
+ROO_CASES = [
+    (answer, form)
+    for answer in sorted(ROO_ANSWERS)
+    for form in (
+        ("xml-anthropic", "xml-openai") if answer.startswith("xml") else ("native-openai", "native-anthropic")
+    )
+]
+
+
+def at(body: Any, where: tuple[Any, ...]) -> Any:
+    for key in where:
+        body = body[key]
+    return body
+
+
+@pytest.mark.parametrize("path", sorted(roo_files()))
+@pytest.mark.parametrize(("answer", "form"), ROO_CASES)
+def test_a_roo_code_read_is_a_file_view_and_stays_whole(answer: str, form: str, path: str) -> None:
+    """Code, Markdown and JSON alike: a file the agent just read comes back byte for byte."""
+    text = ROO_ANSWERS[answer](path, roo_files()[path])
+    body, api, where = roo_request(form, path, text)
+    sent = copy.deepcopy(body)
+    result = default_engine().compress_json(body, path=api)
+    assert result.changed is False
+    assert result.body == sent
+    assert at(result.body, where) == text
+    assert result.transforms["router"].notes == {"code:nothing_to_save": 1}  # typed a view, not text
+
+
+@pytest.mark.parametrize(("answer", "form"), ROO_CASES)
+def test_a_roo_code_read_of_a_log_file_is_compressed_as_a_log(answer: str, form: str) -> None:
+    log = worker_log()
+    text = ROO_ANSWERS[answer]("logs/worker.log", log)
+    body, api, where = roo_request(form, "logs/worker.log", text)
+    result = default_engine().compress_json(body, path=api)
+    assert result.changed
+    assert result.transforms["router"].notes == {"logs:logs": 1}
+    out = at(result.body, where)
+    assert len(out) < len(text) / 4
+    error = log.split("\n").index(next(line for line in log.split("\n") if " ERROR " in line))
+    assert f"{error + 1} | {log.split(chr(10))[error]}" in out.split("\n")  # under its own number
+    for line in text.split("\n")[:2]:  # Roo's own header or wrapper stays
+        assert line in out
+    shown = [line for line in out.split("\n") if not line.startswith("[headroom:")]
+    assert all(line in text.split("\n") for line in shown)  # each line as Roo numbered it
+
+
+def test_a_re_read_roo_view_folds_what_the_earlier_read_showed() -> None:
+    """A later read of the same file folds as a view does; the first read stays as sent."""
+    notes = roo_files()["docs/DEPLOY.md"]
+    text = roo_native("docs/DEPLOY.md", notes)
+    body, api, _ = roo_request("native-openai", "docs/DEPLOY.md", text)
+    again = {
+        "id": "call_2",
+        "type": "function",
+        "function": {"name": "read_file", "arguments": '{"path":"docs/DEPLOY.md"}'},
+    }
+    body["messages"] += [
+        {"role": "assistant", "content": None, "tool_calls": [again]},
+        {"role": "tool", "tool_call_id": "call_2", "content": text},
+    ]
+    result = default_engine().compress_json(body, path=api)
+    assert result.changed
+    assert result.body["messages"][3]["content"] == text
+    out = result.body["messages"][5]["content"]
+    assert len(out) < len(text) / 10
+    assert sum(m.total for m in parse_markers(out)) >= notes.count("\n")
+
+
+def psql(rows: list[str], *, header: bool = True, border: int = 1) -> str:
+    if border == 2:
+        rule = "+----+----------+-----+"
+        return "\n".join([rule, "| id |   name   | age |", rule, *[f"|{row}|" for row in rows], rule])
+    if not header:
+        return "\n".join(rows)
+    return "\n".join([" id |   name   | age ", "----+----------+-----", *rows, f"({len(rows)} rows)"])
+
+
+PSQL_ROWS = [f" {k:>2} | user_{k:<4} | {20 + k % 50:>3} " for k in range(1, 61)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        psql(PSQL_ROWS),
+        psql(PSQL_ROWS, border=2),
+        psql(PSQL_ROWS, header=False),  # ``psql -t``: every cell padded with a blank, no number flush left
+        psql([f" {7 * k:>3} | user_{k:<4} | {20 + k % 50:>3} " for k in range(1, 61)], header=False),
+    ],
+    ids=["aligned", "border-2", "tuples-only", "tuples-only-sparse-ids"],
+)
+def test_psql_rows_numbered_one_by_one_are_a_table_not_a_roo_view(text: str) -> None:
+    assert detect(text) is ContentType.TABLE
+    # the same rows as a line of a file Roo Code read are a view
+    assert detect(roo_numbered(text)) is ContentType.CODE
+
+
+def test_numbers_that_do_not_count_up_one_by_one_are_no_roo_view() -> None:
+    histogram = "\n".join(
+        f"{(k * 37) % 500:>3} | {'#' * (k % 40)} /api/v{k % 3}/items/{k}" for k in range(80)
+    )
+    assert detect(histogram) is not ContentType.CODE
+    counted = "\n".join(f"{k + 1:>2} | {'#' * (k % 40)} /api/v{k % 3}/items/{k}" for k in range(80))
+    assert detect(counted) is ContentType.CODE
+
+
+@pytest.mark.parametrize("unit", ["1 | ", " 1 |", "  ", "-+", "+-", "(1 rows)", "File: ", "\t1 | "])
+def test_roo_view_detection_is_linear_on_adversarial_input(unit: str) -> None:
+    # Sizes at which a quadratic pattern would not finish; no timing threshold, completion is the check.
+    text = unit * (200_000 // len(unit))
+    for candidate in (text, text + "\x00", "\n".join([text[:300]] * 2000), "\n".join([unit] * 50_000)):
+        detect(candidate)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from itertools import pairwise
 from operator import methodcaller
 
 from headroom.engine.caches import content_cache
@@ -62,6 +63,13 @@ _NL_VIEW = re.compile(r"^(?:\s{0,8}\d{1,9}[\t\u2192]|\d{5,9}(?:\| | \|))")
 """A file view's line: ``nl -ba``, ``cat -n``, Claude Code's Read (``N→text``); OpenCode's read numbers its
 lines zero-padded to five digits, then ``| `` (`` |`` in later versions), from the line's first column
 (psql right-aligns an id column after a blank: `` 10001 | alice``, a table, not a view)."""
+_ROO_VIEW = re.compile(r"[ \t]{0,9}(\d{1,9}) \| ")
+"""A line of Roo Code's (and Kilo Code's) ``read_file`` answer: the number right-aligned to the widest one
+shown, `` | ``, the text (``  7 | import x``). psql writes its rows so too (`` 7 | alice | 30``): a view
+is told by its numbers, which count up one by one, and from psql's padding, rule and footer (see
+:func:`_view`)."""
+_PSQL_RULE = re.compile(r"(?:-{1,200}\+-|\+-{1,200}\+|\(\d{1,12} rows?\)$)")
+"""psql's rule under the header (``----+-------``, ``+----+`` with ``\\pset border 2``) or its footer."""
 _CODE = re.compile(
     r"^\s{0,40}(?:def |class |async def |import |from \S{1,200} import |return\b|if |elif |else:|for |while |"
     r"try:|except\b|raise |with |@\w|#|//|/\*|\*|fn |func |pub |let |const |var |function |struct |impl |"
@@ -258,13 +266,35 @@ def _listing_like(lines: Sequence[str], hinted: bool) -> bool:
     return hinted and long_n + tree_n + header_n + name_n >= 0.6 * n
 
 
-def _log_view(lines: Sequence[str]) -> bool:
-    """A numbered view (``cat -n``, Claude Code's Read) of a log: half its lines, numbers aside, are log
-    lines. Every other numbered view is a file view, of code to edit."""
-    body = [line[m.end() :] for line in lines[:3] if (m := _NL_VIEW.match(line)) is not None]
+def _view(lines: Sequence[str], joined: str) -> re.Pattern[str] | None:
+    """The numbering of a file view (:data:`_NL_VIEW` or :data:`_ROO_VIEW`) that numbers at least 60 % of
+    ``lines`` (``joined``: them joined with newlines), or None. A Roo view's numbers also count up one by
+    one (80 % of the steps between numbered lines: the sample's gaps, a new range or file make the rest),
+    no line is psql's rule or footer, and a number is flush left or the text opens with Roo's
+    ``File: <path>`` header (psql pads every cell with a blank)."""
+    if _share_at_least(lines, _NL_VIEW, 0.6):
+        return _NL_VIEW
+    if " | " not in joined or not _share_at_least(lines, _ROO_VIEW, 0.6):  # one C-level scan first
+        return None
+    found = [m for m in map(_ROO_VIEW.match, lines) if m is not None]
+    numbers = [int(m[1]) for m in found]
+    ones = sum(1 for a, b in pairwise(numbers) if b == a + 1)
+    if ones < 0.8 * (len(numbers) - 1) or any(map(_PSQL_RULE.match, lines)):
+        return None
+    if not lines[0].startswith("File: ") and all(m.start(1) for m in found):
+        return None
+    return _ROO_VIEW
+
+
+def _log_view(lines: Sequence[str], view: re.Pattern[str] = _NL_VIEW) -> bool:
+    """A numbered view (``cat -n``, Claude Code's Read, ``view`` numbering its lines) of a log: half its
+    lines, numbers aside, are log lines. Every other numbered view is a file view, of code to edit."""
+    body = [line[m.end() :] for line in lines[:3] if (m := view.match(line)) is not None]
+    if view is _ROO_VIEW and not body:  # after a header (``File: app.log``, a truncation notice)
+        body = [line[m.end() :] for m, line in zip(map(view.match, lines), lines, strict=True) if m][:3]
     if not any(_TIMESTAMP.match(line) or _has_level(line) for line in body):
         return False  # a code view, told by its first lines (a log's lines are alike): cheap
-    body = [line[m.end() :] for line in lines if (m := _NL_VIEW.match(line)) is not None]
+    body = [line[m.end() :] for line in lines if (m := view.match(line)) is not None]
     return _share_at_least(body, _TIMESTAMP, 0.5) or _share_at_least(body, _has_level, 0.5)
 
 
@@ -293,8 +323,8 @@ def _structure(
     joined = "\n".join(lines)
     if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF, head, lines, joined
-    if _share_at_least(lines, _NL_VIEW, 0.6):
-        return (ContentType.LOGS if _log_view(lines) else ContentType.CODE), head, lines, joined
+    if (view := _view(lines, joined)) is not None:
+        return (ContentType.LOGS if _log_view(lines, view) else ContentType.CODE), head, lines, joined
     if (
         head.startswith(agent_search.LEADS)
         and agent_search.looks_like(lines)
