@@ -385,3 +385,26 @@ def test_blank_lines_between_trailing_notes_do_not_count_as_notes() -> None:
     assert found is not None
     assert [line for line in found.trail if line] == [note for note in notes if note]
     assert agent_search.parse(text + "\n\n(one note too many)") is None
+
+
+def test_a_roo_answer_of_long_results_is_search_not_a_file_view() -> None:
+    """Matches close together merge into results of many lines, numbered one by one and from the first
+    column (three digits) as a Roo read_file view is: the whole answer parses as Roo's search layout, so it
+    is search output (ranked and cut), not a view (kept whole)."""
+    blocks: list[str] = []
+    for f in range(24):
+        blocks += ["", f"# litellm/proxy/module_{f:02d}.py"]
+        for start in (120, 240, 360):
+            name = "get_team_object" if (f, start) == (17, 240) else f"get_thing_{f}_{start}"
+            body = [
+                f"async def {name}(key: str) -> dict:",
+                *(f"    step_{k} = cache.get(key)" for k in range(8)),
+            ]
+            blocks += [f"{start + j} | {line}" for j, line in enumerate(body)]
+            blocks.append("----")
+    text = "Found 72 results.\n" + "\n".join(blocks)
+    assert detect(text) is ContentType.SEARCH
+    out = SearchCompressor().compress(make_unit(text, user_request="where is get_team_object?"))
+    assert out is not None
+    assert "240 | async def get_team_object(key: str) -> dict:" in out
+    assert len(out) < len(text) / 2

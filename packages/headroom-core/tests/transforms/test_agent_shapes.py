@@ -1006,3 +1006,17 @@ def test_roo_view_detection_is_linear_on_adversarial_input(unit: str) -> None:
     text = unit * (200_000 // len(unit))
     for candidate in (text, text + "\x00", "\n".join([text[:300]] * 2000), "\n".join([unit] * 50_000)):
         detect(candidate)
+
+
+def test_an_aged_roo_read_is_outlined_with_its_numbers() -> None:
+    """``ProxyConfig.aging`` outlines older views; a Roo read keeps its numbered definition lines (its
+    `` | `` numbering used to hide every definition: one marker was all that was left)."""
+    lines = source()
+    roo, tab = roo_numbered("\n".join(lines)).rstrip("\n"), read_view(lines, "tab")
+    out_roo, out_tab = outline(roo, make_unit(roo)), outline(tab, make_unit(tab))
+    assert out_roo is not None
+    assert out_tab is not None
+    assert [m.counts for m in parse_markers(out_roo)] == [m.counts for m in parse_markers(out_tab)]
+    kept = [line for line in out_roo.split("\n") if " | " in line and not line.startswith("[headroom")]
+    assert "  7 | class Handler0:" in kept
+    assert len(kept) == len([line for line in out_tab.split("\n") if "\t" in line])

@@ -8,33 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.transforms import detect as detect_module
+from headroom.transforms.commands import programs, shell_command
 from headroom.transforms.detect import ContentType, detect, is_listing_command
 
 
 def _runs_a_listing(tool_input: str | None) -> bool:
     """:func:`is_listing_command` without its substring pre-check."""
-    if not tool_input:
-        return False
-    command: object = tool_input[:2000]
-    if tool_input.lstrip().startswith("{"):
-        try:
-            args = json.loads(tool_input)
-        except ValueError:
-            args = None
-        command = args.get("command", args.get("cmd")) if isinstance(args, dict) else None
-        if isinstance(command, list):
-            command = " ".join(str(c) for c in command)
-    if not isinstance(command, str):
-        return False
-    for sep in ("&&", "||", ";", "|", "\n", "("):
-        command = command.replace(sep, "\n")
-    for step in command[:2000].split("\n"):
-        words = step.split(None, 2)
-        if words and words[0] in ("sudo", "command", "xargs") and len(words) > 1:
-            words = words[1:]
-        if words and words[0].rsplit("/", 1)[-1] in detect_module._LISTING_PROGRAMS:
-            return True
-    return False
+    command = shell_command(tool_input)
+    return bool(command) and any(
+        program in detect_module._LISTING_PROGRAMS for program, _ in programs(command[:2000])
+    )
 
 
 def test_a_listing_spelled_with_json_escapes_is_still_a_listing() -> None:

@@ -323,14 +323,15 @@ def _structure(
     joined = "\n".join(lines)
     if (joined.startswith("@@") or "\n@@" in joined) and _ratio(lines, _DIFF_HEADER) * len(lines) >= 2:
         return ContentType.DIFF, head, lines, joined
-    if (view := _view(lines, joined)) is not None:
-        return (ContentType.LOGS if _log_view(lines, view) else ContentType.CODE), head, lines, joined
     if (
         head.startswith(agent_search.LEADS)
         and agent_search.looks_like(lines)
         and agent_search.parse(text) is not None  # the whole text, as SearchCompressor reads it
     ):
-        return ContentType.SEARCH, head, lines, joined  # an agent's own search tool's answer
+        # an agent's own search tool's answer (before views: Roo's results of many lines number alike)
+        return ContentType.SEARCH, head, lines, joined
+    if (view := _view(lines, joined)) is not None:
+        return (ContentType.LOGS if _log_view(lines, view) else ContentType.CODE), head, lines, joined
     if might_be_search(lines, allow_bare=search_command):
         parsed = parse_search(joined, allow_bare=search_command)
         structured = sum(1 for e in parsed.entries if e.kind in ("match", "context", "heading"))

@@ -34,7 +34,7 @@ import re
 from headroom.engine.units import Unit
 from headroom.transforms.compressors._util import omitted, request_identifiers
 
-_NUMBERED = re.compile(r"^[ \t]{0,12}+\d{1,9}+(?:\t|\u2192|  |: )")  # Claude Code's Read: N→text
+_NUMBERED = re.compile(r"^[ \t]{0,12}+\d{1,9}+(?:\t|\u2192|  |: | \| )")  # Read's N→text, Roo's N | text
 _PY_DEF = re.compile(r"^[ \t]*+(?:async[ \t]++)?def[ \t]++(\w+)")
 _PY_CLASS = re.compile(r"^[ \t]*+class[ \t]++\w")
 _BRACE_DEF = re.compile(
