@@ -11,7 +11,7 @@ from headroom.engine import Engine
 from headroom.proxy.config import ProxyConfig
 from headroom.transforms import ContentRouter, SearchCompressor, TagProtector
 from headroom.transforms.commands import programs, runs_checker
-from headroom.transforms.detect import ContentType, detect
+from headroom.transforms.detect import ContentType, detect, is_listing_command
 
 from .conftest import make_unit
 
@@ -27,7 +27,18 @@ from .conftest import make_unit
         ("cargo clippy --all-targets 2>&1 | head -200", True),
         ("ruff check .", True),
         ("for f in *.sh; do shellcheck -f gcc $f; done", True),
+        ("timeout -k 5 120 go vet ./...", True),
+        ("sudo -u app mypy src", True),
+        ("env -i PATH=/x nice -n 5 go vet ./...", True),
+        ("npx --yes tsc --noEmit", True),
+        ("uv run --with mypy -- mypy src", True),
+        ("find . -name '*.py' -print0 | xargs -0 pyflakes", True),
+        ("yarn tsc --noEmit", True),
+        ("if ! go vet ./...; then echo bad; fi", True),
+        ('bash -lc "timeout 60 uv run mypy src"', True),
         ("go test ./...", False),
+        ('rg -n "prettier|eslint" packages', False),  # a quoted pattern's | is no pipe
+        ("grep -rn 'x; mypy' .", False),
         ("grep -rn mypy .", False),
         ("cat mypy.ini", False),
         ("npm run lint", False),  # a script's name: what it runs is not known
@@ -51,6 +62,13 @@ def test_programs_reads_past_a_shell_and_quotes() -> None:
     assert list(programs("bash -lc 'cd /repo && go vet ./...'")) == [("cd", "/repo"), ("go", "vet")]
     assert runs_checker(json.dumps({"command": ["bash", "-lc", "cargo check"]}))
     assert runs_checker(json.dumps({"commands": ["cd app", "npx tsc --noEmit"]}))  # Responses' shell tool
+    assert not is_listing_command(json.dumps({"command": 'grep -rnE "TODO|tree" src'}))  # quoted: no step
+    assert is_listing_command(json.dumps({"command": 'sh -c "cd src && ls -la"'}))  # a shell's -c: read
+
+
+def test_arguments_nested_past_the_parsers_stack_are_no_command() -> None:
+    deep = '{"command": "go vet", "a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert not runs_checker(deep)
 
 
 def test_a_tool_named_for_diagnostics_is_a_checker() -> None:

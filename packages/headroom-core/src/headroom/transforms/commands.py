@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 
@@ -24,7 +25,7 @@ def shell_command(tool_input: str | None) -> str | None:
         return body.split("\n", 1)[1] if "\n" in body else body
     try:
         args = json.loads(tool_input)
-    except ValueError:
+    except (ValueError, RecursionError):  # (arguments nested deeper than the parser's stack)
         return None
     if not isinstance(args, dict):
         return None
@@ -37,44 +38,87 @@ def shell_command(tool_input: str | None) -> str | None:
 
 
 _STEP_SEPARATORS = ("&&", "||", ";", "|", "\n", "(", ")")
+_QUOTED = re.compile(r"(-[li]?c\s+)?('[^']*'|\"(?:\\.|[^\"\\])*\")")
+"""A quoted word, after a shell's ``-c``/``-lc``/``-ic`` (a command to read) or not (an argument)."""
 _WRAPPERS = frozenset(
-    {"sudo", "command", "xargs", "exec", "time", "nice", "env", "npx", "bunx", "uvx", "do", "then", "else"}
-)
+    {"sudo", "command", "xargs", "exec", "time", "nice", "env", "timeout", "npx", "bunx", "uvx", "do", "then",
+     "else", "if", "while", "until", "!"}
+)  # fmt: skip
 """Words that run the program after them (a loop's or an if's body starts with one too)."""
+_OPTION_VALUES = {
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"}),
+    "nice": frozenset({"-n"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "env": frozenset({"-u", "-C", "-S"}),
+    "xargs": frozenset({"-n", "-I", "-P", "-L", "-d", "-E", "-s", "-a"}),
+    "uv": frozenset(
+        {"--with", "--python", "-p", "--directory", "--project", "--package", "--extra", "--group"}
+    ),
+}
+"""The options of a wrapper (or runner) that take a value as the next word."""
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
 _RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun", "uv", "poetry", "pipx", "pdm", "hatch"})
 _RUN_WORDS = frozenset({"run", "exec", "dlx", "x"})
-"""``pnpm exec tsc``, ``uv run mypy``, ``poetry run flake8``: a runner and its run word run the next word."""
+"""``pnpm exec tsc``, ``uv run mypy``, ``poetry run flake8``: a runner and its run word run the next word
+(``yarn tsc``, ``pnpm tsc``, ``bun tsc``: these three run it without one)."""
+_BIN_RUNNERS = frozenset({"yarn", "pnpm", "bun"})
 
 
 def programs(command: str) -> Iterator[tuple[str, str]]:
-    """Each step of a shell ``command`` (split at ``&&``, ``||``, ``;``, ``|``, newlines and parentheses)
-    as the program it runs (its file name, unquoted, after ``sudo``, ``xargs``, ``npx``, ``uv run``,
-    ``python -m``, ``bash -lc``, ``timeout N`` and ``NAME=value`` settings) and the word after it (``""``
-    when none)."""
+    """Each step of a shell ``command`` (split at ``&&``, ``||``, ``;``, ``|``, newlines and parentheses
+    outside quotes) as the program it runs (its file name, unquoted, after ``sudo -u app``, ``timeout -k 5
+    60``, ``xargs -0``, ``npx --yes``, ``uv run --with x``, ``python -m``, ``bash -lc``, ``NAME=value``
+    settings and the like) and the word after it (``""`` when none)."""
+    command = _QUOTED.sub(_unquoted, command)
     for sep in _STEP_SEPARATORS:
         command = command.replace(sep, "\n")
     for step in command.split("\n"):
-        words = step.split(None, 8)[:8]
-        i = 0
-        while i < len(words) and (skip := _skipped(words, i)):
-            i += skip
+        words = [word.strip("'\"") for word in step.split(None, 12)[:12]]
+        i = _program_at(words)
         if i < len(words):
             following = words[i + 1] if i + 1 < len(words) else ""
-            yield words[i].strip("'\"").rsplit("/", 1)[-1], following
+            yield words[i].rsplit("/", 1)[-1], following
 
 
-def _skipped(words: list[str], i: int) -> int:
-    """How many words from ``words[i]`` on only run the program after them (0: ``words[i]`` is the one)."""
-    word = words[i]
-    following = words[i + 1] if i + 1 < len(words) else ""
-    if word in _WRAPPERS or ("=" in word and not word.startswith("-")):
-        return 1
-    if word == "timeout" or (word in _RUNNERS and following in _RUN_WORDS):
-        return 2
-    if word.rsplit("/", 1)[-1] in _SHELLS and following in ("-c", "-lc", "-ic"):
-        return 2  # Codex's ["bash", "-lc", "..."]
-    return 2 if following == "-m" and word.rsplit("/", 1)[-1].startswith("python") else 0
+def _unquoted(match: re.Match[str]) -> str:
+    """A shell's ``-c`` command as its text (its steps are read too); any other quoted word as ``''``
+    (a pattern's ``|`` or ``;`` is no step)."""
+    return match[1] + match[2][1:-1] if match[1] else "''"
+
+
+def _program_at(words: list[str]) -> int:
+    """Where the program of a step's ``words`` is: past what only runs it."""
+    i = 0
+    while i < len(words):
+        word, following = words[i], words[i + 1] if i + 1 < len(words) else ""
+        if word in _WRAPPERS:
+            i = _past_options(words, i + 1, word)
+            if word == "timeout" and i < len(words) and words[i][:1].isdigit():
+                i += 1  # the duration
+        elif "=" in word and not word.startswith("-"):
+            i += 1  # NAME=value
+        elif word in _RUNNERS and following in _RUN_WORDS:
+            i = _past_options(words, i + 2, word)
+        elif word in _BIN_RUNNERS and following and not following.startswith("-"):
+            i += 1
+        elif (word.rsplit("/", 1)[-1] in _SHELLS and following in ("-c", "-lc", "-ic")) or (
+            following == "-m" and word.rsplit("/", 1)[-1].startswith("python")
+        ):
+            i += 2  # Codex's ["bash", "-lc", "..."], python -m mypy
+        else:
+            break
+    return i
+
+
+def _past_options(words: list[str], i: int, wrapper: str) -> int:
+    """The index after the options (and their values) at ``words[i:]`` of ``wrapper``."""
+    takes_value = _OPTION_VALUES.get(wrapper, frozenset())
+    while i < len(words) and words[i].startswith("-") and words[i] != "-":
+        option = words[i]
+        i += 2 if option in takes_value else 1
+        if option == "--":
+            break
+    return i
 
 
 _CHECKERS = frozenset(

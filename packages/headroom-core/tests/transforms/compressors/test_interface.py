@@ -58,6 +58,7 @@ REGEX_MODULES = [
     "headroom.transforms.search",
     "headroom.transforms.agent_search",
     "headroom.transforms.tags",
+    "headroom.transforms.commands",
     "headroom.transforms.markers",
     "headroom.engine.codecs._common",
     "headroom.engine.tokens",

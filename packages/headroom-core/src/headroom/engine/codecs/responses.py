@@ -80,7 +80,7 @@ def extract(
             calls[item["call_id"]] = (name, arguments_text(item.get(_CALLS[kind])))
         elif kind in _OUTPUTS or kind == "shell_call_output":
             # a local_shell_call_output names its call by ``id`` (the call's call_id)
-            call_id = item.get("call_id", item.get("id") if kind == "local_shell_call_output" else None)
+            call_id = item.get("call_id") or (item.get("id") if kind == "local_shell_call_output" else None)
             name, args = calls.get(call_id, (None, None)) if isinstance(call_id, str) else (None, None)
             ctx = UnitContext(
                 format=WireFormat.RESPONSES,
