@@ -6,14 +6,18 @@ import json
 import re
 from collections.abc import Iterator
 
+from headroom.engine.caches import content_cache
 
+
+@content_cache(256)
 def shell_command(tool_input: str | None) -> str | None:
     """The command of a tool call's arguments: its ``command``/``cmd`` value when ``tool_input`` is a JSON
     object (a list, as Codex sends it, joined by spaces), or its ``commands`` one per line (the Responses
     API's ``shell`` tool); None when the object has none of them. Else
     ``tool_input`` is a command as written or the assistant's words before pasted output: the body of their
     last fenced block when there is one (mini-swe-agent's ```` ```bash ```` block: the words around it,
-    "let me search...", are no command), else the text itself."""
+    "let me search...", are no command), else the text itself. Cached: a unit's search, listing and
+    checker hints read one parse."""
     if not tool_input:
         return tool_input
     if not tool_input.lstrip().startswith("{"):
@@ -149,6 +153,7 @@ _CHECKER_TOOL_WORDS = ("diagnostic", "lint", "get_errors")
 """Words in a tool's name that say it reports diagnostics (``lsp_diagnostics``, ``read_lints``)."""
 
 
+@content_cache(256)
 def runs_checker(tool_input: str | None, tool_name: str | None = None) -> bool:
     """True when a tool call ran a linter, type checker or compiler (``go vet``, ``mypy``, ``tsc``,
     ``cargo check``, ... in any step of its :func:`shell_command`), or its tool's name says it reports

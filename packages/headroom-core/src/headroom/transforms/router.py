@@ -531,9 +531,8 @@ class ContentRouter(Compressor):
                 decision = self._route_inner(unit, framed.start, framed.end, None, check_saving)
                 if decision is not None:  # always, for a frame
                     return decision
-        hints: tuple[bool, bool, bool] | None = (
-            None  # (search, listing, checker) command hints, read once needed
-        )
+        # (search, listing, checker) command hints, read once a part needs them
+        hints: tuple[bool, bool, bool] | None = None
         index = self._earlier_index(unit.earlier, unit.aged) if self.dedupe and unit.earlier else None
         out: list[str] = []
         changed: list[tuple[str, str]] = []  # (original piece, its replacement)
